@@ -1,0 +1,612 @@
+"""The four kinds of actor and their per-step decisions.
+
+Every choice is a logit over options whose utilities are weighted terms from the scenario
+(``sim.config``): the weights live in YAML, the terms here. All randomness comes from the
+model's generator (``model.random``), so a run is replayable from its seed.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from mesa import Agent
+
+from sim import config as C
+
+if TYPE_CHECKING:
+    from sim.model import EscalationModel
+
+FOREIGN = frozenset({"us", "turkey"})
+
+
+def logistic(x: float) -> float:
+    """1 / (1 + e^-x), safe for large |x|."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def decay(half_life_days: float, days: int) -> float:
+    """Factor a quantity keeps after ``days`` with the given half-life."""
+    return 0.5 ** (days / half_life_days)
+
+
+def choose(rng_random, weights: list[float]) -> int:
+    """Index drawn with probability proportional to ``weights`` (all >= 0, sum > 0)."""
+    r = rng_random() * sum(weights)
+    acc = 0.0
+    for i, w in enumerate(weights):
+        acc += w
+        if r < acc:
+            return i
+    return len(weights) - 1
+
+
+def logit_choice(rng_random, utilities: list[float], temperature: float) -> int:
+    """Index drawn from a multinomial logit over ``utilities``."""
+    top = max(utilities)
+    return choose(rng_random, [math.exp((u - top) / temperature) for u in utilities])
+
+
+# --------------------------------------------------------------------------- militias
+
+
+class Militia(Agent):
+    """An Iran-backed militia: weapon stocks, resolve, compliance, rivalry, revenge, brands."""
+
+    def __init__(self, model: EscalationModel, mid: str, cfg: C.Militia) -> None:
+        super().__init__(model)
+        self.mid = mid
+        self.cfg = cfg
+        self.w = cfg.weights
+        self.stocks: dict[str, float] = {w: float(cfg.stocks.get(w, 0.0)) for w in model.weapons}
+        self.compliance = cfg.compliance
+        self.resolve = cfg.resolve
+        self.political_stake = cfg.political_stake
+        self.revenge = 0.0
+        self.fear = 0.0  # learned from strikes, on top of cfg.fear_prior
+        self.grievance = 0.0
+        self.activity = 0.0  # memory of own attacks on foreign forces (rivals outbid it)
+        self.punish = 0.0  # memory of rivals' truce violations
+        self.observing = False  # observing the active truce
+        self.withdrawn: set[str] = set()
+        self.repertoire = {
+            tid: model.day_of(d) if d is not None else -1 for tid, d in cfg.repertoire.items()
+        }
+        self.brands = [
+            (b.name, frozenset(b.targets), model.day_of(b.active_from) if b.active_from else -1)
+            for b in cfg.brands
+        ]
+        self.next_review = cfg.review_days
+        self.attacks = 0
+
+    # ---- the daily decision
+
+    def step(self) -> None:
+        m = self.model
+        if m.day >= self.next_review:
+            self.review_targets()
+            self.next_review = m.day + self.cfg.review_days
+        if (
+            self.cfg.false_claim_rate > 0
+            and m.random.random() < self.cfg.false_claim_rate * m.step_days
+        ):
+            m.log_false_claim(self)
+        options, weights = self.options()
+        if not options:
+            return
+        total = sum(weights)
+        p_attack = total / (1.0 + total)
+        n = 1 if m.random.random() < p_attack else 0
+        for _ in range(m.step_days - 1):
+            n += m.random.random() < p_attack
+        for _ in range(n):
+            tid, weapon, claims = options[choose(m.random.random, weights)]
+            self.attack(tid, weapon, claims)
+
+    def options(self) -> tuple[list[tuple[str, str, list]], list[float]]:
+        """Available attack options and their logit weights relative to staying idle."""
+        m = self.model
+        w = self.w
+        cfg = self.cfg
+        day = m.day
+        fear = cfg.fear_prior + self.fear
+        line_effect = m.iran.line_spec.effect
+        truce = m.truce
+        observing = truce is not None and self.observing
+        rivalry = self.rivalry()
+        tau = cfg.temperature
+        idle = cfg.idle
+        options: list[tuple[str, str, list]] = []
+        weights: list[float] = []
+        for tid, adopted in self.repertoire.items():
+            if adopted > day or tid in self.withdrawn:
+                continue
+            t = m.targets[tid]
+            exposure = m.exposure(t)
+            if exposure <= 0.0:
+                continue
+            owner = t.owner
+            u = (
+                self.resolve
+                + w.pressure * t.pressure * m.motive(self, owner) * exposure
+                + w.legitimacy * t.legitimacy
+                + w.compliance * self.compliance * line_effect.get(owner, 0.0)
+                - w.political * self.political_stake * t.visibility
+            )
+            if owner == "us":
+                u += w.revenge * self.revenge + w.grievance * self.grievance
+            if owner in FOREIGN:
+                u += w.rivalry * rivalry
+            if t.rival_revenue:
+                u += w.punish * self.punish
+            if observing:
+                u += -w.truce if tid in truce.scope else w.redirect
+            claims, inclusive = self.claim_options(tid, t, fear)
+            u += inclusive
+            for weapon in t.weapons:
+                stock = self.stocks.get(weapon, 0.0)
+                if stock < m.min_size[weapon]:
+                    continue
+                uw = u - w.cost * m.weapon_cfg[weapon].cost
+                options.append((tid, weapon, claims))
+                weights.append(math.exp(min((uw - idle) / tau, 50.0)))
+        return options, weights
+
+    def claim_options(
+        self, tid: str, t: C.TargetClass, fear: float
+    ) -> tuple[list[tuple[str, str, float]], float]:
+        """Claim choices (own name, facade brand, unclaimed) and their inclusive value."""
+        m = self.model
+        w = self.w
+        attribution = m.cfg.us.attribution
+        risk = w.fear * fear * t.retaliation_risk
+        value = w.claim * t.legitimacy
+        choices = [
+            ("own", self.mid, value - risk * attribution.own),
+            ("unclaimed", "", -risk * attribution.unclaimed),
+        ]
+        if m.cfg.deniability.facades:
+            brand = self.brand_for(tid)
+            if brand is not None:
+                facade = value * m.cfg.deniability.facade_credit - risk * attribution.facade
+                choices.append(("facade", brand, facade))
+        tau = m.cfg.deniability.claim_temperature
+        top = max(c[2] for c in choices)
+        total = sum(math.exp((c[2] - top) / tau) for c in choices)
+        return choices, top + tau * math.log(total)
+
+    def brand_for(self, tid: str) -> str | None:
+        """The facade brand in use for a target class: the most recently launched one."""
+        best, best_day = None, -2
+        for name, targets, active in self.brands:
+            if tid in targets and best_day < active <= self.model.day:
+                best, best_day = name, active
+        return best
+
+    def rivalry(self) -> float:
+        """How far rivals' recent attacks on foreign forces exceed one's own."""
+        if not self.cfg.rivals:
+            return 0.0
+        ms = self.model.militias
+        return max(0.0, max(ms[r].activity for r in self.cfg.rivals) - self.activity)
+
+    def attack(self, tid: str, weapon: str, claims: list[tuple[str, str, float]]) -> None:
+        """Carry out one attack: size, claim, then the model resolves it."""
+        m = self.model
+        t = m.targets[tid]
+        wcfg = m.weapon_cfg[weapon]
+        fear = self.cfg.fear_prior + self.fear
+        drive = self.w.size * (
+            self.revenge
+            + self.compliance * m.iran.line_spec.effect.get(t.owner, 0.0)
+            - fear * t.retaliation_risk
+        )
+        sizes = list(wcfg.sizes.values())
+        s = sizes[logit_choice(m.random.random, [sc.prior + sc.level * drive for sc in sizes], 1.0)]
+        stock = int(self.stocks[weapon])
+        lo, hi = s.min, min(s.max, stock)
+        if hi < lo:
+            lo = hi = max(min(stock, s.min), 1)
+        size = m.random.randint(lo, hi)
+        tau = m.cfg.deniability.claim_temperature
+        top = max(c[2] for c in claims)
+        kind, brand, _ = claims[
+            choose(m.random.random, [math.exp((c[2] - top) / tau) for c in claims])
+        ]
+        self.stocks[weapon] = max(0.0, self.stocks[weapon] - size)
+        self.attacks += 1
+        if t.owner in FOREIGN:
+            self.activity += 1.0
+        m.resolve_attack(self.mid, tid, weapon, size, kind, brand)
+
+    # ---- withdrawing from and returning to target classes
+
+    def review_targets(self) -> None:
+        """Drop target classes no longer worth attacking; take dropped ones up again."""
+        m = self.model
+        best: dict[str, float] = {}
+        saved = self.withdrawn
+        self.withdrawn = set()
+        options, weights = self.options()
+        self.withdrawn = saved
+        for (tid, _, _), wt in zip(options, weights, strict=True):
+            margin = math.log(wt) * self.cfg.temperature if wt > 0 else -math.inf
+            best[tid] = max(best.get(tid, -math.inf), margin)
+        for tid, margin in best.items():
+            if tid not in self.withdrawn:
+                p = logistic(self.cfg.withdraw_margin - margin)
+                if m.random.random() < p:
+                    self.withdrawn.add(tid)
+                    m.log_simple(self.mid, "withdraw", tid, f"margin {margin:.2f}")
+            else:
+                p = logistic(margin - self.cfg.reengage_margin)
+                if m.random.random() < p:
+                    self.withdrawn.discard(tid)
+                    m.log_simple(self.mid, "reengage", tid, f"margin {margin:.2f}")
+
+    # ---- consequences of others' actions
+
+    def struck(self, effect: C.StrikeEffect, severity: float) -> None:
+        for w in self.stocks:
+            self.stocks[w] *= 1.0 - min(1.0, effect.stock_loss * severity)
+        self.revenge += effect.revenge * severity
+        self.fear += effect.fear * severity
+
+    def decay(self, days: int) -> None:
+        c = self.cfg
+        self.revenge *= decay(c.revenge_half_life_days, days)
+        self.fear *= decay(c.fear_half_life_days, days)
+        self.grievance *= decay(c.grievance_half_life_days, days)
+        f = decay(c.rivalry_half_life_days, days)
+        self.activity *= f
+        self.punish *= f
+
+    def resupply(self, amounts: dict[str, float], factor: float) -> None:
+        cap = self.cfg.capacity
+        for w, n in amounts.items():
+            new = self.stocks.get(w, 0.0) + n * factor * self.cfg.resupply_share
+            self.stocks[w] = min(new, cap[w]) if w in cap else new
+
+    @property
+    def stock_total(self) -> float:
+        return sum(self.stocks.values())
+
+
+# --------------------------------------------------------------------------- Iran
+
+
+class Iran(Agent):
+    """Iran: sets the network's line, resupplies, fears a direct war, can strike directly."""
+
+    def __init__(self, model: EscalationModel, cfg: C.Iran) -> None:
+        super().__init__(model)
+        self.cfg = cfg
+        self.line: str = cfg.line
+        self.line_spec = cfg.lines[cfg.line]
+        self.revenge = 0.0
+        self.war_fear = 0.0
+        self.hold_until = -1
+        self.next_review = cfg.review_days
+        self.resupply_amounts = dict(cfg.resupply.amounts)
+        self.next_resupply = cfg.resupply.interval_days
+        self.missiles = cfg.direct_action.missiles
+        self.direct_strikes = 0
+
+    def step(self) -> None:
+        m = self.model
+        if m.day >= self.next_review and m.day >= self.hold_until:
+            self.review_line()
+            self.next_review = m.day + self.cfg.review_days
+        if m.day >= self.next_resupply:
+            self.resupply()
+            self.next_resupply = m.day + self.cfg.resupply.interval_days
+        self.consider_direct_action()
+
+    def leverage(self) -> float:
+        lev = self.cfg.leverage
+        ctx = self.model.context
+        return max(0.0, lev.base + sum(w * ctx[k] for k, w in lev.context.items()))
+
+    def review_line(self) -> None:
+        """Choose the line (escalate, sustain, restrain, truce) by logit."""
+        w = self.cfg.weights
+        drive = w.leverage * self.leverage() + w.revenge * self.revenge - w.war_fear * self.war_fear
+        names = list(self.cfg.lines)
+        utils = []
+        for name in names:
+            i = self.cfg.lines[name].intensity
+            utils.append(drive * i - w.effort * i * i + (w.inertia if name == self.line else 0.0))
+        choice = names[logit_choice(self.model.random.random, utils, self.cfg.temperature)]
+        self.set_line(choice, reason="review")
+
+    def set_line(self, line: str, reason: str, hold_days: int = 0) -> None:
+        m = self.model
+        if hold_days:
+            self.hold_until = m.day + hold_days
+        if line == self.line:
+            return
+        old = self.line
+        self.line = line
+        self.line_spec = self.cfg.lines[line]
+        m.log_simple("iran", "line", line, f"{old} -> {line} ({reason})")
+        if reason == "review":
+            if line == "truce" and m.truce is None:
+                m.declare_truce("iran", scope=None, ends_day=None)
+            elif old == "truce" and m.truce is not None and m.truce.by == "iran":
+                m.end_truce("iran changed line")
+
+    def resupply(self) -> None:
+        factor = self.line_spec.resupply
+        for militia in self.model.militias.values():
+            militia.resupply(self.resupply_amounts, factor)
+
+    def consider_direct_action(self) -> None:
+        da = self.cfg.direct_action
+        if not da.enabled or self.missiles < da.size:
+            return
+        m = self.model
+        w = self.cfg.weights
+        x = w.revenge * self.revenge - w.war_fear * self.war_fear - da.threshold
+        if x < -10:
+            return
+        if m.random.random() < da.rate * logistic(x / self.cfg.temperature) * m.step_days:
+            self.missiles -= da.size
+            self.direct_strikes += 1
+            self.revenge *= 1.0 - da.satisfaction
+            m.resolve_attack(
+                "iran", da.target, "missile", da.size, "own", "Iran", warned=da.warning
+            )
+
+    def decay(self, days: int) -> None:
+        self.revenge *= decay(self.cfg.revenge_half_life_days, days)
+        self.war_fear *= decay(self.cfg.war_fear_half_life_days, days)
+
+
+# --------------------------------------------------------------------------- US forces
+
+
+class USForces(Agent):
+    """US forces: posture, deterrence doctrine, casualties and withdrawal choices."""
+
+    def __init__(self, model: EscalationModel, cfg: C.US) -> None:
+        super().__init__(model)
+        self.cfg = cfg
+        p = cfg.posture
+        self.doctrine: C.Doctrine = cfg.doctrine
+        self.sites = p.sites
+        self.initial_sites = max(p.sites, 1)
+        self.troops = p.troops
+        self.initial_troops = max(p.troops, 1.0)
+        self.air_defence = p.air_defence
+        self.force_protection = p.force_protection
+        self.embassy = p.embassy
+        self.syria = p.syria
+        self.mission: str = p.mission
+        self.wounded = 0
+        self.killed = 0
+        self.strikes = 0
+        self.cooldown_until = -1
+        self.next_review = cfg.withdrawal.review_days
+        self.period_casualties = 0
+        self.period_attacks = 0
+
+    @property
+    def mission_level(self) -> float:
+        return {"combat": 1.0, "advisory": 0.5, "none": 0.0}[self.mission]
+
+    def step(self) -> None:
+        m = self.model
+        self.consider_retaliation(m.today_us_attacks)
+        if m.day >= self.next_review:
+            self.review_posture()
+            self.next_review = m.day + self.cfg.withdrawal.review_days
+
+    # ---- deterrence
+
+    def triggered(self, attacks: list[tuple]) -> list[tuple]:
+        """Attacks that meet the doctrine's trigger (most severe first)."""
+        d = self.doctrine
+        if d.trigger == "never" or not attacks:
+            return []
+        if d.trigger == "every_attack":
+            hits = list(attacks)
+        elif d.trigger == "casualties":
+            hits = [a for a in attacks if a[4] + a[5] >= d.wounded_threshold]
+        elif d.trigger == "killed":
+            hits = [a for a in attacks if a[5] >= 1]
+        else:  # attacks in a window
+            hits = (
+                list(attacks)
+                if self.model.recent_us_attacks(d.window_days) >= d.attack_threshold
+                else []
+            )
+        return sorted(hits, key=lambda a: -(a[4] + a[5]))
+
+    def consider_retaliation(self, attacks: list[tuple]) -> None:
+        """Decide whether, whom and where to strike after today's attacks on US targets."""
+        m = self.model
+        if m.day < self.cooldown_until:
+            return
+        for attack in self.triggered(attacks):
+            actor, tid, _weapon, claim, wounded, killed = attack
+            d = self.doctrine
+            if actor == "iran":
+                if m.random.random() < d.respond_to_iran:
+                    self.order_strike(None, "iran", f"after Iranian strike on {tid}")
+                    return
+                continue
+            theatre_cost = (
+                d.sovereignty_weight * m.iraq.sovereignty
+                if d.theatre
+                in (
+                    "iraq",
+                    "leadership",
+                )
+                else 0.0
+            )
+            u = (
+                d.resolve
+                + d.casualty_weight * (wounded + killed)
+                - theatre_cost
+                - d.escalation_weight * m.iran.war_fear
+            )
+            if m.random.random() >= logistic(u / self.cfg.temperature):
+                continue
+            attribution = getattr(self.cfg.attribution, claim)
+            if m.random.random() < attribution:
+                culprit = actor
+            elif m.random.random() < d.strike_unattributed:
+                culprit = d.prime_suspect or m.strongest_militia()
+            else:
+                continue
+            self.order_strike(culprit, d.theatre, f"after attack on {tid}")
+            return
+
+    def order_strike(self, militia: str | None, theatre: str, reason: str) -> None:
+        """Order a strike; it lands after the doctrine's delay (a scheduled Mesa event)."""
+        m = self.model
+        d = self.doctrine
+        self.cooldown_until = m.day + d.cooldown_days
+        strike = PendingStrike(m, militia, theatre, d.severity, reason)
+        delay_steps = math.ceil(d.delay_days / m.step_days)
+        if delay_steps == 0:
+            strike()
+        else:
+            m.pending.add(strike)  # the event list holds only a weak reference
+            m.schedule_event(strike, after=delay_steps)
+
+    # ---- withdrawal
+
+    def review_posture(self) -> None:
+        """Hold, consolidate, draw down, end the combat mission or leave."""
+        m = self.model
+        w = self.cfg.withdrawal
+        push = (
+            w.casualty_weight * self.period_casualties
+            + w.attack_weight * self.period_attacks
+            + w.pressure_weight * m.iraq.pressure_on_us
+        )
+        self.period_casualties = self.period_attacks = 0
+        names = ["hold"]
+        utils = [w.commitment]
+        if self.sites > w.min_sites:
+            names.append("consolidate")
+        if self.troops > w.advisory_troops:
+            names.append("drawdown")
+        if self.mission == "combat":
+            names.append("end_mission")
+        if self.sites > 0 or self.troops > 0:
+            names.append("leave")
+        utils += [w.option_bias[n] + push for n in names[1:]]
+        choice = names[logit_choice(m.random.random, utils, w.temperature)]
+        if choice != "hold":
+            self.withdraw(choice, reason="review")
+
+    def withdraw(self, option: str, reason: str) -> None:
+        m = self.model
+        w = self.cfg.withdrawal
+        if option == "consolidate":
+            self.sites = max(self.sites - 1, 0)
+            self.force_protection = min(1.0, self.force_protection + w.consolidate_protection)
+        elif option == "drawdown":
+            self.troops = max(w.advisory_troops, self.troops * (1 - w.drawdown_share))
+        elif option == "end_mission":
+            self.set_mission("advisory")
+            self.troops = min(self.troops, w.advisory_troops)
+        elif option == "leave":
+            self.sites = 0
+            self.troops = 0.0
+            self.set_mission("none")
+        m.log_simple("us", "withdraw", option, reason)
+
+    def set_mission(self, mission: str) -> None:
+        self.mission = mission
+        self.model.context["us_mission"] = self.mission_level
+        self.model.context_changed()
+
+
+class PendingStrike:
+    """A US strike ordered now that lands later."""
+
+    def __init__(
+        self,
+        model: EscalationModel,
+        militia: str | None,
+        theatre: str,
+        severity: float,
+        reason: str,
+    ) -> None:
+        self.model = model
+        self.militia = militia
+        self.theatre = theatre
+        self.severity = severity
+        self.reason = reason
+
+    def __call__(self) -> None:
+        self.model.pending.discard(self)
+        self.model.us_strike(self.militia, self.theatre, self.severity, self.reason)
+
+
+# --------------------------------------------------------------------------- Iraqi government
+
+
+class IraqiGovernment(Agent):
+    """Sovereignty costs, pressure on the US presence, truce mediation and crackdowns."""
+
+    def __init__(self, model: EscalationModel, cfg: C.IraqiGovernment) -> None:
+        super().__init__(model)
+        self.cfg = cfg
+        self.government: C.Government = cfg.government
+        self.sovereignty = 0.0
+        self.pressure_on_us = cfg.pressure_on_us
+        self.next_review = cfg.review_days
+        self.crackdowns = 0
+
+    def step(self) -> None:
+        m = self.model
+        if m.day < self.next_review:
+            return
+        self.next_review = m.day + self.cfg.review_days
+        self.consider_mediation()
+        self.consider_crackdown()
+
+    def add_sovereignty_cost(self, cost: float) -> None:
+        self.sovereignty += cost
+        self.pressure_on_us += self.cfg.pressure_per_sovereignty * cost
+
+    def consider_mediation(self) -> None:
+        m = self.model
+        if m.truce is not None:
+            return
+        u = self.government.mediation + self.cfg.violence_weight * m.recent_foreign_attacks(30)
+        if m.random.random() < logistic(u / self.cfg.temperature):
+            m.declare_truce("government", scope=None, ends_day=m.day + self.cfg.truce_days)
+
+    def consider_crackdown(self) -> None:
+        m = self.model
+        domestic = m.recent_domestic_by_militia(30)
+        if not domestic:
+            return
+        g = self.government
+        u = (
+            g.crackdown
+            + self.cfg.domestic_weight * sum(domestic.values())
+            - self.cfg.alignment_weight * g.alignment
+        )
+        if m.random.random() < logistic(u / self.cfg.temperature):
+            target = max(sorted(domestic), key=domestic.get)
+            militia = m.militias[target]
+            for w in militia.stocks:
+                militia.stocks[w] *= 1.0 - self.cfg.crackdown_stock_loss
+            militia.grievance += self.cfg.crackdown_grievance
+            self.crackdowns += 1
+            m.log_simple(
+                "iraq", "crackdown", target, f"{domestic[target]} domestic attacks in 30 days"
+            )
+
+    def decay(self, days: int) -> None:
+        self.sovereignty *= decay(self.cfg.sovereignty_half_life_days, days)
+        self.pressure_on_us *= decay(self.cfg.pressure_half_life_days, days)

@@ -1,0 +1,138 @@
+"""The observation layer: from the model's true events to each source's observed series.
+
+Sources count differently: ACLED records events, the Pentagon counts only impacts near its
+personnel, compilations miss some convoy attacks, claims are made under brands. A
+:class:`~sim.config.SeriesSpec` states one source's rule; :func:`observe` applies it to an event
+log. Coverage below 1 thins events with a generator seeded from the run's seed and the series
+name, so observations are replayable and independent of the model's own random stream.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+from collections.abc import Mapping
+
+import numpy as np
+import pandas as pd
+
+from sim import config as C
+
+
+def builtin_series(scenario: C.Scenario) -> dict[str, C.SeriesSpec]:
+    """Series every run reports: attacks by target class, weapon and militia, and totals."""
+    S = C.SeriesSpec
+    out: dict[str, C.SeriesSpec] = {
+        "attacks_all": S(label="All attacks", actors="any"),
+        "attacks_on_us": S(
+            label="Attacks on US targets",
+            actors="any",
+            targets=[t for t, c in scenario.targets.items() if c.owner == "us"],
+        ),
+        "attacks_on_us_dod": S(
+            label="Attacks on US forces, Pentagon rule",
+            description="Attacks on US targets that landed near personnel or infrastructure.",
+            actors="any",
+            targets=[t for t, c in scenario.targets.items() if c.owner == "us"],
+            convention="landed_near",
+        ),
+        "us_wounded": S(label="US wounded", actors="any", measure="us_wounded"),
+        "us_killed": S(label="US killed", actors="any", measure="us_killed"),
+        "retaliations": S(label="US strikes", action="retaliate", actors="us"),
+        "claimed_by_facades": S(label="Attacks claimed by facade brands", claim="facade"),
+    }
+    for tid, t in scenario.targets.items():
+        out[f"attacks_{tid}"] = S(label=t.label, actors="any", targets=[tid])
+    for w in scenario.weapons:
+        out[f"attacks_{w}"] = S(label=f"Attacks using {w}s", actors="any", weapons=[w])
+    for mid, m in scenario.militias.items():
+        out[f"attacks_by_{mid}"] = S(label=f"Attacks by {m.name}", actors=[mid])
+    out["attacks_by_iran"] = S(label="Direct attacks by Iran", actors="iran")
+    return out
+
+
+def _seed_for(run_seed: int, name: str) -> np.random.Generator:
+    digest = hashlib.sha256(f"{run_seed}:{name}".encode()).digest()
+    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
+
+
+def _mask(events: pd.DataFrame, spec: C.SeriesSpec, militias: frozenset[str]) -> np.ndarray:
+    mask = (events["action"] == spec.action).to_numpy().copy()
+    actors = spec.actors
+    if actors == "militias":
+        mask &= events["actor"].isin(militias).to_numpy()
+    elif actors == "any":
+        if spec.action == "attack":
+            mask &= events["actor"].isin(militias | {"iran"}).to_numpy()
+    elif isinstance(actors, str):
+        mask &= (events["actor"] == actors).to_numpy()
+    else:
+        mask &= events["actor"].isin(actors).to_numpy()
+    if spec.targets != "any":
+        mask &= events["target"].isin(spec.targets).to_numpy()
+    if spec.weapons != "any":
+        mask &= events["weapon"].isin(spec.weapons).to_numpy()
+    if spec.theatre != "any":
+        mask &= (events["theatre"] == spec.theatre).to_numpy()
+    if spec.claim == "claimed":
+        mask &= events["claim"].isin(("own", "facade")).to_numpy()
+    elif spec.claim != "any":
+        mask &= (events["claim"] == spec.claim).to_numpy()
+    if spec.convention == "landed_near":
+        mask &= events["landed_near"].to_numpy(dtype=bool)
+    elif spec.convention == "wounding":
+        mask &= ((events["us_wounded"] + events["us_killed"]) > 0).to_numpy()
+    return mask
+
+
+def observe(
+    events: pd.DataFrame,
+    series: Mapping[str, C.SeriesSpec],
+    *,
+    n_days: int,
+    militias: frozenset[str] | set[str],
+    run_seed: int = 0,
+) -> np.ndarray:
+    """Daily observed values, shape (n_days, len(series)), in the order of ``series``."""
+    militias = frozenset(militias)
+    out = np.zeros((n_days, len(series)))
+    if events.empty:
+        return out
+    days = events["day"].to_numpy()
+    for j, (name, spec) in enumerate(series.items()):
+        mask = _mask(events, spec, militias)
+        if not mask.any():
+            continue
+        if spec.measure == "count":
+            values = np.ones(int(mask.sum()))
+        elif spec.measure == "us_casualties":
+            values = (events["us_wounded"] + events["us_killed"]).to_numpy()[mask].astype(float)
+        else:
+            values = events[spec.measure].to_numpy()[mask].astype(float)
+        cov = spec.coverage
+        if isinstance(cov, dict) or cov < 1.0:
+            if isinstance(cov, dict):
+                p = events["target"].map(lambda t, c=cov: c.get(t, 1.0)).to_numpy()[mask]
+            else:
+                p = np.full(values.shape, cov)
+            keep = _seed_for(run_seed, name).random(values.shape[0]) < p
+            values = values * keep
+        np.add.at(out[:, j], days[mask], values)
+    return out
+
+
+def month_index(start: dt.date, n_days: int) -> tuple[np.ndarray, list[str]]:
+    """For each day, the index of its calendar month; and the month labels (YYYY-MM)."""
+    dates = pd.date_range(start, periods=n_days, freq="D")
+    periods = dates.to_period("M")
+    labels = sorted(set(str(p) for p in periods))
+    lookup = {lab: i for i, lab in enumerate(labels)}
+    return np.array([lookup[str(p)] for p in periods]), labels
+
+
+def to_monthly(daily: np.ndarray, start: dt.date) -> tuple[np.ndarray, list[str]]:
+    """Sum daily values into calendar months: shape (n_months, n_series)."""
+    idx, labels = month_index(start, daily.shape[0])
+    out = np.zeros((len(labels), daily.shape[1]))
+    np.add.at(out, idx, daily)
+    return out, labels

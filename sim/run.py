@@ -1,0 +1,278 @@
+"""The one run function, and ensembles of it on all local cores.
+
+Everything that explores the model (ensembles, comparisons, sweeps, calibration) goes through
+:func:`run`: a scenario and a seed in, a :class:`RunResult` out. Ensembles draw independent seeds
+from one master seed with ``numpy.random.SeedSequence``, so a replicate's result depends only on
+its own seed, never on how many processes ran the ensemble.
+"""
+
+from __future__ import annotations
+
+import multiprocessing as mp
+import os
+from collections.abc import Callable, Iterable, Mapping
+from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from sim import config as C
+from sim.agents import Militia
+from sim.model import LOG_COLUMNS, EscalationModel
+from sim.observe import builtin_series, observe, to_monthly
+
+
+@dataclass
+class RunResult:
+    """What one run yields."""
+
+    scenario: str
+    run: int
+    seed: int
+    events: pd.DataFrame = field(repr=False)
+    """The event log: one row per action (see ``sim.model.LOG_COLUMNS``), with its date."""
+    monthly: pd.DataFrame = field(repr=False)
+    """Tidy monthly observed series: month, series, value."""
+    summary: dict[str, Any] = field(repr=False)
+    """Run totals (one row of the runs table)."""
+    daily: pd.DataFrame | None = field(default=None, repr=False)
+    """Daily state of the actors, one row per step (None unless requested)."""
+    daily_series: np.ndarray | None = field(default=None, repr=False)
+    """Daily observed values, shape (days, series), when requested."""
+
+
+def all_series(
+    scenario: C.Scenario, extra: Mapping[str, C.SeriesSpec] | None = None
+) -> dict[str, C.SeriesSpec]:
+    """Built-in series, then the scenario's own, then ``extra`` (later names win)."""
+    out = builtin_series(scenario)
+    out.update(scenario.series)
+    if extra:
+        out.update(extra)
+    return out
+
+
+def run(
+    scenario: C.Scenario,
+    seed: int,
+    *,
+    run_index: int = 0,
+    series: Mapping[str, C.SeriesSpec] | None = None,
+    daily: bool = False,
+    daily_series: bool = False,
+) -> RunResult:
+    """Run the scenario once with ``seed``.
+
+    Args:
+        scenario: a validated scenario.
+        seed: the run's seed (an int; see :func:`spawn_seeds`).
+        run_index: replicate number recorded in the tables.
+        series: observed series to report in addition to the built-in and scenario ones.
+        daily: also return the actors' daily state.
+        daily_series: also return the daily observed values (for day-precise statistics).
+    """
+    model = EscalationModel(scenario, seed=seed)
+    model.run()
+    events = event_frame(model)
+    specs = all_series(scenario, series)
+    values = observe(
+        events, specs, n_days=model.n_days, militias=set(model.militias), run_seed=seed
+    )
+    monthly_values, months = to_monthly(values, scenario.start)
+    names = list(specs)
+    monthly = pd.DataFrame(
+        {
+            "month": np.repeat(months, len(names)),
+            "series": np.tile(names, len(months)),
+            "value": monthly_values.ravel(),
+        }
+    )
+    return RunResult(
+        scenario=scenario.name,
+        run=run_index,
+        seed=seed,
+        events=events,
+        monthly=monthly,
+        summary=summarise(model, events, run_index, seed, monthly_values, names),
+        daily=daily_state(model) if daily else None,
+        daily_series=values if daily_series else None,
+    )
+
+
+def event_frame(model: EscalationModel) -> pd.DataFrame:
+    """The model's event log as a DataFrame with a date column."""
+    frame = pd.DataFrame.from_records(model.log, columns=list(LOG_COLUMNS))
+    frame.insert(1, "date", pd.Timestamp(model.start) + pd.to_timedelta(frame["day"], unit="D"))
+    return frame
+
+
+def daily_state(model: EscalationModel) -> pd.DataFrame:
+    """Daily state: model reporters, plus militia reporters as ``<id>.<variable>`` columns."""
+    dc = model.datacollector
+    frame = dc.get_model_vars_dataframe().reset_index(drop=True)
+    frame.insert(
+        0, "date", pd.date_range(model.start, periods=len(frame), freq=f"{model.step_days}D")
+    )
+    militia_vars = dc.get_agenttype_vars_dataframe(Militia)
+    if not militia_vars.empty:
+        ids = {a.unique_id: a.mid for a in model.militias.values()}
+        militia_vars = militia_vars.reset_index()
+        militia_vars["mid"] = militia_vars["AgentID"].map(ids)
+        wide = militia_vars.pivot(index="Step", columns="mid")
+        wide = wide.drop(columns=["AgentID"], errors="ignore")
+        wide.columns = [f"{mid}.{var}" for var, mid in wide.columns]
+        wide = wide.reset_index(drop=True)
+        frame = pd.concat([frame, wide.iloc[: len(frame)]], axis=1)
+    return frame
+
+
+def summarise(
+    model: EscalationModel,
+    events: pd.DataFrame,
+    run_index: int,
+    seed: int,
+    monthly_values: np.ndarray,
+    names: list[str],
+) -> dict[str, Any]:
+    """Run totals: one row of the runs table."""
+    attacks = events[events["action"] == "attack"]
+    row: dict[str, Any] = {"scenario": model.cfg.name, "run": run_index, "seed": seed}
+    row["attacks"] = len(attacks)
+    us_targets = [tid for tid, t in model.targets.items() if t.owner == "us"]
+    row["attacks_on_us"] = int(attacks["target"].isin(us_targets).sum())
+    for tid in model.targets:
+        row[f"attacks_{tid}"] = int((attacks["target"] == tid).sum())
+    row["us_wounded"] = int(model.us.wounded)
+    row["us_killed"] = int(model.us.killed)
+    row["other_killed"] = int(attacks["other_killed"].sum())
+    row["retaliations"] = int(model.us.strikes)
+    row["iran_direct_strikes"] = int(model.iran.direct_strikes)
+    row["truce_days"] = int(model.truce_days)
+    row["truces"] = int((events["action"] == "truce_declare").sum())
+    row["crackdowns"] = int(model.iraq.crackdowns)
+    row["us_withdrawals"] = int(
+        ((events["actor"] == "us") & (events["action"] == "withdraw")).sum()
+    )
+    row["final_us_sites"] = int(model.us.sites)
+    row["final_us_troops"] = float(model.us.troops)
+    row["final_us_mission"] = model.us.mission
+    j = names.index("attacks_on_us")
+    row["peak_monthly_attacks_on_us"] = (
+        float(monthly_values[:, j].max()) if len(monthly_values) else 0.0
+    )
+    return row
+
+
+# --------------------------------------------------------------------------- ensembles
+
+
+def spawn_seeds(master: int, n: int) -> list[int]:
+    """``n`` independent run seeds drawn from one master seed (63-bit integers)."""
+    children = np.random.SeedSequence(master).spawn(n)
+    return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
+
+
+def default_jobs() -> int:
+    """All local cores (respecting CPU affinity)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+def _task(args: tuple[C.Scenario, int, int, Mapping[str, C.SeriesSpec] | None, bool]) -> RunResult:
+    scenario, seed, index, series, daily = args
+    return run(scenario, seed, run_index=index, series=series, daily=daily)
+
+
+def map_runs(
+    fn: Callable[[Any], Any],
+    tasks: Iterable[Any],
+    *,
+    jobs: int | None = None,
+    progress: Callable[[Any], None] | None = None,
+) -> list[Any]:
+    """Apply ``fn`` to every task on ``jobs`` local processes; results in task order.
+
+    ``progress`` is called with each result as it completes (in completion order).
+    """
+    tasks = list(tasks)
+    jobs = default_jobs() if jobs is None else max(1, jobs)
+    results: list[Any] = [None] * len(tasks)
+    if jobs == 1 or len(tasks) <= 1:
+        for i, task in enumerate(tasks):
+            results[i] = fn(task)
+            if progress:
+                progress(results[i])
+        return results
+    ctx = mp.get_context("forkserver")
+    ctx.set_forkserver_preload(["sim.run"])
+    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx) as pool:
+        futures = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
+        pending = set(futures)
+        try:
+            while pending:
+                done, pending = wait(pending, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    results[futures[fut]] = fut.result()
+                    if progress:
+                        progress(results[futures[fut]])
+        except BaseException:
+            for fut in pending:
+                fut.cancel()
+            raise
+    return results
+
+
+@dataclass
+class Ensemble:
+    """Replicates of one scenario."""
+
+    scenario: C.Scenario
+    master_seed: int
+    seeds: list[int]
+    results: list[RunResult] = field(repr=False)
+
+    @property
+    def runs(self) -> pd.DataFrame:
+        """One row per run: seed and totals."""
+        return pd.DataFrame([r.summary for r in self.results])
+
+    @property
+    def monthly(self) -> pd.DataFrame:
+        """Tidy: run, month, series, value."""
+        frames = [r.monthly.assign(run=r.run) for r in self.results]
+        out = pd.concat(frames, ignore_index=True)
+        return out[["run", "month", "series", "value"]]
+
+    @property
+    def events(self) -> pd.DataFrame:
+        """Every run's event log, with a run column."""
+        frames = [r.events.assign(run=r.run) for r in self.results]
+        out = pd.concat(frames, ignore_index=True)
+        return out[["run", *[c for c in out.columns if c != "run"]]]
+
+    def band(self, series: str, quantiles: tuple[float, ...] = (0.05, 0.5, 0.95)) -> pd.DataFrame:
+        """Per month, quantiles of ``series`` across runs (columns named by quantile)."""
+        m = self.monthly
+        wide = m[m["series"] == series].pivot(index="month", columns="run", values="value")
+        return wide.quantile(list(quantiles), axis=1).T
+
+
+def run_ensemble(
+    scenario: C.Scenario,
+    replicates: int = 100,
+    seed: int = 0,
+    *,
+    jobs: int | None = None,
+    series: Mapping[str, C.SeriesSpec] | None = None,
+    daily: bool = False,
+    progress: Callable[[RunResult], None] | None = None,
+) -> Ensemble:
+    """Run ``replicates`` runs with seeds spawned from ``seed``, on ``jobs`` processes."""
+    seeds = spawn_seeds(seed, replicates)
+    tasks = [(scenario, s, i, series, daily) for i, s in enumerate(seeds)]
+    results = map_runs(_task, tasks, jobs=jobs, progress=progress)
+    return Ensemble(scenario=scenario, master_seed=seed, seeds=seeds, results=results)

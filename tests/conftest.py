@@ -1,0 +1,61 @@
+"""Shared fixtures: a small scenario for fast mechanical tests, and the repository paths."""
+
+from __future__ import annotations
+
+import copy
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+ROOT = Path(__file__).resolve().parent.parent
+SCENARIOS = ROOT / "scenarios"
+
+SMALL: dict[str, Any] = {
+    "name": "small",
+    "start": "2020-01-01",
+    "end": "2020-12-31",
+    "context": {"tension": 1.0},
+    "iran": {"resupply": {"interval_days": 30, "amounts": {"rocket": 10, "ied": 10}}},
+    "militia_defaults": {
+        "motives": {"us": {"base": 1.0, "context": {"tension": 0.5}}},
+        "stocks": {"rocket": 100, "ied": 50},
+    },
+    "militias": {
+        "A": {
+            "name": "Alpha",
+            "resolve": -3.0,
+            "compliance": 0.95,
+            "rivals": ["B"],
+            "repertoire": {"us_base": None, "us_convoy": None, "domestic": None},
+        },
+        "B": {
+            "name": "Bravo",
+            "resolve": -3.0,
+            "compliance": 0.1,
+            "rivals": ["A"],
+            "repertoire": {"us_base": None, "us_convoy": None},
+        },
+    },
+    "events": {},
+}
+
+
+@pytest.fixture
+def small() -> dict[str, Any]:
+    """A fresh copy of the small scenario as a dict (tests may change it)."""
+    return copy.deepcopy(SMALL)
+
+
+@pytest.fixture
+def write_yaml(tmp_path: Path):
+    """Write a mapping (or raw text) as a YAML file under tmp_path and return its path."""
+
+    def write(name: str, content: dict[str, Any] | str) -> Path:
+        path = tmp_path / name
+        text = content if isinstance(content, str) else yaml.safe_dump(content, sort_keys=False)
+        path.write_text(text, encoding="utf-8")
+        return path
+
+    return write

@@ -1,0 +1,182 @@
+"""Mechanics that would break if the model were wrong."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+
+from sim import EscalationModel, load_scenario, run, scenario_from_dict
+
+SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+
+
+def attacks(result, actor=None, targets=None, start=None, end=None):
+    ev = result.events
+    ev = ev[ev["action"] == "attack"]
+    if actor is not None:
+        ev = ev[ev["actor"] == actor]
+    if targets is not None:
+        ev = ev[ev["target"].isin(targets)]
+    if start is not None:
+        ev = ev[(ev["date"] >= start) & (ev["date"] <= end)]
+    return len(ev)
+
+
+def test_small_scenario_is_active(small):
+    sc = scenario_from_dict(small)
+    res = run(sc, seed=3)
+    assert attacks(res, "A") > 20 and attacks(res, "B") > 20
+
+
+def test_militia_without_weapons_never_attacks(small):
+    small["militias"]["B"]["stocks"] = {"rocket": 0, "ied": 0}
+    small["militias"]["B"]["resupply_share"] = 0.0
+    small["militias"]["B"]["resolve"] = 5.0  # as eager as can be: only the stocks stop it
+    sc = scenario_from_dict(small)
+    for seed in range(5):
+        res = run(sc, seed=seed)
+        assert attacks(res, "B") == 0
+        assert attacks(res, "A") > 0
+
+
+def test_attacks_use_up_stocks(small):
+    small["iran"]["resupply"]["amounts"] = {}
+    small["militias"]["A"]["stocks"] = {"rocket": 12, "ied": 0}
+    small["militias"]["A"]["resolve"] = 5.0
+    sc = scenario_from_dict(small)
+    model = EscalationModel(sc, seed=1)
+    model.run()
+    fired = sum(r[6] for r in model.log if r[1] == "A" and r[2] == "attack")
+    assert 0 < fired <= 12
+    assert model.militias["A"].stocks["rocket"] == 12 - fired
+
+
+def test_never_doctrine_never_retaliates(small):
+    small["militias"]["A"]["resolve"] = 0.0  # many attacks, many casualties
+    small["us"] = {"doctrine": {"trigger": "never"}}
+    sc = scenario_from_dict(small)
+    for seed in range(5):
+        res = run(sc, seed=seed)
+        assert res.summary["us_wounded"] > 0
+        assert (res.events["action"] == "retaliate").sum() == 0
+        assert res.summary["retaliations"] == 0
+
+
+def test_every_attack_doctrine_does_retaliate(small):
+    small["us"] = {
+        "doctrine": {
+            "trigger": "every_attack",
+            "resolve": 10,
+            "cooldown_days": 0,
+            "strike_unattributed": 1.0,
+        }
+    }
+    sc = scenario_from_dict(small)
+    res = run(sc, seed=1)
+    assert res.summary["retaliations"] > 10
+
+
+def test_retaliation_builds_revenge_and_fear(small):
+    small["us"] = {
+        "doctrine": {
+            "trigger": "every_attack",
+            "resolve": 10,
+            "delay_days": 0,
+            "strike_unattributed": 1.0,
+        }
+    }
+    model = EscalationModel(scenario_from_dict(small), seed=2)
+    model.run_until(90)
+    struck = {r[3] for r in model.log if r[2] == "retaliate"}
+    assert struck
+    for mid in struck:
+        assert model.militias[mid].fear > 0 and model.militias[mid].revenge > 0
+
+
+def test_truce_lowers_compliant_militias_attacks(small):
+    base = scenario_from_dict(small)
+    small["events"]["truce"] = {
+        "date": "2020-04-01",
+        "type": "truce",
+        "label": "truce",
+        "ends": "2020-09-30",
+    }
+    with_truce = scenario_from_dict(small)
+    window = ("2020-04-01", "2020-09-30")
+    covered = ["us_base"]
+    before = after = 0
+    for seed in range(12):
+        before += attacks(run(base, seed), "A", covered, *window)
+        after += attacks(run(with_truce, seed), "A", covered, *window)
+    assert before > 30
+    assert after < 0.3 * before
+
+
+def test_truce_redirects_compliant_militia_to_uncovered_targets(small):
+    base = scenario_from_dict(small)
+    small["events"]["truce"] = {
+        "date": "2020-04-01",
+        "type": "truce",
+        "label": "truce",
+        "ends": "2020-09-30",
+    }
+    with_truce = scenario_from_dict(small)
+    window = ("2020-04-01", "2020-09-30")
+    uncovered = ["us_convoy", "domestic"]
+    before = sum(attacks(run(base, s), "A", uncovered, *window) for s in range(12))
+    after = sum(attacks(run(with_truce, s), "A", uncovered, *window) for s in range(12))
+    assert after > before
+
+
+def test_facades_lower_attribution_to_the_real_group(small):
+    for m in small["militias"].values():
+        m["brands"] = [{"name": "Facade", "targets": ["us_base", "us_convoy"]}]
+    with_facades = scenario_from_dict(small)
+    without = scenario_from_dict(small, {"deniability.facades": False})
+    claims_with = run(with_facades, 1).events["claim"]
+    claims_without = run(without, 1).events["claim"]
+    assert (claims_with == "facade").sum() > 0
+    assert (claims_without == "facade").sum() == 0
+
+
+def test_removed_event_changes_the_run():
+    baseline = load_scenario(SCENARIOS / "baseline.yaml")
+    without = load_scenario(SCENARIOS / "baseline.yaml", ["events.soleimani_strike=null"])
+    assert "soleimani_strike" not in without.events
+    a, b = run(baseline, 7), run(without, 7)
+    assert not a.events.equals(b.events)
+    strikes_a = (a.events["action"] == "strike").sum()
+    strikes_b = (b.events["action"] == "strike").sum()
+    assert (strikes_a, strikes_b) == (1, 0)
+
+
+def test_same_seed_same_run_different_seed_different_run(small):
+    sc = scenario_from_dict(small)
+    a, b, c = run(sc, 11), run(sc, 11), run(sc, 12)
+    assert a.events.equals(b.events) and a.monthly.equals(b.monthly)
+    assert not a.events.equals(c.events)
+
+
+def test_step_days_longer_than_one_keeps_rates(small):
+    daily = scenario_from_dict(small)
+    weekly = scenario_from_dict(small, {"step_days": 7})
+    n_daily = np.mean([attacks(run(daily, s)) for s in range(6)])
+    n_weekly = np.mean([attacks(run(weekly, s)) for s in range(6)])
+    assert 0.6 < n_weekly / n_daily < 1.6
+
+
+def test_us_leaving_removes_us_targets(small):
+    small["events"]["leave"] = {
+        "date": "2020-06-01",
+        "type": "us_posture",
+        "label": "US leaves",
+        "sites": 0,
+        "troops": 0,
+        "embassy": False,
+        "mission": "none",
+    }
+    sc = scenario_from_dict(small)
+    res = run(sc, 4)
+    assert attacks(res, targets=["us_base", "us_convoy"], start="2020-06-01", end="2020-12-31") == 0
+    assert attacks(res, targets=["us_base", "us_convoy"], start="2020-01-01", end="2020-05-31") > 0

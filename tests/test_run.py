@@ -1,0 +1,95 @@
+"""Ensembles: seeds, determinism across worker counts, outputs written by the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pandas as pd
+import pytest
+
+from sim import load_scenario, run_ensemble, scenario_from_dict, spawn_seeds
+from sim.cli import main
+from sim.schema_doc import describe
+
+ROOT = Path(__file__).resolve().parent.parent
+
+
+def test_spawned_seeds_are_stable_and_distinct():
+    a = spawn_seeds(0, 50)
+    assert a == spawn_seeds(0, 50)
+    assert a[:10] == spawn_seeds(0, 10)  # a prefix does not depend on the ensemble size
+    assert len(set(a)) == 50
+    assert spawn_seeds(1, 5) != a[:5]
+
+
+def test_same_seed_identical_tables_with_one_or_two_processes(small):
+    sc = scenario_from_dict(small)
+    one = run_ensemble(sc, 6, seed=42, jobs=1)
+    two = run_ensemble(sc, 6, seed=42, jobs=2)
+    pd.testing.assert_frame_equal(one.runs, two.runs)
+    pd.testing.assert_frame_equal(one.monthly, two.monthly)
+    pd.testing.assert_frame_equal(one.events, two.events)
+    other = run_ensemble(sc, 6, seed=43, jobs=2)
+    assert not one.runs.equals(other.runs)
+
+
+def test_band_is_ordered(small):
+    ens = run_ensemble(scenario_from_dict(small), 8, seed=1, jobs=1)
+    band = ens.band("attacks_us_base")
+    assert (band[0.05] <= band[0.5]).all() and (band[0.5] <= band[0.95]).all()
+    assert band[0.5].sum() > 0
+
+
+@pytest.mark.slow
+def test_cli_run_writes_the_five_outputs(tmp_path, capsys):
+    out = tmp_path / "res"
+    code = main(
+        [
+            "run",
+            str(ROOT / "scenarios/baseline.yaml"),
+            "-n",
+            "4",
+            "--seed",
+            "3",
+            "--out",
+            str(out),
+            "--no-progress",
+            "--set",
+            "us.doctrine.delay_days=3",
+        ]
+    )
+    assert code == 0
+    for name in ("runs.csv", "monthly.csv", "events.csv", "manifest.json", "tempo.png"):
+        assert (out / name).stat().st_size > 0, name
+    runs = pd.read_csv(out / "runs.csv")
+    assert list(runs["run"]) == [0, 1, 2, 3]
+    monthly = pd.read_csv(out / "monthly.csv")
+    assert list(monthly.columns) == ["run", "month", "series", "value"]
+    assert monthly["month"].min() == "2019-06" and monthly["month"].max() == "2023-12"
+    manifest = json.loads((out / "manifest.json").read_text())
+    assert manifest["seeds"] == spawn_seeds(3, 4) == list(runs["seed"])
+    assert manifest["scenario"]["overrides"] == ["us.doctrine.delay_days=3"]
+    assert manifest["parameters"]["us"]["doctrine"]["delay_days"] == 3
+    assert len(next(iter(manifest["scenario"]["files"].values()))) == 64
+    assert manifest["versions"]["mesa"] == "3.5.1"
+    # the manifest alone remakes the runs table
+    again = run_ensemble(
+        load_scenario(ROOT / "scenarios/baseline.yaml", manifest["scenario"]["overrides"]),
+        manifest["replicates"],
+        manifest["master_seed"],
+        jobs=1,
+    )
+    pd.testing.assert_frame_equal(again.runs, runs, check_dtype=False)
+    assert "4 runs" in capsys.readouterr().out
+
+
+def test_schema_reference_is_up_to_date():
+    doc = (ROOT / "docs" / "scenario-reference.md").read_text(encoding="utf-8")
+    assert describe(markdown=True) in doc, "run: escalation schema --markdown > docs/..."
+
+
+def test_schema_describes_every_doctrine_key():
+    text = describe("us.doctrine")
+    for key in ("trigger", "severity", "delay_days", "theatre"):
+        assert f"us.doctrine.{key}" in text
