@@ -14,7 +14,7 @@ from sim.config import Scenario, SeriesSpec
 from sim.errors import ScenarioError, UserError
 from sim.model import EscalationModel
 from sim.plots import plot_tempo
-from sim.run import Ensemble, RunResult, all_series, run, run_ensemble, spawn_seeds
+from sim.runner import Ensemble, RunResult, all_series, run, run_ensemble, spawn_seeds
 from sim.scenario import load_scenario, scenario_from_dict, with_overrides
 
 __all__ = [

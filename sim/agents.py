@@ -65,6 +65,7 @@ class Militia(Agent):
         self.compliance = cfg.compliance
         self.resolve = cfg.resolve
         self.political_stake = cfg.political_stake
+        self.affinity = dict(cfg.affinity)
         self.revenge = 0.0
         self.fear = 0.0  # learned from strikes, on top of cfg.fear_prior
         self.grievance = 0.0
@@ -80,15 +81,17 @@ class Militia(Agent):
             for b in cfg.brands
         ]
         self.next_review = cfg.review_days
+        self.reviewed_context = 0
         self.attacks = 0
 
     # ---- the daily decision
 
     def step(self) -> None:
         m = self.model
-        if m.day >= self.next_review:
+        if m.day >= self.next_review or self.reviewed_context != m.context_version:
             self.review_targets()
             self.next_review = m.day + self.cfg.review_days
+            self.reviewed_context = m.context_version
         if (
             self.cfg.false_claim_rate > 0
             and m.random.random() < self.cfg.false_claim_rate * m.step_days
@@ -119,6 +122,7 @@ class Militia(Agent):
         rivalry = self.rivalry()
         tau = cfg.temperature
         idle = cfg.idle
+        affinity = self.affinity
         options: list[tuple[str, str, list]] = []
         weights: list[float] = []
         for tid, adopted in self.repertoire.items():
@@ -131,7 +135,11 @@ class Militia(Agent):
             owner = t.owner
             u = (
                 self.resolve
-                + w.pressure * t.pressure * m.motive(self, owner) * exposure
+                + w.pressure
+                * t.pressure
+                * affinity.get(tid, 1.0)
+                * m.motive(self, owner)
+                * exposure
                 + w.legitimacy * t.legitimacy
                 + w.compliance * self.compliance * line_effect.get(owner, 0.0)
                 - w.political * self.political_stake * t.visibility
@@ -140,10 +148,12 @@ class Militia(Agent):
                 u += w.revenge * self.revenge + w.grievance * self.grievance
             if owner in FOREIGN:
                 u += w.rivalry * rivalry
-            if t.rival_revenue:
-                u += w.punish * self.punish
             if observing:
                 u += -w.truce if tid in truce.scope else w.redirect
+                if t.rival_revenue:
+                    u += w.punish * math.log1p(self.monthly_rate(self.punish))
+            elif truce is not None and tid in truce.scope:
+                u += w.defiance
             claims, inclusive = self.claim_options(tid, t, fear)
             u += inclusive
             for weapon in t.weapons:
@@ -164,14 +174,17 @@ class Militia(Agent):
         attribution = m.cfg.us.attribution
         risk = w.fear * fear * t.retaliation_risk
         value = w.claim * t.legitimacy
+        den = m.cfg.deniability
         choices = [
-            ("own", self.mid, value - risk * attribution.own),
+            ("own", self.mid, value - den.own_claim_cost - risk * attribution.own),
             ("unclaimed", "", -risk * attribution.unclaimed),
         ]
-        if m.cfg.deniability.facades:
+        if den.facades:
             brand = self.brand_for(tid)
             if brand is not None:
-                facade = value * m.cfg.deniability.facade_credit - risk * attribution.facade
+                facade = (
+                    value * den.facade_credit - den.facade_claim_cost - risk * attribution.facade
+                )
                 choices.append(("facade", brand, facade))
         tau = m.cfg.deniability.claim_temperature
         top = max(c[2] for c in choices)
@@ -186,12 +199,20 @@ class Militia(Agent):
                 best, best_day = name, active
         return best
 
+    def monthly_rate(self, memory: float) -> float:
+        """An exponentially decaying count of events as a rate per 30 days."""
+        return memory * math.log(2) / self.cfg.rivalry_half_life_days * 30.0
+
     def rivalry(self) -> float:
-        """How far rivals' recent attacks on foreign forces exceed one's own."""
+        """How far rivals' recent attacks on foreign forces exceed one's own (log of monthly
+        rates, so outbidding saturates)."""
         if not self.cfg.rivals:
             return 0.0
         ms = self.model.militias
-        return max(0.0, max(ms[r].activity for r in self.cfg.rivals) - self.activity)
+        top = max(ms[r].activity for r in self.cfg.rivals)
+        return max(
+            0.0, math.log1p(self.monthly_rate(top)) - math.log1p(self.monthly_rate(self.activity))
+        )
 
     def attack(self, tid: str, weapon: str, claims: list[tuple[str, str, float]]) -> None:
         """Carry out one attack: size, claim, then the model resolves it."""
@@ -237,12 +258,12 @@ class Militia(Agent):
             best[tid] = max(best.get(tid, -math.inf), margin)
         for tid, margin in best.items():
             if tid not in self.withdrawn:
-                p = logistic(self.cfg.withdraw_margin - margin)
+                p = logistic(self.cfg.review_sharpness * (self.cfg.withdraw_margin - margin))
                 if m.random.random() < p:
                     self.withdrawn.add(tid)
                     m.log_simple(self.mid, "withdraw", tid, f"margin {margin:.2f}")
             else:
-                p = logistic(margin - self.cfg.reengage_margin)
+                p = logistic(self.cfg.review_sharpness * (margin - self.cfg.reengage_margin))
                 if m.random.random() < p:
                     self.withdrawn.discard(tid)
                     m.log_simple(self.mid, "reengage", tid, f"margin {margin:.2f}")
@@ -318,7 +339,8 @@ class Iran(Agent):
         utils = []
         for name in names:
             i = self.cfg.lines[name].intensity
-            utils.append(drive * i - w.effort * i * i + (w.inertia if name == self.line else 0.0))
+            inertia = w.inertia if name == self.line else 0.0
+            utils.append(self.cfg.lines[name].bias + drive * i - w.effort * i * i + inertia)
         choice = names[logit_choice(self.model.random.random, utils, self.cfg.temperature)]
         self.set_line(choice, reason="review")
 

@@ -135,8 +135,11 @@ def _version() -> str:
 
 
 def progress_bar(total: int, desc: str, disable: bool):
+    """A progress bar on stderr (imported late: keeps ``escalation --help`` fast)."""
+    from tqdm import std
     from tqdm.auto import tqdm
 
+    std.tqdm.monitor_interval = 0  # no monitor thread: worker processes are forked
     return tqdm(total=total, desc=desc, unit="run", disable=disable, dynamic_ncols=True)
 
 
@@ -154,7 +157,7 @@ def overlay_for(scenario):
 def cmd_run(args: argparse.Namespace) -> int:
     from sim.output import manifest, write_json, write_table
     from sim.plots import plot_tempo
-    from sim.run import default_jobs, run_ensemble
+    from sim.runner import default_jobs, run_ensemble
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)

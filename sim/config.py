@@ -200,10 +200,10 @@ def default_targets() -> dict[str, Any]:
             "owner": "us",
             "weapons": ["rocket", "drone"],
             "exposure": "embassy",
-            "pressure": 1.2,
+            "pressure": 0.5,
             "legitimacy": 0.2,
             "visibility": 1.5,
-            "retaliation_risk": 1.3,
+            "retaliation_risk": 1.5,
             "personnel": 0.5,
             "defended": True,
             "covered_by_truce": True,
@@ -287,10 +287,14 @@ class MilitiaWeights(Frozen):
     legitimacy: NonNeg = Field(0.5, description="Domestic-audience value of the target class.")
     revenge: NonNeg = Field(1.0, description="Revenge for US strikes (US targets only).")
     rivalry: NonNeg = Field(
-        0.6, description="Outbidding: rivals' recent attacks on foreign forces above one's own."
+        0.6,
+        description="Outbidding: log(1 + rivals' monthly attacks on foreign forces) minus "
+        "log(1 + one's own).",
     )
     punish: NonNeg = Field(
-        1.0, description="Attacks on rivals' revenue after rivals broke a truce this militia kept."
+        1.0,
+        description="Attacks on rivals' revenue while rivals break a truce this militia keeps "
+        "(times log(1 + rivals' violations per month)).",
     )
     redirect: NonNeg = Field(
         0.8,
@@ -299,6 +303,11 @@ class MilitiaWeights(Frozen):
     fear: NonNeg = Field(1.0, description="Fear of retaliation, scaled by attribution risk.")
     compliance: NonNeg = Field(1.0, description="Following Iran's line, scaled by compliance.")
     truce: NonNeg = Field(4.0, description="Cost of breaking a truce the militia observes.")
+    defiance: NonNeg = Field(
+        1.0,
+        description="Standing a militia that refused a truce gains by attacking what it covers "
+        "(outbidding those who comply).",
+    )
     political: NonNeg = Field(
         1.0, description="Political stake (seats, posts) times the target's visibility."
     )
@@ -336,6 +345,11 @@ class Militia(Frozen):
         default_factory=dict,
         description="Most munitions the militia can hold, by weapon (resupply stops there).",
     )
+    affinity: dict[str, NonNeg] = Field(
+        default_factory=dict,
+        description="Target class -> multiplier on the pressure its attacks put on the owner, as "
+        "this militia sees it (expertise, networks, local presence); 1 if not given.",
+    )
     repertoire: dict[str, dt.date | None] = Field(
         description="Target classes the militia attacks -> date the tactic is adopted (null: from "
         "the start)."
@@ -366,14 +380,22 @@ class Militia(Frozen):
         90.0, description="Half-life of electoral grievance."
     )
     withdraw_margin: float = Field(
-        -3.0,
+        -6.0,
         description="A target class is dropped when its best option's utility falls this far "
-        "below the idle utility at a review; it is taken up again above reengage_margin.",
+        "below the idle utility at a review (the log of its daily attack odds); it is taken up "
+        "again above reengage_margin.",
     )
     reengage_margin: float = Field(
-        -1.5, description="Margin to idle above which a dropped target class is taken up again."
+        -4.0, description="Margin to idle above which a dropped target class is taken up again."
     )
-    review_days: PosInt = Field(30, description="Days between reviews of which classes to attack.")
+    review_sharpness: Annotated[float, Field(gt=0)] = Field(
+        2.0, description="How sharply the margin decides a review (logistic slope)."
+    )
+    review_days: PosInt = Field(
+        30,
+        description="Days between reviews of which classes to attack (a change in the context "
+        "drivers also prompts a review).",
+    )
 
 
 # --------------------------------------------------------------------------- Iran
@@ -383,6 +405,9 @@ class LineSpec(Frozen):
     """What one of Iran's lines means."""
 
     intensity: NonNeg = Field(description="How much pressure the line asks for (0-1).")
+    bias: float = Field(
+        0.0, description="Baseline utility of the line (ordering a truce costs Iran standing)."
+    )
     effect: dict[str, float] = Field(
         default_factory=dict,
         description="Owner -> effect on compliant militias' utility of attacking that owner.",
@@ -395,7 +420,7 @@ def default_lines() -> dict[str, Any]:
         "escalate": {"intensity": 1.0, "effect": {"us": 1.0}, "resupply": 1.5},
         "sustain": {"intensity": 0.55, "effect": {"us": 0.2}, "resupply": 1.0},
         "restrain": {"intensity": 0.2, "effect": {"us": -1.0}, "resupply": 0.6},
-        "truce": {"intensity": 0.0, "effect": {"us": -2.5}, "resupply": 0.4},
+        "truce": {"intensity": 0.0, "bias": -2.0, "effect": {"us": -2.5}, "resupply": 0.4},
     }
 
 
@@ -408,7 +433,7 @@ class IranWeights(Frozen):
     effort: NonNeg = Field(
         1.5, description="Cost of intensity squared (keeps lines between the extremes)."
     )
-    inertia: NonNeg = Field(1.0, description="Bonus for keeping the current line.")
+    inertia: NonNeg = Field(2.0, description="Bonus for keeping the current line.")
 
 
 class Resupply(Frozen):
@@ -447,7 +472,7 @@ class Iran(Frozen):
     """Iran: sets the network's line, resupplies, fears war, can act directly."""
 
     line: Line = Field("sustain", description="Line at the start.")
-    review_days: PosInt = Field(14, description="Days between reviews of the line.")
+    review_days: PosInt = Field(30, description="Days between reviews of the line.")
     temperature: Annotated[float, Field(gt=0)] = Field(0.5, description="Logit temperature.")
     lines: dict[Line, LineSpec] = Field(default_factory=lambda: default_lines())
     weights: IranWeights = Field(default_factory=IranWeights)
@@ -658,8 +683,8 @@ class Government(Frozen):
     militias_in_government: bool = Field(
         False, description="Whether the militias' political wings hold posts (raises their stake)."
     )
-    crackdown: float = Field(-3.0, description="Baseline utility of a crackdown at a review.")
-    mediation: float = Field(-3.0, description="Baseline utility of brokering a truce.")
+    crackdown: float = Field(-4.0, description="Baseline utility of a crackdown at a review.")
+    mediation: float = Field(-6.0, description="Baseline utility of brokering a truce.")
 
 
 class IraqiGovernment(Frozen):
@@ -675,10 +700,10 @@ class IraqiGovernment(Frozen):
     )
     pressure_half_life_days: Annotated[float, Field(gt=0)] = Field(365.0)
     violence_weight: NonNeg = Field(
-        0.05, description="Mediation utility per attack in the last 30 days."
+        0.02, description="Mediation utility per attack in the last 30 days."
     )
     domestic_weight: NonNeg = Field(
-        0.3, description="Crackdown utility per domestic attack in the last 30 days."
+        0.1, description="Crackdown utility per domestic attack in the last 30 days."
     )
     alignment_weight: NonNeg = Field(
         2.0, description="Crackdown utility lost per unit of alignment with the militias."
@@ -695,16 +720,18 @@ class TruceRules(Frozen):
     """How truces are accepted, kept and collapse."""
 
     acceptance: float = Field(
-        -0.5,
+        -3.5,
         description="Utility of accepting a truce is acceptance + compliance_weight * compliance "
         "(logit against refusing).",
     )
-    compliance_weight: NonNeg = Field(5.0)
+    compliance_weight: NonNeg = Field(
+        8.0, description="Weight of compliance with Iran in accepting a truce."
+    )
     collapse_share: Prob = Field(
         0.67, description="Share of militias breaking a truce at which it collapses."
     )
     ends_on_us_strike: Prob = Field(
-        0.5, description="Probability that a US strike in Iraq ends the truce."
+        0.3, description="Probability that a US strike in Iraq ends the truce."
     )
 
 
@@ -717,6 +744,14 @@ class Deniability(Frozen):
     )
     facade_credit: Prob = Field(
         0.6, description="Share of a claim's standing value that a facade brand keeps."
+    )
+    own_claim_cost: NonNeg = Field(
+        1.5,
+        description="Cost of claiming under the militia's own name (exposes its political wing "
+        "and its posts in the state).",
+    )
+    facade_claim_cost: NonNeg = Field(
+        0.3, description="Cost of claiming under a facade brand (publicity, traceable channels)."
     )
 
 
@@ -875,14 +910,17 @@ class IranLineEvent(EventBase):
 
 
 class MilitiaEvent(EventBase):
-    """Changes to one militia's disposition (compliance, resolve, stake)."""
+    """Changes to a militia's disposition (compliance, resolve, stake, tactics)."""
 
     type: Literal["militia"]
-    militia: str
+    militia: str = Field(description="Militia id, or 'all'.")
     compliance: Prob | None = None
     resolve: float | None = None
     political_stake: NonNeg | None = None
     grievance: NonNeg | None = Field(None, description="Grievance added.")
+    affinity: dict[str, NonNeg] = Field(
+        default_factory=dict, description="Target class -> new affinity (a change of tactics)."
+    )
 
 
 Event = Annotated[
@@ -961,5 +999,7 @@ class Scenario(Frozen):
         return sorted(self.events.items(), key=lambda kv: kv[1].date)
 
 
-BUILTIN_CONTEXT: tuple[str, ...] = ("us_mission",)
-"""Context drivers the model maintains itself: us_mission (1 combat, 0.5 advisory, 0 none)."""
+BUILTIN_CONTEXT: tuple[str, ...] = ("us_mission", "militias_in_government")
+"""Context drivers the model maintains itself: us_mission (1 combat, 0.5 advisory, 0 none) and
+militias_in_government (1 while the government in office gives the militias' political wings
+posts, else 0)."""

@@ -54,6 +54,8 @@ def apply_event(model: EscalationModel, eid: str, ev: C.Event) -> None:
                     militia.grievance += ev.grievance_per_loss * -change
         case C.GovernmentEvent():
             model.iraq.government = ev.government
+            model.context["militias_in_government"] = float(ev.government.militias_in_government)
+            model.context_changed()
             for militia in model.militias.values():
                 militia.political_stake = max(0.0, militia.political_stake + ev.stake_change)
         case C.ResupplyEvent():
@@ -66,15 +68,18 @@ def apply_event(model: EscalationModel, eid: str, ev: C.Event) -> None:
         case C.IranLineEvent():
             model.iran.set_line(ev.line, reason=eid, hold_days=ev.hold_days)
         case C.MilitiaEvent():
-            militia = model.militias[ev.militia]
-            if ev.compliance is not None:
-                militia.compliance = ev.compliance
-            if ev.resolve is not None:
-                militia.resolve = ev.resolve
-            if ev.political_stake is not None:
-                militia.political_stake = ev.political_stake
-            if ev.grievance is not None:
-                militia.grievance += ev.grievance
+            militias = model.militias
+            chosen = militias.values() if ev.militia == "all" else [militias[ev.militia]]
+            for militia in chosen:
+                if ev.compliance is not None:
+                    militia.compliance = ev.compliance
+                if ev.resolve is not None:
+                    militia.resolve = ev.resolve
+                if ev.political_stake is not None:
+                    militia.political_stake = ev.political_stake
+                if ev.grievance is not None:
+                    militia.grievance += ev.grievance
+                militia.affinity.update(ev.affinity)
         case _:  # pragma: no cover - the schema admits no other type
             raise TypeError(f"unhandled event type {type(ev).__name__}")
 

@@ -150,6 +150,7 @@ class EscalationModel(Model):
             mid: Militia(self, mid, mcfg) for mid, mcfg in scenario.militias.items()
         }
         self.context["us_mission"] = self.us.mission_level
+        self.context["militias_in_government"] = float(self.iraq.government.militias_in_government)
 
         self.truce: Truce | None = None
         self.truce_days = 0
@@ -394,6 +395,7 @@ class EscalationModel(Model):
         if scope is None:
             scope = [tid for tid, t in self.targets.items() if t.covered_by_truce]
         self.truce = Truce(by, frozenset(scope), self.day, ends_day)
+        self.context_changed()  # militias review their targets
         rules = self.cfg.truce
         self.log_simple(by, "truce_declare", ",".join(sorted(scope)), "")
         for mid, m in self.militias.items():
@@ -421,6 +423,7 @@ class EscalationModel(Model):
             return
         self.log_simple(self.truce.by, "truce_end", "", reason)
         self.truce = None
+        self.context_changed()
         for m in self.militias.values():
             m.observing = False
         if self.iran.line == "truce":

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import textwrap
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
@@ -89,15 +90,17 @@ def mark_events(
             ax.axvline(when, color=EVENT_COLOUR, lw=0.7, ls=":", zorder=1)
     for when, label in merge_close(events):
         label_ax.annotate(
-            label,
+            textwrap.fill(label, 30),
             xy=(when, 1.0),
             xycoords=("data", "axes fraction"),
             xytext=(0, 4),
             textcoords="offset points",
-            rotation=60,
+            rotation=55,
+            rotation_mode="anchor",
             ha="left",
             va="bottom",
             fontsize=7.5,
+            linespacing=1.0,
             color="#333333",
         )
 
@@ -134,7 +137,7 @@ def plot_tempo(
     start, end = pd.Timestamp(scenario.start), pd.Timestamp(scenario.end)
     labels = _series_labels(scenario)
     n = len(series)
-    height = 1.9 * n + 2.6
+    height = 1.9 * n + 2.4
     fig, axes = plt.subplots(n, 1, figsize=(12, height), sharex=True, squeeze=False)
     axes = axes[:, 0]
     share = truce_share(events, start, end) if events is not None else None
@@ -202,7 +205,7 @@ def plot_tempo(
         ha="left",
         y=0.995,
     )
-    fig.tight_layout(rect=(0, 0.5 / height, 1, 1 - 2.0 / height))
+    fig.tight_layout(rect=(0, 0.45 / height, 0.97, 1 - 1.75 / height))
     if path is not None:
         fig.savefig(path, dpi=130)
     return fig
@@ -227,6 +230,6 @@ def record_handles() -> list:
 
 
 def _series_labels(scenario: C.Scenario) -> dict[str, str]:
-    from sim.run import all_series
+    from sim.runner import all_series
 
     return {name: spec.label for name, spec in all_series(scenario).items()}

@@ -175,6 +175,32 @@ def _nest(parts: Sequence[str], value: Any) -> dict[str, Any]:
     return node
 
 
+def collection_defaults(model: type[BaseModel] = C.Scenario) -> dict[str, Any]:
+    """Built-in collections (weapons, target classes, Iran's lines...) as plain data.
+
+    A scenario's entries merge onto these, so ``weapons: {drone: {cost: 0}}`` changes one value
+    of the built-in drone rather than replacing the whole weapon set.
+    """
+    out: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if info.is_required():
+            continue
+        value = info.get_default(call_default_factory=True)
+        if isinstance(value, dict) and value:
+            out[name] = json.loads(json.dumps(value, default=_plain))
+        elif isinstance(value, BaseModel):
+            nested = collection_defaults(type(value))
+            if nested:
+                out[name] = nested
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(type(value).__name__)
+
+
 def _expand_militia_defaults(data: dict[str, Any]) -> dict[str, Any]:
     defaults = data.pop(DEFAULTS_KEY, None) or {}
     militias = data.get("militias")
@@ -420,9 +446,10 @@ def _check_refs(sc: C.Scenario, layers: Sequence[Layer]) -> None:
             if w not in weapons:
                 key = "stocks" if w in m.stocks else "capacity"
                 fail([*base, key, w], one_of("weapon", w, weapons))
-        for tid in m.repertoire:
-            if tid not in targets:
-                fail([*base, "repertoire", tid], one_of("target class", tid, targets))
+        for key in ("repertoire", "affinity"):
+            for tid in getattr(m, key):
+                if tid not in targets:
+                    fail([*base, key, tid], one_of("target class", tid, targets))
         for i, b in enumerate(m.brands):
             for j, tid in enumerate(b.targets):
                 if tid not in targets:
@@ -487,8 +514,12 @@ def _check_refs(sc: C.Scenario, layers: Sequence[Layer]) -> None:
                     for w in load:
                         if w not in weapons:
                             fail([*base, "deliver", mid, w], one_of("weapon", w, weapons))
-            case C.MilitiaEvent() if ev.militia not in militias:
-                fail([*base, "militia"], one_of("militia", ev.militia, militias))
+            case C.MilitiaEvent():
+                if ev.militia != "all" and ev.militia not in militias:
+                    fail([*base, "militia"], one_of("militia", ev.militia, militias | {"all"}))
+                for tid in ev.affinity:
+                    if tid not in targets:
+                        fail([*base, "affinity", tid], one_of("target class", tid, targets))
             case C.DoctrineEvent():
                 merged = {**sc.us.doctrine.model_dump(), **ev.changes}
                 try:
@@ -539,7 +570,7 @@ def _validate(layers: Sequence[Layer], overrides: Sequence[str]) -> C.Scenario:
     for layer in layers:
         merged = deep_merge(merged, layer.data)
     resolved = copy.deepcopy(merged)
-    data = _expand_militia_defaults(merged)
+    data = _expand_militia_defaults(deep_merge(collection_defaults(), merged))
     try:
         scenario = C.Scenario.model_validate(data)
     except ValidationError as exc:

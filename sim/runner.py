@@ -207,8 +207,8 @@ def map_runs(
             if progress:
                 progress(results[i])
         return results
-    ctx = mp.get_context("forkserver")
-    ctx.set_forkserver_preload(["sim.run"])
+    # fork: workers inherit the loaded code, so scripts and notebooks need no __main__ guard
+    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
     with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx) as pool:
         futures = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
         pending = set(futures)
