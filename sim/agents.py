@@ -309,6 +309,7 @@ class Iran(Agent):
         self.line_spec = cfg.lines[cfg.line]
         self.revenge = 0.0
         self.war_fear = 0.0
+        self.peak_war_fear = 0.0
         self.hold_until = -1
         self.next_review = cfg.review_days
         self.resupply_amounts = dict(cfg.resupply.amounts)
@@ -383,6 +384,7 @@ class Iran(Agent):
             )
 
     def decay(self, days: int) -> None:
+        self.peak_war_fear = max(self.peak_war_fear, self.war_fear)
         self.revenge *= decay(self.cfg.revenge_half_life_days, days)
         self.war_fear *= decay(self.cfg.war_fear_half_life_days, days)
 

@@ -78,7 +78,67 @@ def build_parser() -> argparse.ArgumentParser:
     add_run_options(p)
     p.add_argument("--out", type=Path, help="output folder (default: results/<scenario name>)")
     p.add_argument("--daily", action="store_true", help="also write every run's daily state")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster")
     p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser(
+        "compare",
+        help="compare scenarios on common seeds, per period and overall",
+        description="Run every scenario on the same seeds and report, per period (the record's "
+        "phases when available, else years) and overall, the paired differences from the first "
+        "scenario: attacks by target class, US casualties, US strikes, days under truce, with "
+        "intervals. Writes metrics.csv, differences.csv, compare.png and manifest.json.",
+    )
+    p.add_argument(
+        "scenarios", type=Path, nargs="+", help="scenario files; the first is the reference"
+    )
+    add_run_options(p)
+    p.add_argument(
+        "--by",
+        choices=("phases", "years"),
+        default=None,
+        help="periods to compare (default: phases if the record is installed)",
+    )
+    p.add_argument("--out", type=Path, help="output folder (default: results/compare/<names>)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster")
+    p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser(
+        "sweep",
+        help="sweep parameters (grid, Latin hypercube, Sobol) and plot the responses",
+        description="Run a sweep file, or a sweep given with --scenario and --param options. "
+        "Each run is written to runs.csv as it finishes; running the same command again "
+        "continues where it stopped. Writes points.csv, runs.csv, summary.csv (per point), "
+        "sensitivity.csv (Sobol designs) and plots to results/sweeps/<name>/.",
+        epilog="examples:\n"
+        "  escalation sweep scenarios/sweeps/deterrence.yaml\n"
+        "  escalation sweep --scenario scenarios/baseline.yaml "
+        "--param us.doctrine.delay_days=0:20:5 -n 10\n"
+        "  escalation sweep --scenario scenarios/baseline.yaml --design lhs --samples 40 \\\n"
+        "      --param us.doctrine.severity=0.5:3 --param us.doctrine.trigger=casualties,attacks",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("sweep", type=Path, nargs="?", help="sweep YAML file")
+    p.add_argument("--scenario", type=Path, help="scenario to sweep (instead of a sweep file)")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=LOW:HIGH[:LEVELS]|A,B,C",
+        help="a parameter to vary (repeatable)",
+    )
+    p.add_argument("--design", choices=("grid", "lhs", "sobol"), help="design (default: grid)")
+    p.add_argument("--samples", type=positive_int, help="points (lhs) or base samples (sobol)")
+    p.add_argument("--name", help="sweep name (default: from the file, or 'sweep')")
+    add_run_options(p, replicates=None)
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on the Dask cluster whose scheduler is at ADDRESS",
+    )
+    p.add_argument("--out", type=Path, help="output folder (default: results/sweeps/<name>)")
+    p.add_argument("--restart", action="store_true", help="discard earlier results in --out")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser(
         "validate",
@@ -105,10 +165,17 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def add_run_options(p: argparse.ArgumentParser) -> None:
-    """Options shared by commands that run ensembles."""
-    p.add_argument("-n", "--replicates", type=positive_int, default=100, help="runs (default 100)")
-    p.add_argument("--seed", type=seed_int, default=0, help="master seed (default 0)")
+def add_run_options(p: argparse.ArgumentParser, replicates: int | None = 100) -> None:
+    """Options shared by commands that run the model: replicates, seed, --set, jobs, progress."""
+    if replicates is None:
+        p.add_argument("-n", "--replicates", type=positive_int, help="runs per point")
+        p.add_argument("--seed", type=seed_int, help="master seed of the replicates")
+    else:
+        p.add_argument(
+            "-n", "--replicates", type=positive_int, default=replicates,
+            help=f"runs (default {replicates})",
+        )  # fmt: skip
+        p.add_argument("--seed", type=seed_int, default=0, help="master seed (default 0)")
     p.add_argument(
         "--set",
         dest="overrides",
@@ -155,9 +222,10 @@ def overlay_for(scenario):
 
 
 def cmd_run(args: argparse.Namespace) -> int:
+    from sim.executors import default_jobs
     from sim.output import manifest, write_json, write_table
     from sim.plots import plot_tempo
-    from sim.runner import default_jobs, run_ensemble
+    from sim.runner import run_ensemble
     from sim.scenario import load_scenario
 
     scenario = load_scenario(args.scenario, args.overrides)
@@ -166,12 +234,15 @@ def cmd_run(args: argparse.Namespace) -> int:
     _prepare_out(out)
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
+    record = overlay_for(scenario)
     with progress_bar(args.replicates, scenario.name, args.no_progress) as bar:
         ens = run_ensemble(
             scenario,
             args.replicates,
             args.seed,
             jobs=jobs,
+            scheduler=args.scheduler,
+            series=record.series() if record is not None else None,
             daily=args.daily,
             progress=lambda _: bar.update(1),
         )
@@ -194,9 +265,7 @@ def cmd_run(args: argparse.Namespace) -> int:
 
         write_table(pd.concat(frames, ignore_index=True), out / "daily.csv")
         outputs["daily.csv"] = "every run's daily state"
-    fig = plot_tempo(
-        monthly, scenario, events=events, overlay=overlay_for(scenario), path=out / "tempo.png"
-    )
+    fig = plot_tempo(monthly, scenario, events=events, overlay=record, path=out / "tempo.png")
     import matplotlib.pyplot as plt
 
     plt.close(fig)
@@ -234,6 +303,151 @@ def _prepare_out(out: Path) -> None:
         raise UserError(f"{out}: cannot create the output folder ({exc.strerror})") from None
     if not out.is_dir():
         raise UserError(f"{out}: is not a folder; expected a folder for the results")
+
+
+def periods_for(scenario, by: str | None):
+    """The record's phases from a plugin (when asked for or available), else calendar years."""
+    from sim.metrics import years
+
+    if by != "years":
+        for plugin in plugins():
+            make = getattr(plugin, "periods", None)
+            found = make(scenario) if make is not None else None
+            if found:
+                return found, "phases"
+        if by == "phases":
+            raise UserError("--by phases needs the historical record (the calibration package)")
+    return years(scenario), "years"
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    import matplotlib.pyplot as plt
+
+    from sim.compare import compare, plot_comparison
+    from sim.executors import default_jobs
+    from sim.output import scenario_record, versions, write_json, write_table
+    from sim.scenario import load_scenario
+
+    scenarios = [load_scenario(p, args.overrides) for p in args.scenarios]
+    names = [s.name for s in scenarios]
+    out = args.out or Path("results") / "compare" / "-vs-".join(names)
+    _prepare_out(out)
+    periods, kind = periods_for(scenarios[0], args.by)
+    started = dt.datetime.now(dt.UTC)
+    total = args.replicates * len(scenarios)
+    with progress_bar(total, "compare", args.no_progress) as bar:
+        result = compare(
+            scenarios,
+            args.replicates,
+            args.seed,
+            periods=periods,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            progress=lambda _: bar.update(1),
+        )
+    write_table(result.metrics, out / "metrics.csv")
+    write_table(result.differences, out / "differences.csv")
+    fig = plot_comparison(result, path=out / "compare.png")
+    plt.close(fig)
+    write_json(
+        {
+            "scenarios": [scenario_record(s) for s in scenarios],
+            "command": ["escalation", *sys.argv[1:]],
+            "master_seed": args.seed,
+            "replicates": args.replicates,
+            "seeds": result.seeds,
+            "periods": {"kind": kind, "list": [p.__dict__ for p in periods]},
+            "jobs": args.jobs or default_jobs(),
+            "scheduler": args.scheduler,
+            "started": started.isoformat(timespec="seconds"),
+            "versions": versions(),
+        },
+        out / "manifest.json",
+    )
+    overall = result.differences[result.differences["period"] == "overall"]
+    print(
+        f"compared {', '.join(names)} on {args.replicates} common seeds ({kind}); "
+        f"wrote metrics.csv, differences.csv, compare.png, manifest.json to {out}/"
+    )
+    for name in names[1:]:
+        sub = overall[overall["scenario"] == name].set_index("metric")
+        parts = []
+        for metric in ("attacks_on_us", "us_wounded", "us_strikes", "truce_days"):
+            if metric in sub.index:
+                r = sub.loc[metric]
+                mean, lo, hi = r["mean_difference"], r["ci_low"], r["ci_high"]
+                parts.append(f"{metric} {mean:+.0f} [{lo:+.0f}, {hi:+.0f}]")
+        print(f"  {name} - {names[0]} (whole run, mean and 90% interval): " + "; ".join(parts))
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from sim.sweep import parse_param_option, read_sweep_file, run_sweep, sweep_from_dict
+    from sim.sweep_plots import plot_sweep
+
+    if (args.sweep is None) == (args.scenario is None):
+        raise UserError("sweep: give a sweep file, or --scenario with --param options")
+    if args.sweep is not None:
+        if args.param:
+            raise UserError("sweep: --param only goes with --scenario (a sweep file has its own)")
+        data, text = read_sweep_file(args.sweep)
+        base_dir, label = args.sweep.parent, str(args.sweep)
+    else:
+        if not args.param:
+            raise UserError("sweep: --scenario needs at least one --param KEY=LOW:HIGH")
+        data = {"name": "sweep", "scenario": str(args.scenario.resolve()), "parameters": {}}
+        for text_opt in args.param:
+            key, spec = parse_param_option(text_opt)
+            data["parameters"][key] = spec
+        base_dir, label, text = Path("."), "--param", None
+    for key, value in (("replicates", args.replicates), ("seed", args.seed), ("name", args.name)):
+        if value is not None:
+            data[key] = value
+    if args.design or args.samples:
+        design = dict(data.get("design") or {})
+        if args.design:
+            design["method"] = args.design
+        if args.samples:
+            design["samples"] = args.samples
+        data["design"] = design
+    sweep = sweep_from_dict(
+        data, base_dir=base_dir, label=label, text=text, overrides=args.overrides
+    )
+    out = args.out or Path("results") / "sweeps" / sweep.spec.name
+    _prepare_out(out)
+    bar = progress_bar(sweep.total_runs, sweep.spec.name, args.no_progress)
+
+    def progress(done: int, total: int) -> None:
+        bar.n = done
+        bar.refresh()
+
+    t0 = time.perf_counter()
+    try:
+        result = run_sweep(
+            sweep,
+            out,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            progress=progress,
+            restart=args.restart,
+        )
+    except KeyboardInterrupt:
+        bar.close()
+        print(
+            f"interrupted: finished runs are in {out}/runs.csv; run the same command to continue",
+            file=sys.stderr,
+        )
+        return 130
+    bar.close()
+    plots = plot_sweep(result, out)
+    print(
+        f"{sweep.spec.name}: {len(sweep.points)} points x {sweep.spec.replicates} replicates = "
+        f"{sweep.total_runs} runs ({time.perf_counter() - t0:.1f} s); wrote points.csv, "
+        f"runs.csv, summary.csv"
+        + (", sensitivity.csv" if result.sensitivity is not None else "")
+        + f", {', '.join(p.name for p in plots)} to {out}/"
+    )
+    return 0
 
 
 def cmd_validate(args: argparse.Namespace) -> int:

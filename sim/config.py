@@ -755,6 +755,25 @@ class Deniability(Frozen):
     )
 
 
+# --------------------------------------------------------------------------- run outcomes
+
+
+class Analysis(Frozen):
+    """Definitions of run-level outcomes (not incentives): what counts as an escalation spiral.
+
+    A run spirals if some window of ``spiral_window_days`` holds at least ``spiral_strikes`` US
+    strikes while attacks on US targets in it reach ``spiral_growth`` times those of the window
+    before (and at least ``spiral_min_attacks``): attacks rising despite retaliation.
+    """
+
+    spiral_window_days: PosInt = Field(90, description="Window length.")
+    spiral_strikes: PosInt = Field(3, description="US strikes in the window.")
+    spiral_growth: Annotated[float, Field(gt=1)] = Field(
+        1.5, description="Growth of attacks on US targets over the previous window."
+    )
+    spiral_min_attacks: PosInt = Field(10, description="Attacks on US targets in the window.")
+
+
 # --------------------------------------------------------------------------- observation
 
 
@@ -782,6 +801,9 @@ class SeriesSpec(Frozen):
         description="Probability that a true event enters the source (or per target class).",
     )
     measure: Literal["count", "us_wounded", "us_killed", "us_casualties"] = Field("count")
+    min_size: PosInt | None = Field(
+        None, description="Count only attacks with at least this many munitions (null: any)."
+    )
 
 
 # --------------------------------------------------------------------------- events
@@ -978,6 +1000,7 @@ class Scenario(Frozen):
     iraq: IraqiGovernment = Field(default_factory=IraqiGovernment)
     truce: TruceRules = Field(default_factory=TruceRules)
     deniability: Deniability = Field(default_factory=Deniability)
+    analysis: Analysis = Field(default_factory=Analysis)
     events: dict[str, Event] = Field(
         default_factory=dict, description="The dated timeline, by event id."
     )

@@ -78,6 +78,8 @@ def _mask(events: pd.DataFrame, spec: C.SeriesSpec, militias: frozenset[str]) ->
         mask &= events["claim"].isin(("own", "facade")).to_numpy()
     elif spec.claim != "any":
         mask &= (events["claim"] == spec.claim).to_numpy()
+    if spec.min_size is not None:
+        mask &= (events["size"] >= spec.min_size).to_numpy()
     if spec.convention == "landed_near":
         mask &= events["landed_near"].to_numpy(dtype=bool)
     elif spec.convention == "wounding":

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import textwrap
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
+from typing import Protocol
 
 import matplotlib
 
@@ -15,9 +16,7 @@ import numpy as np
 import pandas as pd
 
 from sim import config as C
-
-Overlay = Callable[[plt.Axes, str, pd.Timestamp, pd.Timestamp], bool]
-"""Draws observed data for one simulated series on an axis; returns whether it drew anything."""
+from sim.metrics import Period
 
 SIM_COLOUR = "#1f5fa8"
 TRUCE_COLOUR = "#9bbf85"
@@ -105,81 +104,140 @@ def mark_events(
         )
 
 
+class Overlay(Protocol):
+    """Observed data drawn on simulated tempo (provided by a plugin such as the record)."""
+
+    def panels(self) -> list[tuple[str, str]]: ...
+
+    def phases(self) -> list[Period]: ...
+
+    def draw(self, ax: plt.Axes, series: str, start: pd.Timestamp, end: pd.Timestamp) -> bool: ...
+
+
+PHASE_FILL = ("#ececec", "#f9f9f9")
+
+
+def shade_phases(ax: plt.Axes, phases: Sequence[Period]) -> None:
+    for i, p in enumerate(phases):
+        ax.axvspan(
+            pd.Timestamp(p.start), pd.Timestamp(p.end) + pd.Timedelta(days=1),
+            color=PHASE_FILL[i % 2], lw=0, zorder=0,
+        )  # fmt: skip
+
+
+def phase_strip(ax: plt.Axes, phases: Sequence[Period]) -> None:
+    """Phase names in a strip (short phases alternate between rows)."""
+    short = 0
+    for i, p in enumerate(phases):
+        x0, x1 = pd.Timestamp(p.start), pd.Timestamp(p.end) + pd.Timedelta(days=1)
+        ax.axvspan(x0, x1, color=PHASE_FILL[i % 2], lw=0)
+        ax.axvline(x0, color="#bbbbbb", lw=0.6)
+        if (x1 - x0).days >= 180:
+            y = 0.5
+        else:
+            y = (0.78, 0.22, 0.5)[short % 3]
+            short += 1
+        ax.text(
+            x0 + (x1 - x0) / 2, y, p.label or p.name, ha="center", va="center", fontsize=7.5,
+            color="#222222", bbox={"facecolor": "white", "alpha": 0.7, "lw": 0, "pad": 0.5},
+        )  # fmt: skip
+    ax.set_yticks([])
+    ax.set_ylim(0, 1)
+    for side in ("left", "right", "top", "bottom"):
+        ax.spines[side].set_visible(False)
+    ax.tick_params(axis="x", which="both", bottom=False, labelbottom=False)
+    ax.set_ylabel("phases", fontsize=8, rotation=0, ha="right", va="center")
+
+
 def plot_tempo(
     monthly: pd.DataFrame,
     scenario: C.Scenario,
     *,
     events: pd.DataFrame | None = None,
-    series: Sequence[str] | None = None,
+    panels: Sequence[str | tuple[str, str]] | None = None,
     overlay: Overlay | None = None,
     title: str | None = None,
     path: str | Path | None = None,
 ) -> plt.Figure:
-    """Monthly attacks by target class: ensemble median and 90% band, events marked.
+    """Monthly tempo: ensemble median and 90% band per panel, events marked.
 
     Args:
         monthly: tidy table with run, month, series, value (``Ensemble.monthly``).
         scenario: the scenario that was run (for labels and its event timeline).
-        events: the ensemble's event log (to shade truces); optional.
-        series: which series to draw, one panel each (default: attacks on each target class
-            that saw any attack).
-        overlay: draws the historical record on a panel where it has data.
+        events: the ensemble's event log (to shade truces when there are no phases); optional.
+        panels: series to draw, one panel each, as names or (name, title) pairs (default: the
+            overlay's panels if any, else attacks on each target class that saw an attack).
+        overlay: observed data (the historical record) to draw where it has data, with its
+            phases shaded.
         path: where to save the PNG (optional).
     """
-    if series is None:
-        series = []
+    start, end = pd.Timestamp(scenario.start), pd.Timestamp(scenario.end)
+    labels = _series_labels(scenario)
+    if panels is None and overlay is not None:
+        panels = [p for p in overlay.panels() if p[0] in set(monthly["series"])]
+    if panels is None:
+        panels = []
         for tid in scenario.targets:
             name = f"attacks_{tid}"
             sub = monthly[monthly["series"] == name]
             if not sub.empty and sub["value"].sum() > 0:
-                series.append(name)
-        series = series or ["attacks_all"]
-    start, end = pd.Timestamp(scenario.start), pd.Timestamp(scenario.end)
-    labels = _series_labels(scenario)
-    n = len(series)
-    height = 1.9 * n + 2.4
-    fig, axes = plt.subplots(n, 1, figsize=(12, height), sharex=True, squeeze=False)
-    axes = axes[:, 0]
-    share = truce_share(events, start, end) if events is not None else None
+                panels.append(name)
+        panels = panels or ["attacks_all"]
+    pairs = [(p, labels.get(p, p)) if isinstance(p, str) else p for p in panels]
+    phases = overlay.phases() if overlay is not None else []
+    n = len(pairs)
+    strip = 0.55 if phases else 0.0
+    height = 1.9 * n + 2.4 + strip
+    fig = plt.figure(figsize=(12, height))
+    grid = fig.add_gridspec(
+        n + (1 if phases else 0), 1, height_ratios=([strip] if phases else []) + [1.9] * n
+    )
+    axes = [fig.add_subplot(grid[i + (1 if phases else 0), 0]) for i in range(n)]
+    for ax in axes[1:]:
+        ax.sharex(axes[0])
+    share = truce_share(events, start, end) if events is not None and not phases else None
     runs = monthly["run"].nunique()
     drew_record = False
-    for ax, name in zip(axes, series, strict=True):
+    for ax, (name, panel_title) in zip(axes, pairs, strict=True):
         q = bands(monthly, name)
         x = month_starts(q.index) + pd.Timedelta(days=14)
-        ax.fill_between(x, q["low"], q["high"], color=SIM_COLOUR, alpha=0.22, lw=0, step=None)
-        ax.plot(x, q["median"], color=SIM_COLOUR, lw=1.6)
-        if share is not None:
+        if phases:
+            shade_phases(ax, phases)
+        elif share is not None:
             shade_truces(ax, share)
+        ax.fill_between(x, q["low"], q["high"], color=SIM_COLOUR, alpha=0.25, lw=0, zorder=2)
+        ax.plot(x, q["median"], color=SIM_COLOUR, lw=1.6, zorder=3)
         if overlay is not None:
-            drew_record |= bool(overlay(ax, name, start, end))
+            drew_record |= bool(overlay.draw(ax, name, start, end))
         ax.set_ylim(bottom=0)
         ax.set_ylabel("attacks\nper month", fontsize=8)
         ax.text(
-            0.005,
-            0.93,
-            labels.get(name, name),
-            transform=ax.transAxes,
-            fontsize=10,
-            fontweight="bold",
-            va="top",
-            ha="left",
-        )
+            0.005, 0.95, panel_title, transform=ax.transAxes, fontsize=10, fontweight="bold",
+            va="top", ha="left", zorder=8,
+            bbox={"facecolor": "white", "alpha": 0.75, "lw": 0, "pad": 1.0},
+        )  # fmt: skip
         ax.grid(axis="y", color="#dddddd", lw=0.6)
         ax.spines[["top", "right"]].set_visible(False)
         ax.tick_params(labelsize=8)
+        ax.tick_params(axis="x", labelbottom=ax is axes[-1])
     marked = [
         (pd.Timestamp(ev.date), ev.label)
         for _, ev in scenario.sorted_events()
         if ev.mark and start <= pd.Timestamp(ev.date) <= end
     ]
-    mark_events(axes, marked, axes[0])
+    label_ax = axes[0]
+    if phases:
+        top = fig.add_subplot(grid[0, 0], sharex=axes[0])
+        phase_strip(top, phases)
+        label_ax = top
+    mark_events(axes, marked, label_ax)
     axes[-1].set_xlim(start, end)
     axes[-1].xaxis.set_major_locator(mdates.YearLocator())
     axes[-1].xaxis.set_minor_locator(mdates.MonthLocator(bymonth=(4, 7, 10)))
     axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
     handles = [
         plt.Line2D([], [], color=SIM_COLOUR, lw=1.6, label=f"simulated median ({runs} runs)"),
-        plt.Rectangle((0, 0), 1, 1, color=SIM_COLOUR, alpha=0.22, label="simulated 90% band"),
+        plt.Rectangle((0, 0), 1, 1, color=SIM_COLOUR, alpha=0.25, label="simulated 90% band"),
         plt.Line2D([], [], color=EVENT_COLOUR, lw=0.8, ls=":", label="event in the scenario"),
     ]
     if share is not None and (share >= 0.5).any():
@@ -191,21 +249,16 @@ def plot_tempo(
     if drew_record:
         handles += record_handles()
     fig.legend(
-        handles=handles,
-        loc="lower center",
-        ncol=len(handles),
-        frameon=False,
-        fontsize=8.5,
-        bbox_to_anchor=(0.5, 0.0),
-    )
+        handles=handles, loc="lower center", ncol=min(len(handles), 4), frameon=False,
+        fontsize=8.5, bbox_to_anchor=(0.5, 0.0),
+    )  # fmt: skip
+    what = "simulated against the record" if drew_record else "simulated"
     fig.suptitle(
-        title or f"Simulated attack tempo by target class: {scenario.name}",
-        fontsize=13,
-        x=0.01,
-        ha="left",
-        y=0.995,
-    )
-    fig.tight_layout(rect=(0, 0.45 / height, 0.97, 1 - 1.75 / height))
+        title or f"Monthly attack tempo, {what}: {scenario.name}",
+        fontsize=13, x=0.01, ha="left", y=0.997,
+    )  # fmt: skip
+    legend_rows = 2 if len(handles) > 4 else 1
+    fig.tight_layout(rect=(0, (0.3 + 0.2 * legend_rows) / height, 0.97, 1 - 1.2 / height))
     if path is not None:
         fig.savefig(path, dpi=130)
     return fig
@@ -215,17 +268,14 @@ RECORD_COLOUR = "#c0392b"
 
 
 def record_handles() -> list:
-    """Legend entries for a historical-record overlay."""
+    """Legend entries for a historical-record overlay (levels are monthly averages)."""
+    c = RECORD_COLOUR
     return [
-        plt.Rectangle(
-            (0, 0),
-            1,
-            1,
-            facecolor="none",
-            edgecolor=RECORD_COLOUR,
-            lw=1.2,
-            label="observed (window, range)",
-        )
+        plt.Line2D([], [], color=c, lw=2.2, label="reported figure (monthly average)"),
+        plt.Rectangle((0, 0), 1, 1, facecolor=c, alpha=0.25, edgecolor=c, label="reported range"),
+        plt.Line2D([], [], color=c, marker="^", lw=1.5, label="reported 'at least'"),
+        plt.Line2D([], [], color=c, marker="v", lw=1.5, label="reported 'at most'"),
+        plt.Line2D([], [], color=c, marker="*", ls="none", ms=9, label="reported peak month"),
     ]
 
 

@@ -8,10 +8,7 @@ its own seed, never on how many processes ran the ensemble.
 
 from __future__ import annotations
 
-import multiprocessing as mp
-import os
 from collections.abc import Callable, Iterable, Mapping
-from concurrent.futures import FIRST_COMPLETED, ProcessPoolExecutor, wait
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -20,6 +17,7 @@ import pandas as pd
 
 from sim import config as C
 from sim.agents import Militia
+from sim.executors import make_executor
 from sim.model import LOG_COLUMNS, EscalationModel
 from sim.observe import builtin_series, observe, to_monthly
 
@@ -158,11 +156,37 @@ def summarise(
     row["final_us_sites"] = int(model.us.sites)
     row["final_us_troops"] = float(model.us.troops)
     row["final_us_mission"] = model.us.mission
+    row["peak_war_fear"] = round(float(model.iran.peak_war_fear), 4)
+    row["spiral"] = int(spiralled(model, events))
     j = names.index("attacks_on_us")
     row["peak_monthly_attacks_on_us"] = (
         float(monthly_values[:, j].max()) if len(monthly_values) else 0.0
     )
     return row
+
+
+def spiralled(model: EscalationModel, events: pd.DataFrame) -> bool:
+    """Whether attacks on US targets rose despite repeated US strikes (``scenario.analysis``)."""
+    a = model.cfg.analysis
+    w = a.spiral_window_days
+    n = model.n_days
+    attacks = np.zeros(n + 1)
+    strikes = np.zeros(n + 1)
+    us_targets = [t for t, c in model.targets.items() if c.owner == "us"]
+    on_us = events[(events["action"] == "attack") & events["target"].isin(us_targets)]
+    np.add.at(attacks, on_us["day"].to_numpy() + 1, 1)
+    hits = events[(events["action"] == "retaliate") & (events["actor"] == "us")]
+    np.add.at(strikes, hits["day"].to_numpy() + 1, 1)
+    ca, cs = np.cumsum(attacks), np.cumsum(strikes)
+    if n < 2 * w:
+        return False
+    end = np.arange(2 * w, n + 1)
+    now = ca[end] - ca[end - w]
+    before = ca[end - w] - ca[end - 2 * w]
+    struck = cs[end] - cs[end - w]
+    hit = (struck >= a.spiral_strikes) & (now >= a.spiral_min_attacks)
+    hit &= now >= a.spiral_growth * before
+    return bool(hit.any())
 
 
 # --------------------------------------------------------------------------- ensembles
@@ -172,14 +196,6 @@ def spawn_seeds(master: int, n: int) -> list[int]:
     """``n`` independent run seeds drawn from one master seed (63-bit integers)."""
     children = np.random.SeedSequence(master).spawn(n)
     return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
-
-
-def default_jobs() -> int:
-    """All local cores (respecting CPU affinity)."""
-    try:
-        return max(1, len(os.sched_getaffinity(0)))
-    except AttributeError:  # pragma: no cover - not Linux
-        return max(1, os.cpu_count() or 1)
 
 
 def _task(args: tuple[C.Scenario, int, int, Mapping[str, C.SeriesSpec] | None, bool]) -> RunResult:
@@ -192,37 +208,23 @@ def map_runs(
     tasks: Iterable[Any],
     *,
     jobs: int | None = None,
+    scheduler: str | None = None,
     progress: Callable[[Any], None] | None = None,
 ) -> list[Any]:
-    """Apply ``fn`` to every task on ``jobs`` local processes; results in task order.
+    """Apply ``fn`` to every task on local processes (or a Dask cluster); results in task order.
 
     ``progress`` is called with each result as it completes (in completion order).
     """
     tasks = list(tasks)
-    jobs = default_jobs() if jobs is None else max(1, jobs)
+    executor = make_executor(1 if len(tasks) <= 1 else jobs, scheduler)
     results: list[Any] = [None] * len(tasks)
-    if jobs == 1 or len(tasks) <= 1:
-        for i, task in enumerate(tasks):
-            results[i] = fn(task)
+    try:
+        for i, result in executor.imap(fn, tasks):
+            results[i] = result
             if progress:
-                progress(results[i])
-        return results
-    # fork: workers inherit the loaded code, so scripts and notebooks need no __main__ guard
-    ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-    with ProcessPoolExecutor(max_workers=min(jobs, len(tasks)), mp_context=ctx) as pool:
-        futures = {pool.submit(fn, task): i for i, task in enumerate(tasks)}
-        pending = set(futures)
-        try:
-            while pending:
-                done, pending = wait(pending, return_when=FIRST_COMPLETED)
-                for fut in done:
-                    results[futures[fut]] = fut.result()
-                    if progress:
-                        progress(results[futures[fut]])
-        except BaseException:
-            for fut in pending:
-                fut.cancel()
-            raise
+                progress(result)
+    finally:
+        executor.close()
     return results
 
 
@@ -267,12 +269,17 @@ def run_ensemble(
     seed: int = 0,
     *,
     jobs: int | None = None,
+    scheduler: str | None = None,
     series: Mapping[str, C.SeriesSpec] | None = None,
     daily: bool = False,
     progress: Callable[[RunResult], None] | None = None,
 ) -> Ensemble:
-    """Run ``replicates`` runs with seeds spawned from ``seed``, on ``jobs`` processes."""
+    """Run ``replicates`` runs with seeds spawned from ``seed``.
+
+    Runs go to ``jobs`` local processes (default: all cores) or to the Dask scheduler at
+    ``scheduler``; the results are the same either way.
+    """
     seeds = spawn_seeds(seed, replicates)
     tasks = [(scenario, s, i, series, daily) for i, s in enumerate(seeds)]
-    results = map_runs(_task, tasks, jobs=jobs, progress=progress)
+    results = map_runs(_task, tasks, jobs=jobs, scheduler=scheduler, progress=progress)
     return Ensemble(scenario=scenario, master_seed=seed, seeds=seeds, results=results)

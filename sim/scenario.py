@@ -290,9 +290,11 @@ def _unwrap(annotation: Any) -> Any:
     return None
 
 
-def _allowed_keys(path: Sequence[str | int]) -> list[str] | None:
+def _allowed_keys(
+    path: Sequence[str | int], root: type[BaseModel] = C.Scenario
+) -> list[str] | None:
     """Keys the schema allows in the mapping at ``path`` (None where any key is allowed)."""
-    model: Any = C.Scenario
+    model: Any = root
     for _part in path:
         part = str(_part)
         if isinstance(model, tuple):  # a mapping of named entries: the key is free
@@ -338,7 +340,9 @@ _EXPECT = {
 }
 
 
-def _explain(err: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[list[str | int], str]:
+def _explain(
+    err: Mapping[str, Any], data: Mapping[str, Any], root: type[BaseModel] = C.Scenario
+) -> tuple[list[str | int], str]:
     loc = [p for p in err["loc"] if not (isinstance(p, str) and p.endswith("]"))]
     # Discriminated unions insert the tag into the location: drop it.
     if len(loc) >= 3 and loc[0] == "events" and loc[2] in C.EVENT_TYPES:
@@ -352,7 +356,7 @@ def _explain(err: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[list[str 
         if len(parent) == 2 and parent[0] == "events":
             keys = _event_keys(data, str(parent[1]))
         else:
-            keys = _allowed_keys(parent)
+            keys = _allowed_keys(parent, root)
         msg = "unknown key"
         if keys:
             close = difflib.get_close_matches(str(loc[-1]), keys, n=1)
@@ -395,11 +399,16 @@ def _explain(err: Mapping[str, Any], data: Mapping[str, Any]) -> tuple[list[str 
     return loc, f"{err['msg'].rstrip('.')}{got_text}"
 
 
-def _raise_validation(exc: ValidationError, layers: Sequence[Layer], data: Mapping[str, Any]):
+def _raise_validation(
+    exc: ValidationError,
+    layers: Sequence[Layer],
+    data: Mapping[str, Any],
+    root: type[BaseModel] = C.Scenario,
+):
     errors = exc.errors(include_url=False)
     # Report the first error in document order; a newcomer fixes one thing at a time.
     err = errors[0]
-    loc, msg = _explain(err, data)
+    loc, msg = _explain(err, data, root)
     extra = f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} after this one)"
     raise ScenarioError(
         _locate(layers, loc), _dotted(loc), msg + (extra if len(errors) > 1 else "")

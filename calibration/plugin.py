@@ -1,0 +1,187 @@
+"""The record as a plugin of the ``escalation`` command line.
+
+Registered under the ``escalation.plugins`` entry-point group, so the simulator never imports
+this package: ``escalation history`` draws the record, ``escalation run`` overlays it on the
+simulated tempo, and ``escalation compare`` reports differences per phase.
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import pandas as pd
+from matplotlib.axes import Axes
+
+from sim import config as C
+from sim.metrics import Period
+
+RECORD_COLOUR = "#c0392b"
+
+#: Panels of tempo.png when the record is available: (observed series, title).
+TEMPO_PANELS: tuple[tuple[str, str], ...] = (
+    ("acled_us_base", "Attacks on Iraqi bases hosting US forces (as ACLED counts them)"),
+    ("acled_us_convoy", "Attacks on US/Coalition logistics convoys (ACLED)"),
+    ("dod_us_forces", "Attacks on US forces in Iraq and Syria (Pentagon count)"),
+    ("acled_turkish_base", "Attacks on Turkish bases in northern Iraq (ACLED)"),
+    ("acled_domestic", "'Morality' attacks on liquor stores, nightclubs, parlours (ACLED)"),
+    ("acled_kurdish_energy_rocket", "Rocket attacks on Kurdish oil and gas fields (ACLED)"),
+)
+
+
+def _record():
+    from calibration.record import load_record
+
+    return load_record()
+
+
+class RecordOverlay:
+    """Draws the record on simulated tempo panels (see ``sim.plots.plot_tempo``)."""
+
+    def __init__(self, record, scenario: C.Scenario) -> None:
+        self.record = record
+        self.scenario = scenario
+
+    def series(self) -> dict[str, C.SeriesSpec]:
+        """The record's observed series, for the runs to report."""
+        return {sid: s.to_spec() for sid, s in self.record.series.items()}
+
+    def panels(self) -> list[tuple[str, str]]:
+        return [(sid, title) for sid, title in TEMPO_PANELS if sid in self.record.series]
+
+    def phases(self) -> list[Period]:
+        return periods_of(self.record, self.scenario)
+
+    def draw(self, ax: Axes, series: str, start: pd.Timestamp, end: pd.Timestamp) -> bool:
+        """Every used target on ``series`` inside the run's period, as monthly levels."""
+        from calibration.plots import draw_target
+
+        drawn = False
+        for t in self.record.targets_for_series(series):
+            if t.series != series or not t.within(start.date(), end.date()):
+                continue
+            drawn |= draw_target(ax, t, RECORD_COLOUR)
+        return drawn
+
+
+def periods_of(record, scenario: C.Scenario) -> list[Period]:
+    """The record's main phases that overlap the scenario's dates."""
+    return [
+        Period(p.id, p.start, p.end, p.label)
+        for p in record.main_phases
+        if p.start <= scenario.end and p.end >= scenario.start
+    ]
+
+
+def overlay(scenario: C.Scenario) -> RecordOverlay | None:
+    """The record overlay for a scenario whose dates overlap the record, else None."""
+    record = _record()
+    if not periods_of(record, scenario):
+        return None
+    return RecordOverlay(record, scenario)
+
+
+def periods(scenario: C.Scenario) -> list[Period] | None:
+    """The record's phases for comparisons (None if the scenario does not overlap them)."""
+    found = periods_of(_record(), scenario)
+    return found or None
+
+
+# --------------------------------------------------------------------------- escalation history
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``escalation history`` to the command line."""
+    p = subparsers.add_parser(
+        "history",
+        help="draw the historical record (targets, reconstruction, phases, events)",
+        description="Draw the record of militia attack tempo as the sources report it: every "
+        "reported figure over the window it covers, a monthly reconstruction from those "
+        "aggregates with its band, the phases and the key events; and write the target table "
+        "and the reconstruction as CSV. Add your own targets, series or an ACLED export.",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results") / "history",
+        help="output folder (default: results/history)",
+    )
+    p.add_argument(
+        "--targets",
+        type=Path,
+        action="append",
+        default=[],
+        help="extra targets file (same format as calibration/targets.yaml)",
+    )
+    p.add_argument(
+        "--series",
+        type=Path,
+        action="append",
+        default=[],
+        help="extra observed-series file (same format as calibration/series.yaml)",
+    )
+    p.add_argument("--acled", type=Path, help="an ACLED export (CSV) to draw as observed counts")
+    p.add_argument(
+        "--mapping",
+        type=Path,
+        help="mapping of ACLED events to series (default: the packaged mapping)",
+    )
+    p.add_argument(
+        "--check-passages",
+        action="store_true",
+        help="check that every cited passage occurs verbatim in its seed document",
+    )
+    p.set_defaults(func=cmd_history)
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from calibration.acled import load_acled
+    from calibration.plots import write_history_png
+    from calibration.reconstruct import reconstruct
+    from calibration.record import load_record, verify_passages
+    from sim.output import write_table
+
+    record = load_record(extra_targets=args.targets, extra_series=args.series)
+    if args.check_passages:
+        verify_passages(record)
+    args.out.mkdir(parents=True, exist_ok=True)
+    rec = reconstruct(record)
+    write_table(rec.table, args.out / "reconstruction.csv")
+    write_table(target_table(record), args.out / "targets.csv")
+    written = ["targets.csv", "reconstruction.csv"]
+    if args.acled is not None:
+        data = load_acled(args.acled, args.mapping)
+        write_table(data.monthly, args.out / "acled_monthly.csv")
+        written.append("acled_monthly.csv")
+    write_history_png(record, args.out / "history.png", reconstruction=rec)
+    written.append("history.png")
+    used = len(record.used_targets())
+    unmet = len(rec.unmet)
+    print(
+        f"record: {len(record.targets)} targets ({used} used), {len(record.series)} series, "
+        f"{len(record.main_phases)} phases; reconstruction meets "
+        f"{'every target' if not unmet else f'all but {unmet} targets'}; wrote "
+        f"{', '.join(written)} to {args.out}/"
+    )
+    return 0
+
+
+def target_table(record) -> pd.DataFrame:
+    """One row per target: id, series, window, statistic, value, use, source file and passage."""
+    rows = []
+    for t in record.targets:
+        src = t.sources[0]
+        rows.append(
+            {
+                "id": t.id,
+                "series": t.series,
+                "start": t.window.start,
+                "end": t.window.end,
+                "statistic": t.statistic,
+                "value": t.value.describe(),
+                "use": t.use,
+                "source_file": src.file,
+                "passage": src.passages[0],
+            }
+        )
+    return pd.DataFrame(rows)
