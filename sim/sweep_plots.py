@@ -38,7 +38,7 @@ def param_label(name: str) -> str:
 
 def _finish(fig: plt.Figure, title: str, path: Path) -> Path:
     fig.suptitle(title, fontsize=12, x=0.01, ha="left")
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, 0.97))
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
@@ -183,7 +183,8 @@ def sensitivity_bars(result: SweepResult, outcomes: Sequence[str], path: Path) -
         ax.set_xlabel("share of variance", fontsize=8)
         ax.tick_params(labelsize=8)
         ax.spines[["top", "right"]].set_visible(False)
-    axes[0].legend(fontsize=8, frameon=False, loc="lower right")
+    handles, names = axes[0].get_legend_handles_labels()
+    fig.legend(handles, names, fontsize=9, frameon=False, loc="upper right", ncol=2)
     return _finish(
         fig,
         f"{result.sweep.spec.name}: Sobol sensitivity indices (bars: 95% confidence)",
