@@ -132,6 +132,122 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="check that every cited passage occurs verbatim in its seed document",
     )
     p.set_defaults(func=cmd_history)
+    _register_calibrate(subparsers)
+
+
+def _register_calibrate(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "calibrate",
+        help="fit scenario values to the record (ABC-SMC) and report how well the model fits",
+        description="Fit the values a calibration file names to the record's tempo targets by "
+        "ABC-SMC, choose the best parameter set, and score the calibrated ensemble per target "
+        "and per phase against null models. Writes posterior.csv, best.yaml, report.md, "
+        "scores.json, targets.csv, phases.csv and plots to calibration/fitted/<name>/ (or "
+        "--out). Interrupt it and run the same command again to continue.",
+        epilog="examples:\n"
+        "  escalation calibrate calibration/baseline.yaml\n"
+        "  escalation calibrate calibration/baseline.yaml --budget quick\n"
+        "  escalation calibrate calibration/baseline.yaml --fit-until 2021-12-31",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("spec", type=Path, help="calibration file (e.g. calibration/baseline.yaml)")
+    p.add_argument(
+        "--budget",
+        choices=("quick", "default", "thorough"),
+        default="default",
+        help="time against precision: quick (~5 min), default (<20 min on two cores), "
+        "thorough (hours)",
+    )
+    p.add_argument(
+        "--fit-until",
+        metavar="DATE",
+        type=_date,
+        help="fit only targets ending by DATE (YYYY-MM-DD); score the rest",
+    )
+    p.add_argument(
+        "--out", type=Path, help="output folder (default: calibration/fitted/<name>[-until-DATE])"
+    )
+    p.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: all)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster")
+    p.add_argument("--restart", action="store_true", help="discard an earlier, unfinished fit")
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=cmd_calibrate)
+
+
+def _date(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    import sys
+
+    from calibration.calibrate import run_calibration
+    from calibration.fit import load_calibration
+    from sim.cli import progress_bar
+
+    cal = load_calibration(args.spec, fit_until=args.fit_until)
+    suffix = f"-until-{cal.spec.fit_until}" if cal.spec.fit_until else ""
+    out = args.out or Path("calibration") / "fitted" / f"{cal.spec.name}{suffix}"
+    bars: dict = {}
+
+    def progress(stage, p=None) -> None:
+        if p is None:
+            for bar in bars.values():
+                bar.close()
+            bars.clear()
+            if not args.no_progress:
+                print(f"{stage}...", file=sys.stderr)
+            return
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = progress_bar(None, stage, args.no_progress)
+            bar.unit = "sim"
+        bar.n = p.simulations
+        bar.set_postfix(
+            gen=p.generation,
+            eps=f"{p.epsilon:.3g}",
+            accepted=f"{p.accepted}/{p.proposed}",
+            ess=f"{p.last.ess:.0f}" if p.last is not None else "-",
+            refresh=False,
+        )
+        bar.refresh()
+
+    try:
+        scores = run_calibration(
+            cal,
+            out,
+            budget=args.budget,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            restart=args.restart,
+            progress=progress,
+        )
+    except KeyboardInterrupt:
+        for bar in bars.values():
+            bar.close()
+        print(
+            f"interrupted: every finished simulation is in {out}/abc/; run the same command "
+            "to continue",
+            file=sys.stderr,
+        )
+        return 130
+    for bar in bars.values():
+        bar.close()
+    c = scores["calibrated"]["all_tempo_targets"]
+    print(
+        f"{cal.spec.name}: {scores['abc']['simulations']} simulations, "
+        f"{scores['abc']['generations']} generations, {scores['elapsed_minutes']} min; "
+        f"calibrated median inside the observed range for {c['hits']} of {c['targets']} tempo "
+        f"targets ({c['hit_rate']:.0%}); {scores['phases']['reproduced']} of "
+        f"{scores['phases']['changes']} phase changes reproduced; wrote report.md, best.yaml, "
+        f"posterior.csv and plots to {out}/"
+    )
+    return 0
 
 
 def cmd_history(args: argparse.Namespace) -> int:

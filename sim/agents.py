@@ -70,6 +70,7 @@ class Militia(Agent):
         self.fear = 0.0  # learned from strikes, on top of cfg.fear_prior
         self.grievance = 0.0
         self.activity = 0.0  # memory of own attacks on foreign forces (rivals outbid it)
+        self.activity_level = 0.0  # log(1 + its monthly rate), kept with the memory
         self.punish = 0.0  # memory of rivals' truce violations
         self.observing = False  # observing the active truce
         self.withdrawn: set[str] = set()
@@ -82,6 +83,14 @@ class Militia(Agent):
         ]
         self.next_review = cfg.review_days
         self.reviewed_context = 0
+        self.affinity_version = 0
+        self.stocks_version = 0
+        self._armed: list[int] = []
+        self._armed_key: tuple = ()
+        self._decay: dict[int, tuple[float, float, float, float]] = {}
+        self._static: list[tuple] = []
+        self._static_key: tuple | None = None
+        self._static_until = -1
         self.attacks = 0
 
     # ---- the daily decision
@@ -97,36 +106,95 @@ class Militia(Agent):
             and m.random.random() < self.cfg.false_claim_rate * m.step_days
         ):
             m.log_false_claim(self)
-        options, weights = self.options()
-        if not options:
+        bound = self.attack_odds_bound()
+        if bound is None:  # nothing to attack with, or nothing to attack
             return
+        draws = [m.random.random() for _ in range(m.step_days)]
+        # Most days the draw clears even an upper bound on the odds of attacking: no need for
+        # the exact utilities (the decision, and the random stream, are the same either way).
+        if min(draws) >= bound / (1.0 + bound) * (1.0 + 1e-9) + 1e-12:
+            return
+        options, weights = self.options()
         total = sum(weights)
         p_attack = total / (1.0 + total)
-        n = 1 if m.random.random() < p_attack else 0
-        for _ in range(m.step_days - 1):
-            n += m.random.random() < p_attack
+        n = sum(1 for r in draws if r < p_attack)
         for _ in range(n):
             tid, weapon, claims = options[choose(m.random.random, weights)]
             self.attack(tid, weapon, claims)
 
-    def options(self) -> tuple[list[tuple[str, str, list]], list[float]]:
-        """Available attack options and their logit weights relative to staying idle."""
-        m = self.model
+    def attack_odds_bound(self) -> float | None:
+        """An upper bound on the summed logit weights of today's options (None if there are
+        none): the claim choice's inclusive value is bounded by its value without fear."""
         w = self.w
         cfg = self.cfg
-        day = m.day
-        fear = cfg.fear_prior + self.fear
-        line_effect = m.iran.line_spec.effect
+        m = self.model
         truce = m.truce
         observing = truce is not None and self.observing
-        rivalry = self.rivalry()
         tau = cfg.temperature
         idle = cfg.idle
+        withdrawn = self.withdrawn
+        rivalry = None
+        bound = 0.0
+        found = False
+        entries = self._static_entries()
+        key = (id(entries), self.stocks_version)
+        if key != self._armed_key:
+            stocks = self.stocks
+            self._armed = [
+                sum(1 for weapon, min_size, _ in e[5] if stocks.get(weapon, 0.0) >= min_size)
+                for e in entries
+            ]
+            self._armed_key = key
+        for n, (tid, t, to_us, foreign, u, _, _, _, iv_max) in zip(
+            self._armed, entries, strict=True
+        ):
+            if not n or tid in withdrawn:
+                continue
+            found = True
+            if to_us:
+                u += w.revenge * self.revenge + w.grievance * self.grievance
+            if foreign:
+                if rivalry is None:
+                    rivalry = self.rivalry()
+                u += w.rivalry * rivalry
+            if observing:
+                u += -w.truce if tid in truce.scope else w.redirect
+                if t.rival_revenue:
+                    u += w.punish * math.log1p(self.monthly_rate(self.punish))
+            elif truce is not None and tid in truce.scope:
+                u += w.defiance
+            bound += n * math.exp(min((u + iv_max - idle) / tau, 50.0))
+        return bound if found else None
+
+    def _static_entries(self) -> list[tuple]:
+        """Per adopted target class, the parts of its utility that change only with events
+        (context, posture, Iran's line, disposition, tactics); recomputed when any changes."""
+        m = self.model
+        us = m.us
+        key = (
+            m.context_version,
+            us.sites,
+            us.troops,
+            us.embassy,
+            us.syria,
+            m.iran.line,
+            self.resolve,
+            self.compliance,
+            self.political_stake,
+            self.affinity_version,
+        )
+        day = m.day
+        if key == self._static_key and day < self._static_until:
+            return self._static
+        w = self.w
+        den = m.cfg.deniability
+        line_effect = m.iran.line_spec.effect
         affinity = self.affinity
-        options: list[tuple[str, str, list]] = []
-        weights: list[float] = []
+        entries = []
+        until = 1 << 30
         for tid, adopted in self.repertoire.items():
-            if adopted > day or tid in self.withdrawn:
+            if adopted > day:
+                until = min(until, adopted)
                 continue
             t = m.targets[tid]
             exposure = m.exposure(t)
@@ -144,9 +212,57 @@ class Militia(Agent):
                 + w.compliance * self.compliance * line_effect.get(owner, 0.0)
                 - w.political * self.political_stake * t.visibility
             )
-            if owner == "us":
+            arms = [
+                (weapon, m.min_size[weapon], w.cost * m.weapon_cfg[weapon].cost)
+                for weapon in t.weapons
+            ]
+            value = w.claim * t.legitimacy
+            brand = self.brand_for(tid) if den.facades else None
+            claim_base = (
+                value - den.own_claim_cost,
+                value * den.facade_credit - den.facade_claim_cost,
+            )
+            n_claims = 3 if brand is not None else 2
+            iv_max = max(claim_base[0], 0.0, claim_base[1] if brand is not None else 0.0)
+            iv_max += den.claim_temperature * math.log(n_claims)
+            entries.append(
+                (tid, t, owner == "us", owner in FOREIGN, u, arms, brand, claim_base, iv_max)
+            )
+        for _, _, active in self.brands:
+            if active > day:
+                until = min(until, active)
+        self._static, self._static_key, self._static_until = entries, key, until
+        return entries
+
+    def options(
+        self, include_withdrawn: bool = False
+    ) -> tuple[list[tuple[str, str, list]], list[float]]:
+        """Available attack options and their logit weights relative to staying idle."""
+        m = self.model
+        w = self.w
+        cfg = self.cfg
+        fear = cfg.fear_prior + self.fear
+        truce = m.truce
+        observing = truce is not None and self.observing
+        rivalry = self.rivalry()
+        tau = cfg.temperature
+        idle = cfg.idle
+        withdrawn = () if include_withdrawn else self.withdrawn
+        stocks = self.stocks
+        attribution = m.cfg.us.attribution
+        a_own, a_facade, a_unclaimed = attribution.own, attribution.facade, attribution.unclaimed
+        claim_tau = m.cfg.deniability.claim_temperature
+        fear_w = w.fear * fear
+        exp, log = math.exp, math.log
+        options: list[tuple] = []
+        weights: list[float] = []
+        for tid, t, to_us, foreign, u, arms, brand, claim_base, _ in self._static_entries():
+            own0, facade0 = claim_base
+            if tid in withdrawn:
+                continue
+            if to_us:
                 u += w.revenge * self.revenge + w.grievance * self.grievance
-            if owner in FOREIGN:
+            if foreign:
                 u += w.rivalry * rivalry
             if observing:
                 u += -w.truce if tid in truce.scope else w.redirect
@@ -154,42 +270,28 @@ class Militia(Agent):
                     u += w.punish * math.log1p(self.monthly_rate(self.punish))
             elif truce is not None and tid in truce.scope:
                 u += w.defiance
-            claims, inclusive = self.claim_options(tid, t, fear)
-            u += inclusive
-            for weapon in t.weapons:
-                stock = self.stocks.get(weapon, 0.0)
-                if stock < m.min_size[weapon]:
-                    continue
-                uw = u - w.cost * m.weapon_cfg[weapon].cost
-                options.append((tid, weapon, claims))
-                weights.append(math.exp(min((uw - idle) / tau, 50.0)))
-        return options, weights
-
-    def claim_options(
-        self, tid: str, t: C.TargetClass, fear: float
-    ) -> tuple[list[tuple[str, str, float]], float]:
-        """Claim choices (own name, facade brand, unclaimed) and their inclusive value."""
-        m = self.model
-        w = self.w
-        attribution = m.cfg.us.attribution
-        risk = w.fear * fear * t.retaliation_risk
-        value = w.claim * t.legitimacy
-        den = m.cfg.deniability
-        choices = [
-            ("own", self.mid, value - den.own_claim_cost - risk * attribution.own),
-            ("unclaimed", "", -risk * attribution.unclaimed),
-        ]
-        if den.facades:
-            brand = self.brand_for(tid)
+            # claim choice (own name, unclaimed, facade): its inclusive value joins the utility
+            risk = fear_w * t.retaliation_risk
+            own = own0 - risk * a_own
+            unclaimed = -risk * a_unclaimed
             if brand is not None:
-                facade = (
-                    value * den.facade_credit - den.facade_claim_cost - risk * attribution.facade
-                )
-                choices.append(("facade", brand, facade))
-        tau = m.cfg.deniability.claim_temperature
-        top = max(c[2] for c in choices)
-        total = sum(math.exp((c[2] - top) / tau) for c in choices)
-        return choices, top + tau * math.log(total)
+                facade = facade0 - risk * a_facade
+                top = max(own, unclaimed, facade)
+                total = exp((own - top) / claim_tau) + exp((unclaimed - top) / claim_tau)
+                total += exp((facade - top) / claim_tau)
+            else:
+                facade = None
+                top = max(own, unclaimed)
+                total = exp((own - top) / claim_tau) + exp((unclaimed - top) / claim_tau)
+            u += top + claim_tau * log(total)
+            claims = (own, unclaimed, facade, brand)
+            for weapon, min_size, cost in arms:
+                if stocks.get(weapon, 0.0) < min_size:
+                    continue
+                uw = u - cost
+                options.append((tid, weapon, claims))
+                weights.append(exp(min((uw - idle) / tau, 50.0)))
+        return options, weights
 
     def brand_for(self, tid: str) -> str | None:
         """The facade brand in use for a target class: the most recently launched one."""
@@ -209,12 +311,10 @@ class Militia(Agent):
         if not self.cfg.rivals:
             return 0.0
         ms = self.model.militias
-        top = max(ms[r].activity for r in self.cfg.rivals)
-        return max(
-            0.0, math.log1p(self.monthly_rate(top)) - math.log1p(self.monthly_rate(self.activity))
-        )
+        top = max(ms[r].activity_level for r in self.cfg.rivals)
+        return max(0.0, top - self.activity_level)
 
-    def attack(self, tid: str, weapon: str, claims: list[tuple[str, str, float]]) -> None:
+    def attack(self, tid: str, weapon: str, claim_values: tuple) -> None:
         """Carry out one attack: size, claim, then the model resolves it."""
         m = self.model
         t = m.targets[tid]
@@ -232,15 +332,21 @@ class Militia(Agent):
         if hi < lo:
             lo = hi = max(min(stock, s.min), 1)
         size = m.random.randint(lo, hi)
+        own, unclaimed, facade, facade_brand = claim_values
+        claims = [("own", self.mid, own), ("unclaimed", "", unclaimed)]
+        if facade_brand is not None:
+            claims.append(("facade", facade_brand, facade))
         tau = m.cfg.deniability.claim_temperature
         top = max(c[2] for c in claims)
         kind, brand, _ = claims[
             choose(m.random.random, [math.exp((c[2] - top) / tau) for c in claims])
         ]
         self.stocks[weapon] = max(0.0, self.stocks[weapon] - size)
+        self.stocks_version += 1
         self.attacks += 1
         if t.owner in FOREIGN:
             self.activity += 1.0
+            self.activity_level = math.log1p(self.monthly_rate(self.activity))
         m.resolve_attack(self.mid, tid, weapon, size, kind, brand)
 
     # ---- withdrawing from and returning to target classes
@@ -249,10 +355,7 @@ class Militia(Agent):
         """Drop target classes no longer worth attacking; take dropped ones up again."""
         m = self.model
         best: dict[str, float] = {}
-        saved = self.withdrawn
-        self.withdrawn = set()
-        options, weights = self.options()
-        self.withdrawn = saved
+        options, weights = self.options(include_withdrawn=True)
         for (tid, _, _), wt in zip(options, weights, strict=True):
             margin = math.log(wt) * self.cfg.temperature if wt > 0 else -math.inf
             best[tid] = max(best.get(tid, -math.inf), margin)
@@ -273,23 +376,33 @@ class Militia(Agent):
     def struck(self, effect: C.StrikeEffect, severity: float) -> None:
         for w in self.stocks:
             self.stocks[w] *= 1.0 - min(1.0, effect.stock_loss * severity)
+        self.stocks_version += 1
         self.revenge += effect.revenge * severity
         self.fear += effect.fear * severity
 
     def decay(self, days: int) -> None:
-        c = self.cfg
-        self.revenge *= decay(c.revenge_half_life_days, days)
-        self.fear *= decay(c.fear_half_life_days, days)
-        self.grievance *= decay(c.grievance_half_life_days, days)
-        f = decay(c.rivalry_half_life_days, days)
-        self.activity *= f
-        self.punish *= f
+        factors = self._decay.get(days)
+        if factors is None:
+            c = self.cfg
+            factors = self._decay[days] = (
+                decay(c.revenge_half_life_days, days),
+                decay(c.fear_half_life_days, days),
+                decay(c.grievance_half_life_days, days),
+                decay(c.rivalry_half_life_days, days),
+            )
+        self.revenge *= factors[0]
+        self.fear *= factors[1]
+        self.grievance *= factors[2]
+        self.activity *= factors[3]
+        self.activity_level = math.log1p(self.monthly_rate(self.activity))
+        self.punish *= factors[3]
 
     def resupply(self, amounts: dict[str, float], factor: float) -> None:
         cap = self.cfg.capacity
         for w, n in amounts.items():
             new = self.stocks.get(w, 0.0) + n * factor * self.cfg.resupply_share
             self.stocks[w] = min(new, cap[w]) if w in cap else new
+        self.stocks_version += 1
 
     @property
     def stock_total(self) -> float:
@@ -441,12 +554,11 @@ class USForces(Agent):
             hits = [a for a in attacks if a[4] + a[5] >= d.wounded_threshold]
         elif d.trigger == "killed":
             hits = [a for a in attacks if a[5] >= 1]
-        else:  # attacks in a window
-            hits = (
-                list(attacks)
-                if self.model.recent_us_attacks(d.window_days) >= d.attack_threshold
-                else []
-            )
+        else:  # attacks on US forces in a window (and, for casualties_or_attacks, casualties)
+            burst = self.model.recent_attacks_on_forces(d.window_days) >= d.attack_threshold
+            hits = list(attacks) if burst else []
+            if not burst and d.trigger == "casualties_or_attacks":
+                hits = [a for a in attacks if a[4] + a[5] >= d.wounded_threshold]
         return sorted(hits, key=lambda a: -(a[4] + a[5]))
 
     def consider_retaliation(self, attacks: list[tuple]) -> None:
@@ -625,6 +737,7 @@ class IraqiGovernment(Agent):
             militia = m.militias[target]
             for w in militia.stocks:
                 militia.stocks[w] *= 1.0 - self.cfg.crackdown_stock_loss
+            militia.stocks_version += 1
             militia.grievance += self.cfg.crackdown_grievance
             self.crackdowns += 1
             m.log_simple(

@@ -25,7 +25,9 @@ Theatre = Literal["iraq", "syria"]
 Exposure = Literal["sites", "troops", "embassy", "syria", "always"]
 Mission = Literal["combat", "advisory", "none"]
 StrikeTheatre = Literal["iraq", "syria", "leadership", "iran"]
-Trigger = Literal["never", "casualties", "killed", "attacks", "every_attack"]
+Trigger = Literal[
+    "never", "casualties", "killed", "attacks", "casualties_or_attacks", "every_attack"
+]
 
 
 class Frozen(BaseModel):
@@ -69,8 +71,13 @@ class Weapon(Frozen):
         "or infrastructure (the Pentagon counts only those as attacks on its forces)."
     )
     lethality: NonNeg = Field(
-        description="Expected US wounded per munition landing near personnel at a target of "
-        "personnel density 1 with no force protection."
+        description="Hazard that one munition landing near personnel hurts someone, at a target "
+        "of personnel density 1 with no force protection (P(any casualty) = 1 - exp(-hazard))."
+    )
+    cluster: Annotated[float, Field(ge=1)] = Field(
+        2.0,
+        description="Mean US casualties in an attack that causes any (casualties come in "
+        "clusters: few attacks wound anyone, those that do often wound several).",
     )
     kill_share: Prob = Field(0.05, description="Share of US casualties that are killed.")
     cost: NonNeg = Field(description="Utility cost of using this weapon in one attack.")
@@ -93,6 +100,7 @@ def default_weapons() -> dict[str, Any]:
             "interceptable": 0.4,
             "accuracy": 0.55,
             "lethality": 0.03,
+            "cluster": 2.5,
             "kill_share": 0.08,
             "cost": 0.2,
             "sizes": _default_sizes((1, 4), (5, 10), (11, 35)),
@@ -101,6 +109,7 @@ def default_weapons() -> dict[str, Any]:
             "interceptable": 0.6,
             "accuracy": 0.8,
             "lethality": 0.08,
+            "cluster": 2.0,
             "kill_share": 0.05,
             "cost": 0.5,
             "sizes": _default_sizes((1, 1), (2, 3), (4, 8)),
@@ -109,6 +118,7 @@ def default_weapons() -> dict[str, Any]:
             "interceptable": 0.0,
             "accuracy": 0.9,
             "lethality": 0.0,
+            "cluster": 1.0,
             "kill_share": 0.0,
             "cost": 0.1,
             "sizes": _default_sizes((1, 1), (2, 2), (3, 4)),
@@ -116,7 +126,8 @@ def default_weapons() -> dict[str, Any]:
         "missile": {
             "interceptable": 0.3,
             "accuracy": 0.9,
-            "lethality": 1.5,
+            "lethality": 0.3,
+            "cluster": 20.0,
             "kill_share": 0.02,
             "cost": 3.0,
             "sizes": _default_sizes((1, 2), (3, 6), (10, 16)),
@@ -576,11 +587,13 @@ class Doctrine(Frozen):
     trigger: Trigger = Field(
         "casualties",
         description="What can trigger retaliation: never, casualties (US wounded or killed), "
-        "killed (US killed), attacks (attacks on US targets in a window reach a threshold) or "
-        "every_attack.",
+        "killed (US killed), attacks (attacks on US forces, i.e. sites with US personnel, in a "
+        "window reach a threshold), casualties_or_attacks (either) or every_attack.",
     )
     wounded_threshold: PosInt = Field(1, description="US wounded in one attack that trigger.")
-    attack_threshold: PosInt = Field(5, description="Attacks in the window that trigger.")
+    attack_threshold: PosInt = Field(
+        5, description="Attacks on US forces in the window that trigger."
+    )
     window_days: PosInt = Field(14, description="Window for the attack-count trigger.")
     resolve: float = Field(
         0.5, description="Baseline utility of retaliating once triggered (logit against not)."
@@ -783,7 +796,9 @@ class SeriesSpec(Frozen):
     label: str = Field(description="Short name for plots.")
     description: str = Field("", description="The source's definition.")
     source: str = Field("", description="Where the definition comes from.")
-    action: Literal["attack", "retaliate", "false_claim"] = Field("attack")
+    action: Literal["attack", "retaliate", "false_claim"] = Field(
+        "attack", description="attack; retaliate (US strikes, by the doctrine or the timeline)."
+    )
     actors: str | list[str] = Field(
         "militias", description="militias, iran, any, us, or a list of militia ids."
     )

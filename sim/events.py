@@ -79,7 +79,9 @@ def apply_event(model: EscalationModel, eid: str, ev: C.Event) -> None:
                     militia.political_stake = ev.political_stake
                 if ev.grievance is not None:
                     militia.grievance += ev.grievance
-                militia.affinity.update(ev.affinity)
+                if ev.affinity:
+                    militia.affinity.update(ev.affinity)
+                    militia.affinity_version += 1
         case _:  # pragma: no cover - the schema admits no other type
             raise TypeError(f"unhandled event type {type(ev).__name__}")
 

@@ -122,9 +122,11 @@ class EscalationModel(Model):
     Args:
         scenario: a validated scenario (``sim.load_scenario``).
         seed: the run's seed; all randomness flows from it.
+        collect: record the daily state with Mesa's DataCollector (off when only events and
+            observed series are wanted: ensembles, sweeps, calibration).
     """
 
-    def __init__(self, scenario: C.Scenario, seed: int | None = None) -> None:
+    def __init__(self, scenario: C.Scenario, seed: int | None = None, collect: bool = True) -> None:
         super().__init__(rng=seed)
         self.cfg = scenario
         self.start = scenario.start
@@ -157,12 +159,13 @@ class EscalationModel(Model):
         self.pending: set = set()
         self.log: list[tuple] = []
         self.today_us_attacks: list[tuple] = []
-        self.us_attacks_by_day = [0] * self.n_days
+        self.force_attacks_by_day = [0] * self.n_days  # on sites with US personnel
         self.foreign_attacks_by_day = [0] * self.n_days
         self.domestic_log: list[tuple[int, str]] = []
         self.timeline = [(self.day_of(ev.date), eid, ev) for eid, ev in scenario.sorted_events()]
         self._next_event = 0
 
+        self.collect = collect
         self.datacollector = DataCollector(
             model_reporters=MODEL_REPORTERS,
             agenttype_reporters={Militia: MILITIA_REPORTERS},
@@ -197,7 +200,8 @@ class EscalationModel(Model):
         self.agents_by_type[Militia].shuffle_do("step")
         self.us.step()
         self.end_of_step()
-        self.datacollector.collect(self)
+        if self.collect:
+            self.datacollector.collect(self)
 
     def apply_due_events(self) -> None:
         horizon = self.day + self.step_days
@@ -254,9 +258,9 @@ class EscalationModel(Model):
     def strongest_militia(self) -> str:
         return max(sorted(self.militias), key=lambda mid: self.militias[mid].stock_total)
 
-    def recent_us_attacks(self, window: int) -> int:
+    def recent_attacks_on_forces(self, window: int) -> int:
         lo = max(0, self.day - window + 1)
-        return sum(self.us_attacks_by_day[lo : self.day + self.step_days])
+        return sum(self.force_attacks_by_day[lo : self.day + self.step_days])
 
     def recent_foreign_attacks(self, window: int) -> int:
         lo = max(0, self.day - window + 1)
@@ -296,11 +300,12 @@ class EscalationModel(Model):
         landed_near = landed > 0 and rnd() < 1.0 - (1.0 - w.accuracy) ** landed
         wounded = killed = 0
         if landed_near and t.personnel > 0 and t.owner == "us":
-            lam = w.lethality * landed * t.personnel * (1.0 - self.us.force_protection)
-            lam *= 1.0 - warned
-            casualties = poisson(rnd, lam)
-            killed = sum(1 for _ in range(casualties) if rnd() < w.kill_share)
-            wounded = casualties - killed
+            hazard = w.lethality * landed * t.personnel * (1.0 - self.us.force_protection)
+            hazard *= 1.0 - warned
+            if hazard > 0 and rnd() < 1.0 - math.exp(-hazard):
+                casualties = 1 + poisson(rnd, w.cluster - 1.0)
+                killed = sum(1 for _ in range(casualties) if rnd() < w.kill_share)
+                wounded = casualties - killed
         other_killed = poisson(rnd, t.other_killed_rate) if t.other_killed_rate else 0
         self.log.append(
             (
@@ -324,7 +329,8 @@ class EscalationModel(Model):
         if t.owner in FOREIGN:
             self.foreign_attacks_by_day[day] += 1
         if t.owner == "us":
-            self.us_attacks_by_day[day] += 1
+            if t.personnel > 0:
+                self.force_attacks_by_day[day] += 1
             self.today_us_attacks.append((actor, tid, weapon, claim, wounded, killed))
             self.us.period_attacks += 1
             if wounded or killed:

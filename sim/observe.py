@@ -10,6 +10,7 @@ name, so observations are replayable and independent of the model's own random s
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import hashlib
 from collections.abc import Mapping
 
@@ -38,7 +39,7 @@ def builtin_series(scenario: C.Scenario) -> dict[str, C.SeriesSpec]:
         ),
         "us_wounded": S(label="US wounded", actors="any", measure="us_wounded"),
         "us_killed": S(label="US killed", actors="any", measure="us_killed"),
-        "retaliations": S(label="US strikes", action="retaliate", actors="us"),
+        "us_strikes": S(label="US strikes", action="retaliate", actors="us"),
         "claimed_by_facades": S(label="Attacks claimed by facade brands", claim="facade"),
     }
     for tid, t in scenario.targets.items():
@@ -56,34 +57,67 @@ def _seed_for(run_seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
 
-def _mask(events: pd.DataFrame, spec: C.SeriesSpec, militias: frozenset[str]) -> np.ndarray:
-    mask = (events["action"] == spec.action).to_numpy().copy()
+class _Columns:
+    """The event log's columns as numpy arrays, with memoised equality masks."""
+
+    def __init__(self, events: pd.DataFrame) -> None:
+        self.n = len(events)
+        self.cols = {
+            c: events[c].to_numpy()
+            for c in ("action", "actor", "target", "weapon", "theatre", "claim")
+        }
+        self.size = events["size"].to_numpy()
+        self.landed_near = events["landed_near"].to_numpy(dtype=bool)
+        self.wounded = events["us_wounded"].to_numpy()
+        self.killed = events["us_killed"].to_numpy()
+        self.day = events["day"].to_numpy()
+        self._eq: dict[tuple[str, str], np.ndarray] = {}
+
+    def eq(self, col: str, value: str) -> np.ndarray:
+        key = (col, value)
+        mask = self._eq.get(key)
+        if mask is None:
+            mask = self._eq[key] = self.cols[col] == value
+        return mask
+
+    def isin(self, col: str, values) -> np.ndarray:
+        out = np.zeros(self.n, dtype=bool)
+        for v in values:
+            out |= self.eq(col, v)
+        return out
+
+
+def _mask(ev: _Columns, spec: C.SeriesSpec, militias: frozenset[str]) -> np.ndarray:
+    if spec.action == "retaliate":  # US strikes: ordered by the doctrine or on the timeline
+        mask = ev.isin("action", ("retaliate", "strike"))
+    else:
+        mask = ev.eq("action", spec.action).copy()
     actors = spec.actors
     if actors == "militias":
-        mask &= events["actor"].isin(militias).to_numpy()
+        mask &= ev.isin("actor", militias)
     elif actors == "any":
         if spec.action == "attack":
-            mask &= events["actor"].isin(militias | {"iran"}).to_numpy()
+            mask &= ev.isin("actor", militias | {"iran"})
     elif isinstance(actors, str):
-        mask &= (events["actor"] == actors).to_numpy()
+        mask &= ev.eq("actor", actors)
     else:
-        mask &= events["actor"].isin(actors).to_numpy()
+        mask &= ev.isin("actor", actors)
     if spec.targets != "any":
-        mask &= events["target"].isin(spec.targets).to_numpy()
+        mask &= ev.isin("target", spec.targets)
     if spec.weapons != "any":
-        mask &= events["weapon"].isin(spec.weapons).to_numpy()
+        mask &= ev.isin("weapon", spec.weapons)
     if spec.theatre != "any":
-        mask &= (events["theatre"] == spec.theatre).to_numpy()
+        mask &= ev.eq("theatre", spec.theatre)
     if spec.claim == "claimed":
-        mask &= events["claim"].isin(("own", "facade")).to_numpy()
+        mask &= ev.isin("claim", ("own", "facade"))
     elif spec.claim != "any":
-        mask &= (events["claim"] == spec.claim).to_numpy()
+        mask &= ev.eq("claim", spec.claim)
     if spec.min_size is not None:
-        mask &= (events["size"] >= spec.min_size).to_numpy()
+        mask &= ev.size >= spec.min_size
     if spec.convention == "landed_near":
-        mask &= events["landed_near"].to_numpy(dtype=bool)
+        mask &= ev.landed_near
     elif spec.convention == "wounding":
-        mask &= ((events["us_wounded"] + events["us_killed"]) > 0).to_numpy()
+        mask &= (ev.wounded + ev.killed) > 0
     return mask
 
 
@@ -100,29 +134,33 @@ def observe(
     out = np.zeros((n_days, len(series)))
     if events.empty:
         return out
-    days = events["day"].to_numpy()
+    ev = _Columns(events)
     for j, (name, spec) in enumerate(series.items()):
-        mask = _mask(events, spec, militias)
+        mask = _mask(ev, spec, militias)
         if not mask.any():
             continue
         if spec.measure == "count":
             values = np.ones(int(mask.sum()))
         elif spec.measure == "us_casualties":
-            values = (events["us_wounded"] + events["us_killed"]).to_numpy()[mask].astype(float)
+            values = (ev.wounded + ev.killed)[mask].astype(float)
+        elif spec.measure == "us_wounded":
+            values = ev.wounded[mask].astype(float)
         else:
-            values = events[spec.measure].to_numpy()[mask].astype(float)
+            values = ev.killed[mask].astype(float)
         cov = spec.coverage
         if isinstance(cov, dict) or cov < 1.0:
             if isinstance(cov, dict):
-                p = events["target"].map(lambda t, c=cov: c.get(t, 1.0)).to_numpy()[mask]
+                targets = ev.cols["target"][mask]
+                p = np.array([cov.get(t, 1.0) for t in targets])
             else:
                 p = np.full(values.shape, cov)
             keep = _seed_for(run_seed, name).random(values.shape[0]) < p
             values = values * keep
-        np.add.at(out[:, j], days[mask], values)
+        np.add.at(out[:, j], ev.day[mask], values)
     return out
 
 
+@functools.lru_cache(maxsize=8)
 def month_index(start: dt.date, n_days: int) -> tuple[np.ndarray, list[str]]:
     """For each day, the index of its calendar month; and the month labels (YYYY-MM)."""
     dates = pd.date_range(start, periods=n_days, freq="D")

@@ -71,7 +71,7 @@ def run(
         daily: also return the actors' daily state.
         daily_series: also return the daily observed values (for day-precise statistics).
     """
-    model = EscalationModel(scenario, seed=seed)
+    model = EscalationModel(scenario, seed=seed, collect=daily)
     model.run()
     events = event_frame(model)
     specs = all_series(scenario, series)

@@ -1,0 +1,522 @@
+"""Calibration: fit scenario values to the record's tempo targets, with a posterior.
+
+A calibration file names a scenario, the values to fit with their priors, and the budget. The
+simulator of a parameter vector is the project's one run function: the scenario with the values
+applied, run once with a seed, its true events mapped through every target's observed-series
+definition, and the distance of its statistics to the targets (:mod:`calibration.summary`).
+ABC-SMC (:mod:`calibration.abc`) turns that into a weighted posterior sample.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import fnmatch
+import json
+import math
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import Field, ValidationError, model_validator
+from scipy import stats as sps
+
+from calibration.abc import Generation, Settings
+from calibration.record import Record, Target, load_record
+from calibration.summary import TargetSet, rms
+from sim import config as C
+from sim.errors import ScenarioError, UserError
+from sim.runner import all_series, run, spawn_seeds
+from sim.scenario import Layer, _line_of, _raise_validation, load_scenario, with_overrides
+
+BUDGETS: dict[str, dict[str, float]] = {
+    # particles, simulations, minutes of ABC for the main fit
+    "quick": {"particles": 60, "simulations": 1200, "minutes": 4.0},
+    "default": {"particles": 150, "simulations": 5200, "minutes": 12.5},
+    "thorough": {"particles": 400, "simulations": 40000, "minutes": 120.0},
+}
+
+
+class Prior(C.Frozen):
+    """The prior of one fitted value."""
+
+    prior: Literal["uniform", "loguniform", "normal"] = Field(
+        "uniform", description="Distribution of the prior."
+    )
+    low: float | None = Field(
+        None, description="Lower bound (uniform, loguniform; truncates normal)."
+    )
+    high: float | None = Field(
+        None, description="Upper bound (uniform, loguniform; truncates normal)."
+    )
+    mean: float | None = Field(None, description="Mean (normal).")
+    sd: Annotated[float, Field(gt=0)] | None = Field(
+        None, description="Standard deviation (normal)."
+    )
+    type: Literal["float", "int"] = Field("float", description="Number type.")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Prior:
+        if self.prior in ("uniform", "loguniform"):
+            if self.low is None or self.high is None:
+                raise ValueError(f"a {self.prior} prior needs low and high")
+            if not self.low < self.high:
+                raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+            if self.prior == "loguniform" and self.low <= 0:
+                raise ValueError("a loguniform prior needs low > 0")
+        else:
+            if self.mean is None or self.sd is None:
+                raise ValueError("a normal prior needs mean and sd")
+            if self.low is not None and self.high is not None and not self.low < self.high:
+                raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        return self
+
+    def from_unit(self, u: float) -> float:
+        """The value at quantile ``u`` of the prior."""
+        u = min(max(u, 0.0), 1.0)
+        if self.prior == "uniform":
+            x = self.low + u * (self.high - self.low)  # type: ignore[operator]
+        elif self.prior == "loguniform":
+            x = math.exp(math.log(self.low) + u * math.log(self.high / self.low))  # type: ignore[operator,arg-type]
+        else:
+            a = -math.inf if self.low is None else (self.low - self.mean) / self.sd  # type: ignore[operator]
+            b = math.inf if self.high is None else (self.high - self.mean) / self.sd  # type: ignore[operator]
+            lo, hi = sps.norm.cdf(a), sps.norm.cdf(b)
+            q = min(max(lo + u * (hi - lo), 1e-12), 1 - 1e-12)
+            x = self.mean + self.sd * sps.norm.ppf(q)  # type: ignore[operator]
+        return float(round(x)) if self.type == "int" else float(x)
+
+    def to_unit(self, x: float) -> float:
+        """The prior quantile of ``x``."""
+        if self.prior == "uniform":
+            return (x - self.low) / (self.high - self.low)  # type: ignore[operator]
+        if self.prior == "loguniform":
+            return math.log(x / self.low) / math.log(self.high / self.low)  # type: ignore[operator,arg-type]
+        a = -math.inf if self.low is None else (self.low - self.mean) / self.sd  # type: ignore[operator]
+        b = math.inf if self.high is None else (self.high - self.mean) / self.sd  # type: ignore[operator]
+        lo, hi = sps.norm.cdf(a), sps.norm.cdf(b)
+        return (sps.norm.cdf((x - self.mean) / self.sd) - lo) / (hi - lo)  # type: ignore[operator]
+
+
+class CalibrationSpec(C.Frozen):
+    """A calibration file."""
+
+    name: str = Field(description="Name (the output folder under calibration/fitted/).")
+    description: str = Field("", description="What is fitted and why.")
+    scenario: str = Field(description="Scenario file, relative to the calibration file.")
+    set: dict[str, Any] = Field(default_factory=dict, description="Fixed overrides.")
+    parameters: dict[str, Prior] = Field(
+        description="Key path -> prior. Scenario key paths, or series.<id>.<field> for the "
+        "observation parameters of the record's series (e.g. a source's coverage)."
+    )
+    fit_until: dt.date | None = Field(
+        None, description="Fit only targets whose windows end by this date; score the rest."
+    )
+    quantile: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.5, description="Each generation's tolerance: this quantile of the last one's distances."
+    )
+    generations: Annotated[int, Field(ge=1)] = Field(15, description="Most generations.")
+    min_acceptance: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.02, description="Stop when a generation's acceptance rate falls below this."
+    )
+    seed: Annotated[int, Field(ge=0)] = Field(0, description="Master seed.")
+    report_replicates: Annotated[int, Field(ge=10)] = Field(
+        100, description="Runs of the calibrated ensemble the report scores."
+    )
+    candidates: Annotated[int, Field(ge=1)] = Field(
+        8, description="Best posterior particles re-run to choose the best parameter set."
+    )
+    candidate_replicates: Annotated[int, Field(ge=3)] = Field(
+        16, description="Runs per candidate when choosing the best parameter set."
+    )
+    null_budget_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.25,
+        description="Budget of the phase-blind null model's fit, as a share of the main fit's "
+        "(0 skips it).",
+    )
+
+    @model_validator(mode="after")
+    def _some(self) -> CalibrationSpec:
+        if not self.parameters:
+            raise ValueError("at least one parameter is needed")
+        return self
+
+
+# --------------------------------------------------------------------------- the simulator
+
+
+def _split(names: Sequence[str], values: Sequence[float]) -> tuple[dict, dict]:
+    scenario, series = {}, {}
+    for name, value in zip(names, values, strict=True):
+        (series if name.startswith("series.") else scenario)[name] = value
+    return scenario, series
+
+
+def apply_series_params(
+    specs: Mapping[str, C.SeriesSpec], values: Mapping[str, float]
+) -> dict[str, C.SeriesSpec]:
+    """Series specs with ``series.<id>.<field>[.<key>]`` values applied (``<id>`` may be a glob
+    such as ``ctc_*``, for a parameter shared by every series of one source)."""
+    out = dict(specs)
+    for path, value in values.items():
+        _, pattern, *rest = path.split(".")
+        matched = [sid for sid in out if fnmatch.fnmatchcase(sid, pattern)]
+        if not matched or not rest:
+            raise ValueError(f"{path}: no series matches {pattern!r}")
+        for sid in matched:
+            data = out[sid].model_dump()
+            node = data
+            for key in rest[:-1]:
+                if not isinstance(node.get(key), dict):
+                    node[key] = {}
+                node = node[key]
+            node[rest[-1]] = value
+            out[sid] = C.SeriesSpec.model_validate(data)
+    return out
+
+
+@dataclass
+class Simulator:
+    """Parameter vector in, distance (or statistics) out: the one run function underneath."""
+
+    scenario: C.Scenario
+    series: dict[str, C.SeriesSpec]
+    targets: TargetSet
+    names: list[str]
+    priors: list[Prior]
+
+    def values(self, u: np.ndarray) -> list[float]:
+        return [p.from_unit(float(x)) for p, x in zip(self.priors, u, strict=True)]
+
+    def configure(self, values: Sequence[float]) -> tuple[C.Scenario, dict[str, C.SeriesSpec]]:
+        over, series_values = _split(self.names, values)
+        scenario = with_overrides(self.scenario, over) if over else self.scenario
+        return scenario, apply_series_params(self.series, series_values)
+
+    def statistics(self, values: Sequence[float], seed: int) -> np.ndarray:
+        """The targets' statistics of one run."""
+        scenario, series = self.configure(values)
+        result = run(scenario, seed, series=series, daily_series=True)
+        assert result.daily_series is not None
+        return self.targets.evaluate(result.daily_series)
+
+    def distance(self, values: Sequence[float], seed: int) -> float:
+        return rms(self.targets.distances(self.statistics(values, seed)))
+
+
+def _distance_task(task: tuple[Simulator, np.ndarray, int]) -> float:
+    sim, u, seed = task
+    return sim.distance(sim.values(u), seed)
+
+
+def _stats_task(task: tuple[Simulator, Sequence[float], int]) -> np.ndarray:
+    sim, values, seed = task
+    return sim.statistics(values, seed)
+
+
+# --------------------------------------------------------------------------- loading
+
+
+@dataclass
+class Calibration:
+    """A loaded calibration: spec, scenario, record, target split, simulator."""
+
+    spec: CalibrationSpec
+    path: Path
+    scenario: C.Scenario
+    record: Record
+    fit_targets: list[Target]
+    score_targets: list[Target]
+    holdout_targets: list[Target]
+    episodes: list[Target]
+    simulator: Simulator
+    series_names: list[str] = field(default_factory=list)
+
+    @property
+    def names(self) -> list[str]:
+        return list(self.spec.parameters)
+
+    def identity(self) -> dict[str, Any]:
+        """What must not change for a run to be resumed."""
+        from sim.scenario import provenance
+
+        prov = provenance(self.scenario)
+        return {
+            "parameters": json.loads(
+                json.dumps(
+                    {k: v.model_dump() for k, v in self.spec.parameters.items()}, default=str
+                )
+            ),
+            "scenario": prov.digest() if prov else "",
+            "targets": [t.id for t in self.fit_targets],
+            "quantile": self.spec.quantile,
+            "seed": self.spec.seed,
+        }
+
+
+def load_calibration(
+    path: str | Path,
+    *,
+    fit_until: dt.date | None = None,
+    record: Record | None = None,
+    overrides: Sequence[str] = (),
+) -> Calibration:
+    """Read and validate a calibration file; errors name the file, key path and expectation."""
+    path = Path(path)
+    label = str(path)
+    if not path.exists():
+        raise ScenarioError(label, "", "file not found; expected a calibration YAML file")
+    text = path.read_text(encoding="utf-8")
+    try:
+        data = yaml.safe_load(text) or {}
+    except yaml.YAMLError:
+        raise ScenarioError(
+            label, "", "is not valid YAML; expected a calibration mapping"
+        ) from None
+    if not isinstance(data, dict):
+        raise ScenarioError(label, "", "expected a mapping of calibration keys")
+    if fit_until is not None:
+        data = {**data, "fit_until": fit_until}
+    try:
+        spec = CalibrationSpec.model_validate(data)
+    except ValidationError as exc:
+        _raise_validation(exc, [Layer(label, data, path, text)], data, CalibrationSpec)
+    scenario_path = Path(spec.scenario)
+    if not scenario_path.is_absolute():
+        scenario_path = path.parent / scenario_path
+    if not scenario_path.exists():
+        line = _line_of(text, ["scenario"])
+        raise ScenarioError(
+            f"{label}, line {line}" if line else label,
+            "scenario",
+            f"names {spec.scenario!r}, which does not exist",
+        )
+    fixed = [f"{k}={json.dumps(v, default=str)}" for k, v in spec.set.items()]
+    scenario = load_scenario(scenario_path, [*fixed, *overrides])
+    record = record or load_record()
+    series = {sid: s.to_spec() for sid, s in record.series.items()}
+    names = list(spec.parameters)
+    priors = list(spec.parameters.values())
+    for name, prior in spec.parameters.items():
+        line = _line_of(text, ["parameters", name])
+        where = f"{label}, line {line}" if line else label
+        probes = [prior.from_unit(0.0), prior.from_unit(1.0)]
+        for value in probes:
+            try:
+                if name.startswith("series."):
+                    apply_series_params(series, {name: value})
+                else:
+                    with_overrides(scenario, {name: value})
+            except (ScenarioError, ValueError, ValidationError) as exc:
+                msg = exc.message if isinstance(exc, ScenarioError) else str(exc).splitlines()[0]
+                raise ScenarioError(
+                    where,
+                    f"parameters.{name}",
+                    f"value {value!r} (an end of the prior) is not valid: {msg}",
+                ) from None
+    names_all = list(all_series(scenario, series))
+    n_days = (scenario.end - scenario.start).days + 1
+    usable = TargetSet.usable(record.used_targets(), scenario.start, scenario.end, names_all)
+    episodes = [t for t in usable if t.is_episode]
+    tempo = [t for t in usable if not t.is_episode]
+    until = spec.fit_until
+    fit = [t for t in tempo if until is None or t.span.end <= until]
+    holdout = [t for t in tempo if until is not None and t.span.end > until]
+    if not fit:
+        raise UserError(f"{label}: no target ends by fit_until {until}; nothing to fit")
+    sim = Simulator(
+        scenario, series, TargetSet(fit, names_all, scenario.start, n_days), names, priors
+    )
+    return Calibration(spec, path, scenario, record, fit, tempo, holdout, episodes, sim, names_all)
+
+
+def settings_for(
+    cal: Calibration, budget: str | Mapping[str, float], share: float = 1.0
+) -> Settings:
+    """ABC settings from a named budget, or a mapping with particles, simulations and minutes
+    (scaled by ``share`` for null models)."""
+    b = BUDGETS[budget] if isinstance(budget, str) else budget
+    return Settings(
+        particles=max(10, int(b["particles"] * (1.0 if share >= 1 else max(share * 2, 0.4)))),
+        quantile=cal.spec.quantile,
+        max_generations=cal.spec.generations,
+        max_simulations=int(b["simulations"] * share),
+        max_minutes=b["minutes"] * share,
+        min_acceptance=cal.spec.min_acceptance,
+        batch=32,
+        seed=cal.spec.seed,
+    )
+
+
+def distance_runner(sim: Simulator, executor) -> Any:
+    """A ``simulate`` callable for ABC-SMC on an executor."""
+
+    def simulate(todo: list[tuple[np.ndarray, int]]) -> Iterator[tuple[int, float]]:
+        tasks = [(sim, u, seed) for u, seed in todo]
+        yield from executor.imap(_distance_task, tasks)
+
+    return simulate
+
+
+def posterior_frame(cal: Calibration, gen: Generation) -> pd.DataFrame:
+    """The posterior sample: one row per particle with its values, weight and distance."""
+    values = np.array([cal.simulator.values(u) for u in gen.u])
+    frame = pd.DataFrame(values, columns=cal.names)
+    frame["weight"] = gen.weight / gen.weight.sum()
+    frame["distance"] = gen.distance
+    return frame
+
+
+def ensemble_statistics(
+    sim: Simulator, values: Sequence[float], seeds: Sequence[int], executor
+) -> np.ndarray:
+    """Statistics of every target of ``sim`` for runs at ``values``: runs x targets."""
+    tasks = [(sim, list(values), s) for s in seeds]
+    out: list[np.ndarray | None] = [None] * len(tasks)
+    for i, stats in executor.imap(_stats_task, tasks):
+        out[i] = stats
+    return np.array(out)
+
+
+def summarise_runs(ts: TargetSet, stats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per target across runs: a central value (median; the most frequent peak month), 5%, 95%."""
+    clean = np.where(np.isinf(stats), 1e9, stats)
+    centre = np.nanmedian(clean, axis=0)
+    low = np.nanquantile(clean, 0.05, axis=0)
+    high = np.nanquantile(clean, 0.95, axis=0)
+    for i, t in enumerate(ts.targets):
+        if t.statistic == "peak_month":
+            vals, counts = np.unique(stats[:, i], return_counts=True)
+            centre[i] = vals[np.argmax(counts)]
+    return centre, low, high
+
+
+def choose_best(
+    cal: Calibration, gen: Generation, executor, seeds: Sequence[int]
+) -> tuple[list[float], pd.DataFrame]:
+    """Re-run the best particles (and the posterior mean) and keep the one whose ensemble median
+    meets the most fit targets (ties: the smaller distance of the medians)."""
+    sim = cal.simulator
+    order = np.argsort(gen.distance)[: cal.spec.candidates]
+    candidates = [gen.u[i] for i in order]
+    w = gen.weight / gen.weight.sum()
+    candidates.append(np.clip((gen.u * w[:, None]).sum(axis=0), 0, 1))
+    rows = []
+    for j, u in enumerate(candidates):
+        values = sim.values(u)
+        stats = ensemble_statistics(sim, values, seeds, executor)
+        centre, _, _ = summarise_runs(sim.targets, stats)
+        hits = int(sim.targets.satisfied(centre).sum())
+        dist = rms(sim.targets.distances(centre))
+        rows.append(
+            {
+                "candidate": j,
+                "hits": hits,
+                "distance": dist,
+                "values": values,
+                "kind": "posterior mean" if j == len(candidates) - 1 else "particle",
+            }
+        )
+    table = pd.DataFrame(rows).sort_values(["hits", "distance"], ascending=[False, True])
+    best = list(table.iloc[0]["values"])
+    return best, table
+
+
+def best_overlay(cal: Calibration, values: Sequence[float], folder: Path) -> str:
+    """The best parameter set as a scenario file extending the calibrated scenario."""
+    scenario_path = (cal.path.parent / cal.spec.scenario).resolve()
+    rel = Path(_relpath(scenario_path, folder.resolve()))
+    over, series_values = _split(cal.names, values)
+    data: dict[str, Any] = {
+        "extends": str(rel),
+        "name": f"{cal.scenario.name}_fitted",
+        "description": f"The best parameter set of calibration '{cal.spec.name}'.",
+    }
+    for key, value in {**cal.spec.set, **over}.items():
+        node = data
+        parts = key.split(".")
+        for part in parts[:-1]:
+            node = node.setdefault(part, {})
+        node[parts[-1]] = _tidy(value)
+    header = (
+        f"# Fitted by `escalation calibrate` ({cal.spec.name}); see report.md.\n"
+        "# Observation parameters of the record's series fitted alongside:\n"
+        + "".join(f"#   {k} = {_tidy(v)}\n" for k, v in series_values.items())
+    )
+    return header + yaml.safe_dump(data, sort_keys=False)
+
+
+def _tidy(value: Any) -> Any:
+    if isinstance(value, float):
+        return float(f"{value:.4g}")
+    return value
+
+
+def _relpath(target: Path, start: Path) -> str:
+    import os
+
+    return os.path.relpath(target, start)
+
+
+# --------------------------------------------------------------------------- null models
+
+
+def phase_blind(cal: Calibration) -> Calibration:
+    """The same calibration on the scenario with its whole timeline removed (no phases)."""
+    scenario = with_overrides(cal.scenario, {"events": None})
+    sim = copy.copy(cal.simulator)
+    sim.scenario = scenario
+    out = copy.copy(cal)
+    out.scenario = scenario
+    out.simulator = sim
+    return out
+
+
+def constant_rates(cal: Calibration, targets: TargetSet, n_days: int) -> dict[int, float]:
+    """Constant daily rates per series (by column) that best meet the targets on average."""
+    cols = sorted(
+        {c.col for c in targets.compiled} | {c.ref_col for c in targets.compiled if c.ref_col >= 0}
+    )
+    rates = {c: 0.05 for c in cols}
+    grid = np.r_[0.0, np.geomspace(1e-4, 5.0, 60)]
+
+    def expected(r: Mapping[int, float]) -> np.ndarray:
+        values = np.zeros((n_days, max(cols) + 1))
+        for c, lam in r.items():
+            values[:, c] = lam
+        return values
+
+    for _ in range(3):
+        for c in cols:
+            best, best_d = rates[c], math.inf
+            for lam in grid:
+                trial = {**rates, c: float(lam)}
+                d = rms(targets.distances(targets.evaluate(expected(trial))))
+                if d < best_d:
+                    best, best_d = float(lam), d
+            rates[c] = best
+    return rates
+
+
+def constant_rate_statistics(
+    rates: Mapping[int, float], targets: TargetSet, n_days: int, seeds: Sequence[int]
+) -> np.ndarray:
+    """Statistics of Poisson counts at constant rates (the null model's ensemble)."""
+    out = []
+    width = max(rates) + 1 if rates else 1
+    lam = np.zeros(width)
+    for c, r in rates.items():
+        lam[c] = r
+    for s in seeds:
+        rng = np.random.default_rng(s)
+        values = rng.poisson(lam, size=(n_days, width)).astype(float)
+        out.append(targets.evaluate(values))
+    return np.array(out)
+
+
+def report_seeds(cal: Calibration) -> list[int]:
+    return spawn_seeds(cal.spec.seed + 1, cal.spec.report_replicates)

@@ -1,0 +1,294 @@
+"""Calibration: fast statistics, priors, ABC-SMC determinism and resume, parameter recovery."""
+
+from __future__ import annotations
+
+import math
+from datetime import date
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from calibration import compute_statistic, load_record
+from calibration.abc import Settings, abc_smc
+from calibration.fit import Prior, Simulator, apply_series_params, load_calibration
+from calibration.record import Source, Target, Value, Window
+from calibration.summary import TargetSet, rms
+from sim import ScenarioError, scenario_from_dict
+from sim.runner import all_series, run
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+def test_fast_statistics_match_the_reference_implementation():
+    record = load_record()
+    start, n_days = date(2019, 6, 1), 1675
+    series = list(record.series)
+    targets = TargetSet.usable(record.used_targets(), start, date(2023, 12, 31), series)
+    ts = TargetSet(targets, series, start, n_days)
+    rng = np.random.default_rng(0)
+    values = rng.poisson(0.3, size=(n_days, len(series))).astype(float)
+    values[400:460, :] = 0.0  # some empty stretches for zero and longest-run statistics
+    fast = ts.evaluate(values)
+    index = pd.date_range(start, periods=n_days, freq="D")
+    daily = {s: pd.Series(values[:, j], index=index) for j, s in enumerate(series)}
+    for i, t in enumerate(targets):
+        slow = compute_statistic(t, daily)
+        got = ts.value_of(i, fast[i])
+        if isinstance(slow, str):
+            assert got == slow, t.id
+        elif math.isnan(slow):
+            assert math.isnan(got), t.id
+        else:
+            assert got == pytest.approx(slow, rel=1e-9), t.id
+
+
+def test_distances_are_zero_inside_and_grow_outside():
+    t = Target(
+        id="x",
+        series="s",
+        window=Window(date(2020, 1, 1), date(2020, 12, 31)),
+        statistic="count",
+        value=Value(form="range", low=40, high=60),
+        sources=(Source("f", ("p",)),),
+        definition="",
+    )
+    ts = TargetSet([t], ["s"], date(2020, 1, 1), 366)
+    d = [ts.distances(np.array([x]))[0] for x in (50, 61, 80, 20, 0)]
+    assert d[0] == 0 and 0 < d[1] < d[2] and d[3] > 0 and d[4] > d[3]
+
+
+@pytest.mark.parametrize(
+    "prior",
+    [
+        Prior(prior="uniform", low=-3, high=2),
+        Prior(prior="loguniform", low=0.01, high=5),
+        Prior(prior="normal", mean=1, sd=0.5, low=0, high=3),
+    ],
+)
+def test_priors_map_the_unit_interval_and_back(prior):
+    for u in (0.0, 0.1, 0.5, 0.9, 1.0):
+        x = prior.from_unit(u)
+        assert prior.to_unit(x) == pytest.approx(u, abs=1e-6)
+    xs = [prior.from_unit(u) for u in np.linspace(0, 1, 11)]
+    assert xs == sorted(xs)
+
+
+def test_series_parameters_accept_globs():
+    record = load_record()
+    specs = {k: s.to_spec() for k, s in record.series.items()}
+    out = apply_series_params(specs, {"series.ctc_*.coverage.us_convoy": 0.1})
+    changed = [k for k in specs if k.startswith("ctc_") and isinstance(specs[k].coverage, dict)]
+    assert changed and all(out[k].coverage["us_convoy"] == 0.1 for k in changed)
+    with pytest.raises(ValueError, match="no series matches"):
+        apply_series_params(specs, {"series.nope_*.coverage": 0.1})
+
+
+def test_shipped_calibration_file_loads():
+    cal = load_calibration(ROOT / "calibration" / "baseline.yaml")
+    assert len(cal.fit_targets) >= 60
+    assert all(not t.is_episode for t in cal.fit_targets)
+    assert cal.episodes and all(t.is_episode for t in cal.episodes)
+
+
+@pytest.mark.parametrize(
+    ("params", "path", "expected"),
+    [
+        (
+            {"militias.KH.resolv": {"low": 0, "high": 1}},
+            "parameters.militias.KH.resolv",
+            "unknown key",
+        ),
+        (
+            {"militias.KH.compliance": {"low": 0.5, "high": 2}},
+            "parameters.militias.KH.compliance",
+            "<= 1",
+        ),
+        (
+            {"militias.KH.resolve": {"low": 1, "high": 0}},
+            "parameters.militias.KH.resolve",
+            "must be below high",
+        ),
+        (
+            {"series.nope.coverage": {"low": 0, "high": 1}},
+            "parameters.series.nope.coverage",
+            "no series matches",
+        ),
+    ],
+)
+def test_bad_calibration_files_name_file_and_key(tmp_path, params, path, expected):
+    import yaml
+
+    spec = {
+        "name": "t",
+        "scenario": str(ROOT / "scenarios" / "baseline.yaml"),
+        "parameters": params,
+    }
+    f = tmp_path / "cal.yaml"
+    f.write_text(yaml.safe_dump(spec))
+    with pytest.raises(ScenarioError) as info:
+        load_calibration(f)
+    assert "cal.yaml" in info.value.where
+    assert info.value.path.startswith(path)
+    assert expected in info.value.message
+
+
+# --------------------------------------------------------------------------- ABC-SMC
+
+
+def _toy(truth=(0.3, 0.7), noise=0.02):
+    """A model whose distance is noisy Euclidean distance to a known point in the cube."""
+
+    def simulate(todo):
+        for i, (u, seed) in enumerate(todo):
+            rng = np.random.default_rng(seed)
+            yield i, float(np.linalg.norm(u - np.array(truth)) + noise * rng.random())
+
+    return simulate
+
+
+def test_abc_concentrates_on_the_truth_and_is_deterministic(tmp_path):
+    settings = Settings(particles=60, max_generations=6, max_simulations=4000, batch=16, seed=1)
+    a = abc_smc(["x", "y"], _toy(), settings, tmp_path / "a")
+    b = abc_smc(["x", "y"], _toy(), settings, tmp_path / "b")
+    post = a[-1]
+    w = post.weight / post.weight.sum()
+    mean = (post.u * w[:, None]).sum(axis=0)
+    assert np.allclose(mean, [0.3, 0.7], atol=0.08)
+    assert post.epsilon < a[1].epsilon  # tolerance shrinks
+    assert np.array_equal(post.u, b[-1].u) and np.array_equal(post.weight, b[-1].weight)
+
+
+def test_abc_result_does_not_depend_on_the_order_results_arrive(tmp_path):
+    settings = Settings(particles=40, max_generations=4, batch=12, seed=2)
+
+    def reversed_order(todo):
+        return reversed(list(_toy()(todo)))
+
+    a = abc_smc(["x", "y"], _toy(), settings, tmp_path / "a")
+    b = abc_smc(["x", "y"], reversed_order, settings, tmp_path / "b")
+    assert np.array_equal(a[-1].u, b[-1].u)
+
+
+def test_abc_resumes_after_an_interruption_without_redoing_simulations(tmp_path):
+    settings = Settings(particles=40, max_generations=4, batch=12, seed=3)
+    reference = abc_smc(["x", "y"], _toy(), settings, tmp_path / "ref")
+    calls = {"n": 0}
+
+    def flaky(todo):
+        for item in _toy()(todo):
+            calls["n"] += 1
+            if calls["n"] == 150:
+                raise KeyboardInterrupt
+            yield item
+
+    with pytest.raises(KeyboardInterrupt):
+        abc_smc(["x", "y"], flaky, settings, tmp_path / "run")
+    done_before = _rows(tmp_path / "run" / "sims.csv")
+    counted = {"n": 0}
+
+    def counting(todo):
+        for item in _toy()(todo):
+            counted["n"] += 1
+            yield item
+
+    resumed = abc_smc(["x", "y"], counting, settings, tmp_path / "run")
+    assert np.array_equal(resumed[-1].u, reference[-1].u)
+    total = _rows(tmp_path / "run" / "sims.csv")
+    ref_total = _rows(tmp_path / "ref" / "sims.csv")
+    assert total == ref_total  # nothing simulated twice, nothing lost
+    assert counted["n"] == ref_total - done_before
+
+
+def _rows(path: Path) -> int:
+    return len(path.read_text().splitlines()) - 1
+
+
+# --------------------------------------------------------------------------- recovery
+
+
+SMALL = {
+    "name": "recovery",
+    "start": "2020-01-01",
+    "end": "2020-12-31",
+    "context": {"talks": 0.0},
+    "iran": {"resupply": {"interval_days": 30, "amounts": {"rocket": 10, "ied": 10}}},
+    "militia_defaults": {
+        "motives": {"us": {"base": 1.0, "context": {"talks": 1.0}}},
+        "stocks": {"rocket": 100, "ied": 50},
+    },
+    "militias": {
+        "A": {"name": "Alpha", "resolve": -4.0, "repertoire": {"us_base": None}},
+        "B": {"name": "Bravo", "resolve": -4.0, "repertoire": {"us_convoy": None}},
+    },
+    "events": {
+        "talks": {"date": "2020-07-01", "type": "context", "label": "talks", "set": {"talks": 1.0}},
+    },
+}
+
+
+@pytest.mark.slow
+def test_parameters_are_recovered_from_targets_made_by_the_model(tmp_path):
+    """Targets computed from the model at known values are fitted back: the true values lie
+    inside the 90% posterior interval."""
+    from sim.config import SeriesSpec
+
+    truth = {"militias.A.resolve": -4.5, "militia_defaults.motives.us.context.talks": 1.5}
+    scenario = scenario_from_dict(SMALL)
+    series = {
+        "a": SeriesSpec(label="a", targets=["us_base"]),
+        "b": SeriesSpec(label="b", targets=["us_convoy"]),
+    }
+    names = list(all_series(scenario, series))
+    windows = [(date(2020, 1, 1), date(2020, 6, 30)), (date(2020, 7, 1), date(2020, 12, 31))]
+    # targets: the model's median count per half year and series, +-15%
+    true_scenario = scenario_from_dict(SMALL, truth)
+    counts = {(s, w): [] for s in series for w in windows}
+    for seed in range(40):
+        res = run(true_scenario, 10_000 + seed, series=series, daily_series=True)
+        for j, s in enumerate(names):
+            if s in series:
+                for w in windows:
+                    a, b = (w[0] - date(2020, 1, 1)).days, (w[1] - date(2020, 1, 1)).days
+                    counts[(s, w)].append(res.daily_series[a : b + 1, j].sum())
+    targets = []
+    for (s, w), values in counts.items():
+        med = float(np.median(values))
+        targets.append(
+            Target(
+                id=f"{s}:{w[0]}",
+                series=s,
+                window=Window(*w),
+                statistic="count",
+                value=Value(form="range", low=0.85 * med, high=1.15 * med),
+                sources=(Source("synthetic", ("synthetic",)),),
+                definition="",
+            )
+        )
+    ts = TargetSet(targets, names, scenario.start, 366)
+    priors = [
+        Prior(prior="uniform", low=-6.0, high=-3.0),
+        Prior(prior="uniform", low=0.0, high=3.0),
+    ]
+    sim = Simulator(scenario, series, ts, list(truth), priors)
+
+    def simulate(todo):
+        for i, (u, seed) in enumerate(todo):
+            yield i, rms(ts.distances(sim.statistics(sim.values(u), seed)))
+
+    settings = Settings(
+        particles=50, max_generations=5, max_simulations=1500, batch=25, quantile=0.5, seed=4
+    )
+    gens = abc_smc(list(truth), simulate, settings, tmp_path / "abc")
+    post = gens[-1]
+    w = post.weight / post.weight.sum()
+    values = np.array([sim.values(u) for u in post.u])
+    for k, (name, true) in enumerate(truth.items()):
+        order = np.argsort(values[:, k])
+        cum = np.cumsum(w[order])
+        lo = values[order][np.searchsorted(cum, 0.05), k]
+        hi = values[order][min(np.searchsorted(cum, 0.95), len(cum) - 1), k]
+        assert lo <= true <= hi, f"{name}: {true} outside [{lo:.2f}, {hi:.2f}]"
+        prior_width = priors[k].high - priors[k].low
+        assert hi - lo < 0.8 * prior_width, f"{name}: the posterior learnt nothing"
