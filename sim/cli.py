@@ -1,9 +1,10 @@
 """The ``escalation`` command line: a thin adapter over the Python API.
 
 Commands: ``run`` (a scenario ensemble), ``validate`` (scenario files), ``schema`` (every
-scenario key with its default and meaning). Packages can add commands through the
-``escalation.plugins`` entry-point group: each plugin module has ``register(subparsers)`` and may
-provide ``overlay(scenario)`` to draw observed data on simulated tempo.
+scenario key with its default and meaning), ``dashboard`` (the interactive page). Packages can
+add commands through the ``escalation.plugins`` entry-point group: each plugin module has
+``register(subparsers)`` and may provide ``overlay(scenario)`` to draw observed data on
+simulated tempo.
 """
 
 from __future__ import annotations
@@ -25,6 +26,7 @@ examples:
   escalation run scenarios/baseline.yaml --replicates 20 --set us.doctrine.trigger=never
   escalation validate scenarios/*.yaml
   escalation schema us.doctrine
+  escalation dashboard
 """
 
 
@@ -45,6 +47,16 @@ def seed_int(text: str) -> int:
         raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
     if value < 0:
         raise argparse.ArgumentTypeError(f"expected a seed of 0 or more, got {value}")
+    return value
+
+
+def port_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {value}")
     return value
 
 
@@ -159,6 +171,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("section", nargs="?", default="", help="dotted section path")
     p.add_argument("--markdown", action="store_true", help="print a Markdown table")
     p.set_defaults(func=cmd_schema)
+
+    p = sub.add_parser(
+        "dashboard",
+        help="serve an interactive page: sliders, ensemble against the record",
+        description="Serve a page on this machine: choose a scenario, set the main deterrence "
+        "and incentive parameters, run an ensemble and see its monthly tempo against the "
+        "historical record, the event log of one run and the paired difference from the "
+        "unmodified scenario. Ctrl-C stops it.",
+    )
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument(
+        "--port", type=port_int, default=8521, help="port (default 8521; 0 picks a free one)"
+    )
+    p.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    p.add_argument(
+        "--scenarios",
+        type=Path,
+        default=Path("scenarios"),
+        help="folder of scenario files to offer (default: scenarios)",
+    )
+    p.add_argument(
+        "-n", "--replicates", type=positive_int, default=20,
+        help="runs per ensemble on first load (default 20; the page can change it)",
+    )  # fmt: skip
+    p.add_argument("--seed", type=seed_int, default=0, help="master seed on first load (default 0)")
+    p.add_argument("-j", "--jobs", type=positive_int, help="worker processes (default: all cores)")
+    p.set_defaults(func=cmd_dashboard)
 
     for plugin in plugins():
         plugin.register(sub)
@@ -473,6 +512,20 @@ def cmd_schema(args: argparse.Namespace) -> int:
 
     print(describe(args.section, markdown=args.markdown))
     return 0
+
+
+def cmd_dashboard(args: argparse.Namespace) -> int:
+    from sim.app import serve
+
+    return serve(
+        args.host,
+        args.port,
+        scenarios=args.scenarios,
+        replicates=args.replicates,
+        seed=args.seed,
+        jobs=args.jobs,
+        open_browser=not args.no_browser,
+    )
 
 
 def main(argv: Sequence[str] | None = None) -> int:
