@@ -1,17 +1,22 @@
 """Approximate Bayesian computation by sequential Monte Carlo (ABC-SMC), resumable.
 
-Population Monte Carlo after Beaumont et al. (2009): generation 0 samples the prior; each later
-generation resamples the previous population by weight, perturbs with a Gaussian kernel of twice
-its weighted covariance, keeps proposals whose distance is within the tolerance (the
-``quantile`` of the previous generation's distances) and weights them by prior over kernel
-density. Parameters live in the unit cube: every prior is mapped through its CDF, so the prior
-density there is uniform and a proposal outside the cube has prior density zero.
+Replenishment ABC-SMC (Drovandi and Pettitt 2011), which stays well behaved with many
+parameters: generation 0 samples the prior; each later generation keeps the ``quantile`` of
+particles with the smallest distances (its tolerance is the largest kept distance), resamples the
+rest from the kept ones and moves each resampled particle by Metropolis steps (a Gaussian random
+walk with the kept particles' covariance) that accept a proposal whose simulated distance is
+within the tolerance. The number of steps adapts to the last acceptance rate, so that a particle
+moves with probability about 0.99; the run stops when the acceptance rate falls below
+``min_acceptance`` or the budget is spent. All particles have equal weight.
 
-Determinism: proposal ``k`` of generation ``g`` and its simulation seed are functions of
-(seed, g, k) alone; acceptance is decided in proposal order; so the posterior does not depend on
-how many workers simulate or in which order results arrive. Every evaluated proposal is appended
-to ``sims.csv`` and every finished generation to ``population_<g>.csv``: an interrupted run
-resumes without redoing or losing a simulation.
+Parameters live in the unit cube: every prior is mapped through its CDF, so the prior density
+there is uniform; random-walk proposals are folded back into the cube at its faces.
+
+Determinism: every proposal and its simulation seed are functions of (seed, generation, index)
+alone and acceptance is decided in index order, so the posterior does not depend on how many
+workers simulate or in which order results arrive. Every simulation is appended to ``sims.csv``
+and every finished generation to ``population_<g>.csv``: an interrupted run resumes without
+redoing or losing a simulation.
 """
 
 from __future__ import annotations
@@ -42,6 +47,7 @@ class Settings:
     min_acceptance: float = 0.02
     batch: int = 32
     seed: int = 0
+    max_moves: int = 10
 
 
 @dataclass
@@ -58,9 +64,8 @@ class Generation:
 
     @property
     def ess(self) -> float:
-        """Effective sample size, 1 / sum(w^2) of the normalised weights."""
-        w = self.weight / self.weight.sum()
-        return float(1.0 / np.sum(w**2))
+        """Effective sample size: distinct particles (weights are equal; copies add nothing)."""
+        return float(len(np.unique(self.u, axis=0)))
 
 
 @dataclass
@@ -87,37 +92,6 @@ def sim_seed(seed: int, generation: int, k: int) -> int:
     """The simulation seed of proposal k in a generation."""
     ss = np.random.SeedSequence([seed, generation, k, 1])
     return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
-
-
-class Kernel:
-    """Gaussian perturbation with twice the weighted covariance of a population."""
-
-    def __init__(self, gen: Generation) -> None:
-        w = gen.weight / gen.weight.sum()
-        self.parents = gen.u
-        self.w = w
-        cov = np.atleast_2d(np.cov(gen.u.T, aweights=w, ddof=0)) * 2.0
-        d = gen.u.shape[1]
-        cov += np.eye(d) * 1e-8
-        self.cov = cov
-        self.chol = np.linalg.cholesky(cov)
-        self.inv = np.linalg.inv(cov)
-        self.norm = 1.0 / math.sqrt((2 * math.pi) ** d * np.linalg.det(cov))
-
-    def propose(self, rng: np.random.Generator) -> np.ndarray:
-        """A parent drawn by weight, perturbed; redrawn until inside the unit cube."""
-        for _ in range(1000):
-            j = rng.choice(len(self.w), p=self.w)
-            x = self.parents[j] + self.chol @ rng.standard_normal(self.parents.shape[1])
-            if np.all((x >= 0) & (x <= 1)):
-                return x
-        return np.clip(x, 0, 1)
-
-    def density(self, x: np.ndarray) -> float:
-        """Mixture density of the perturbation at x."""
-        diff = self.parents - x
-        q = np.einsum("ij,jk,ik->i", diff, self.inv, diff)
-        return float(np.sum(self.w * self.norm * np.exp(-0.5 * q)))
 
 
 class Store:
@@ -207,6 +181,34 @@ class Store:
         os.replace(tmp, path)
 
 
+def _reflect(x: np.ndarray) -> np.ndarray:
+    """Fold a point back into the unit cube (a symmetric proposal stays symmetric)."""
+    x = np.mod(x, 2.0)
+    return np.where(x > 1.0, 2.0 - x, x)
+
+
+def _steps(acceptance: float, most: int) -> int:
+    """Metropolis steps so that a particle moves with probability about 0.99."""
+    if acceptance <= 0:
+        return most
+    if acceptance >= 1:
+        return 1
+    return int(min(most, max(1, math.ceil(math.log(0.01) / math.log(1 - acceptance)))))
+
+
+def _summary(gen: Generation, simulations: int, start: float, steps: int = 0) -> dict[str, Any]:
+    return {
+        "generation": gen.index,
+        "epsilon": None if math.isinf(gen.epsilon) else gen.epsilon,
+        "acceptance": gen.acceptance,
+        "moves_per_particle": steps,
+        "unique_particles": gen.ess,
+        "simulations": simulations,
+        "median_distance": float(np.median(gen.distance)),
+        "elapsed_s": round(time.monotonic() - start, 1),
+    }
+
+
 def abc_smc(
     names: Sequence[str],
     simulate: Callable[[list[tuple[np.ndarray, int]]], Iterator[tuple[int, float]]],
@@ -257,97 +259,122 @@ def abc_smc(
         payload.update(extra or {})
         store.save_state(payload)
 
+    def run_batch(g: int, items: list[tuple[int, np.ndarray]]) -> dict[int, float]:
+        """Simulate proposals (index, u) of generation g not evaluated yet; distances by index."""
+        nonlocal simulations
+        todo = [(k, u, sim_seed(s.seed, g, k)) for k, u in items if (g, k) not in evaluated]
+        for pos, dist in simulate([(u, seed) for _, u, seed in todo]):
+            k, u, seed = todo[pos]
+            evaluated[(g, k)] = dist
+            store.append(g, k, dist, u, seed)
+            simulations += 1
+        return {k: evaluated[(g, k)] for k, _ in items}
+
+    def over_budget() -> str:
+        if simulations >= s.max_simulations:
+            return "simulation budget spent"
+        if time.monotonic() - start > s.max_minutes * 60:
+            return "time budget spent"
+        return ""
+
+    def report(g: int, eps: float, accepted: int, proposed: int) -> None:
+        if on_progress:
+            on_progress(
+                Progress(
+                    g,
+                    eps,
+                    accepted,
+                    proposed,
+                    simulations,
+                    time.monotonic() - start,
+                    gens[-1] if gens else None,
+                    history=history,
+                )
+            )
+
+    n = s.particles
     try:
+        if not gens:  # generation 0: the prior
+            us = [_rng(s.seed, 0, k).random(d) for k in range(n)]
+            dist: dict[int, float] = {}
+            for lo in range(0, n, s.batch):
+                dist.update(run_batch(0, [(k, us[k]) for k in range(lo, min(lo + s.batch, n))]))
+                report(0, math.inf, len(dist), len(dist))
+            gens.append(
+                Generation(
+                    0,
+                    math.inf,
+                    np.array(us),
+                    np.array([dist[k] for k in range(n)]),
+                    np.full(n, 1.0 / n),
+                    n,
+                    1.0,
+                )
+            )
+            store.save_generation(gens[0])
+            history.append(_summary(gens[0], simulations, start))
+            persist()
         while not reason:
             g = len(gens)
-            prev = gens[-1] if gens else None
-            if prev is None:
-                epsilon = math.inf
-                kernel = None
-            else:
-                epsilon = float(np.quantile(prev.distance, s.quantile))
-                kernel = Kernel(prev)
-            accepted_u: list[np.ndarray] = []
-            accepted_d: list[float] = []
-            accepted_w: list[float] = []
-            k = 0
-            gen_sims = 0
-            while len(accepted_u) < s.particles:
-                batch = []
-                for kk in range(k, k + s.batch):
-                    rng = _rng(s.seed, g, kk)
-                    u = rng.random(d) if kernel is None else kernel.propose(rng)
-                    batch.append((kk, u, sim_seed(s.seed, g, kk)))
-                todo = [(u, seed) for kk, u, seed in batch if (g, kk) not in evaluated]
-                index = [kk for kk, _, _ in batch if (g, kk) not in evaluated]
-                for pos, dist in simulate(todo):
-                    kk = index[pos]
-                    evaluated[(g, kk)] = dist
-                    store.append(g, kk, dist, todo[pos][0], todo[pos][1])
-                    simulations += 1
-                for kk, u, _ in batch:
-                    gen_sims += 1
-                    dist = evaluated[(g, kk)]
-                    if dist <= epsilon and len(accepted_u) < s.particles:
-                        accepted_u.append(u)
-                        accepted_d.append(dist)
-                        accepted_w.append(1.0 if kernel is None else 1.0 / kernel.density(u))
-                k += s.batch
-                elapsed = time.monotonic() - start
-                if on_progress:
-                    on_progress(
-                        Progress(
-                            g,
-                            epsilon,
-                            len(accepted_u),
-                            gen_sims,
-                            simulations,
-                            elapsed,
-                            gens[-1] if gens else None,
-                            history=history,
-                        )
-                    )
-                over_time = elapsed > s.max_minutes * 60
-                over_sims = simulations >= s.max_simulations
-                if (over_time or over_sims) and len(accepted_u) < s.particles and gens:
-                    reason = "budget spent during generation " + str(g)
-                    break
-                if gen_sims > 50 * s.particles and len(accepted_u) < s.particles // 2 and gens:
-                    reason = f"acceptance collapsed in generation {g}"
+            prev = gens[-1]
+            if g >= s.max_generations:
+                reason = "reached the last generation"
+                break
+            reason = over_budget()
+            if reason:
+                break
+            order = np.argsort(prev.distance, kind="stable")
+            n_keep = max(2, math.floor(n * s.quantile + 0.5))
+            kept = order[:n_keep]
+            epsilon = float(prev.distance[kept[-1]])
+            rng = _rng(s.seed, g, 1 << 30)  # the resampling draw of generation g
+            parents = rng.choice(kept, size=n - n_keep, replace=True)
+            u = [prev.u[i].copy() for i in parents]
+            du = [float(prev.distance[i]) for i in parents]
+            # random-walk scale 2.38^2 / d (Roberts, Gelman and Gilks 1997)
+            cov = np.atleast_2d(np.cov(prev.u[kept].T)) * (2.38**2 / d) + np.eye(d) * 1e-10
+            chol = np.linalg.cholesky(cov)
+            last = prev.acceptance if g > 1 else 0.5
+            steps = _steps(last, s.max_moves)
+            accepted = proposed = 0
+            for step in range(steps):
+                items = []
+                for j in range(len(u)):
+                    k = step * n + j
+                    x = _reflect(u[j] + chol @ _rng(s.seed, g, k).standard_normal(d))
+                    proposed += 1
+                    items.append((k, x))
+                for lo in range(0, len(items), s.batch):
+                    batch = items[lo : lo + s.batch]
+                    dist = run_batch(g, batch)
+                    for k, x in batch:
+                        if dist[k] <= epsilon:
+                            j = k - step * n
+                            u[j], du[j] = x, dist[k]
+                            accepted += 1
+                    report(g, epsilon, accepted, proposed)
+                    stop = over_budget()
+                    if stop:
+                        reason = f"{stop} during generation {g}"
+                        break
+                if reason:
                     break
             if reason:
                 break
-            weights = np.array(accepted_w)
             gen = Generation(
                 index=g,
                 epsilon=epsilon,
-                u=np.array(accepted_u),
-                distance=np.array(accepted_d),
-                weight=weights / weights.sum(),  # normalised once, as it is saved
-                simulations=gen_sims,
-                acceptance=len(accepted_u) / gen_sims,
+                u=np.vstack([prev.u[kept], np.array(u)]),
+                distance=np.r_[prev.distance[kept], np.array(du)],
+                weight=np.full(n, 1.0 / n),
+                simulations=proposed,
+                acceptance=accepted / max(proposed, 1),
             )
             gens.append(gen)
             store.save_generation(gen)
-            history.append(
-                {
-                    "generation": g,
-                    "epsilon": None if math.isinf(epsilon) else epsilon,
-                    "acceptance": gen.acceptance,
-                    "ess": gen.ess,
-                    "simulations": simulations,
-                    "median_distance": float(np.median(gen.distance)),
-                    "elapsed_s": round(time.monotonic() - start, 1),
-                }
-            )
+            history.append(_summary(gen, simulations, start, steps))
             persist()
-            if g + 1 >= s.max_generations:
-                reason = "reached the last generation"
-            elif simulations >= s.max_simulations:
-                reason = "simulation budget spent"
-            elif time.monotonic() - start > s.max_minutes * 60:
-                reason = "time budget spent"
-            elif g > 0 and gen.acceptance < s.min_acceptance:
+            if gen.acceptance < s.min_acceptance:
                 reason = f"acceptance rate {gen.acceptance:.3f} below {s.min_acceptance}"
     finally:
         store.close()

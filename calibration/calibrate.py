@@ -187,7 +187,7 @@ def run_calibration(
             blind = phase_blind(cal)
             blind_settings = settings_for(cal, budget, cal.spec.null_budget_share)
             blind_gens = abc_smc(
-                cal.names,
+                blind.names,
                 distance_runner(blind.simulator, executor),
                 blind_settings,
                 out / "abc_null",
@@ -196,7 +196,7 @@ def run_calibration(
             )
             blind_best, _ = choose_best(blind, blind_gens[-1], executor, cand_seeds)
             bsim = Simulator(
-                blind.scenario, cal.simulator.series, tempo_ts, cal.names, cal.simulator.priors
+                blind.scenario, cal.simulator.series, tempo_ts, blind.names, blind.simulator.priors
             )
             blind_stats, _ = ensemble(bsim, [blind_best] * len(seeds), seeds, executor, panels)
             scores["null_phase_blind"] = _scores(

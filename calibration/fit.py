@@ -238,7 +238,7 @@ class Calibration:
 
     @property
     def names(self) -> list[str]:
-        return list(self.spec.parameters)
+        return list(self.simulator.names)
 
     def identity(self) -> dict[str, Any]:
         """What must not change for a run to be resumed."""
@@ -466,10 +466,14 @@ def _relpath(target: Path, start: Path) -> str:
 
 
 def phase_blind(cal: Calibration) -> Calibration:
-    """The same calibration on the scenario with its whole timeline removed (no phases)."""
+    """The same calibration on the scenario with its whole timeline removed (no phases); values
+    of timeline events are not fitted, since there are none."""
     scenario = with_overrides(cal.scenario, {"events": None})
     sim = copy.copy(cal.simulator)
     sim.scenario = scenario
+    keep = [i for i, n in enumerate(sim.names) if not n.startswith("events.")]
+    sim.names = [sim.names[i] for i in keep]
+    sim.priors = [sim.priors[i] for i in keep]
     out = copy.copy(cal)
     out.scenario = scenario
     out.simulator = sim

@@ -15,3 +15,6 @@ class ScenarioError(UserError):
         self.path = path
         self.message = message
         super().__init__(f"{where}: {path}: {message}" if path else f"{where}: {message}")
+
+    def __reduce__(self):  # picklable, so errors in worker processes reach the parent intact
+        return (type(self), (self.where, self.path, self.message))

@@ -82,26 +82,30 @@ def merge_close(
 
 def mark_events(
     axes: Sequence[plt.Axes], events: Sequence[tuple[pd.Timestamp, str]], label_ax: plt.Axes
-) -> None:
+) -> list:
     """Dotted lines across all panels; labels above the top panel."""
     for when, _ in events:
         for ax in axes:
             ax.axvline(when, color=EVENT_COLOUR, lw=0.7, ls=":", zorder=1)
+    texts = []
     for when, label in merge_close(events):
-        label_ax.annotate(
-            textwrap.fill(label, 30),
-            xy=(when, 1.0),
-            xycoords=("data", "axes fraction"),
-            xytext=(0, 4),
-            textcoords="offset points",
-            rotation=55,
-            rotation_mode="anchor",
-            ha="left",
-            va="bottom",
-            fontsize=7.5,
-            linespacing=1.0,
-            color="#333333",
+        texts.append(
+            label_ax.annotate(
+                textwrap.fill(label, 30),
+                xy=(when, 1.0),
+                xycoords=("data", "axes fraction"),
+                xytext=(0, 4),
+                textcoords="offset points",
+                rotation=55,
+                rotation_mode="anchor",
+                ha="left",
+                va="bottom",
+                fontsize=7.5,
+                linespacing=1.0,
+                color="#333333",
+            )
         )
+    return texts
 
 
 class Overlay(Protocol):
@@ -230,7 +234,7 @@ def plot_tempo(
         top = fig.add_subplot(grid[0, 0], sharex=axes[0])
         phase_strip(top, phases)
         label_ax = top
-    mark_events(axes, marked, label_ax)
+    labels_drawn = mark_events(axes, marked, label_ax)
     axes[-1].set_xlim(start, end)
     axes[-1].xaxis.set_major_locator(mdates.YearLocator())
     axes[-1].xaxis.set_minor_locator(mdates.MonthLocator(bymonth=(4, 7, 10)))
@@ -258,7 +262,15 @@ def plot_tempo(
         fontsize=13, x=0.01, ha="left", y=0.997,
     )  # fmt: skip
     legend_rows = 2 if len(handles) > 4 else 1
-    fig.tight_layout(rect=(0, (0.3 + 0.2 * legend_rows) / height, 0.97, 1 - 1.2 / height))
+    bottom = (0.3 + 0.2 * legend_rows) / height
+    top = 1 - 1.2 / height
+    fig.tight_layout(rect=(0, bottom, 0.97, top))
+    if labels_drawn:  # fit the rotated event labels exactly between the panels and the title
+        renderer = fig.canvas.get_renderer()
+        highest = max(t.get_window_extent(renderer).y1 for t in labels_drawn)
+        room = (1 - 0.42 / height) * fig.bbox.height
+        top = min(0.97, top + (room - highest) / fig.bbox.height)
+        fig.tight_layout(rect=(0, bottom, 0.97, top))
     if path is not None:
         fig.savefig(path, dpi=130)
     return fig

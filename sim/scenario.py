@@ -617,15 +617,17 @@ def _with_overrides(
     layers: list[Layer], overrides: Iterable[str] | Mapping[str, Any]
 ) -> C.Scenario:
     texts: list[str] = []
-    if isinstance(overrides, Mapping):
+    if isinstance(overrides, Mapping):  # from Python: name the setting as given
         items = [(str(k).split("."), v) for k, v in overrides.items()]
         texts = [f"{k}={json.dumps(v, default=str)}" for k, v in overrides.items()]
-    else:
+        prefix = "setting "
+    else:  # from the command line
         texts = list(overrides)
         items = [parse_override(t) for t in texts]
+        prefix = "--set "
     layers = list(layers)
     for (parts, value), text in zip(items, texts, strict=True):
-        layers.append(Layer(label=f"--set {text}", data=_nest(parts, value)))
+        layers.append(Layer(label=f"{prefix}{text}", data=_nest(parts, value)))
     return _validate(layers, texts)
 
 

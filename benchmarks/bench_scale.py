@@ -1,0 +1,205 @@
+"""Throughput at scale, each figure a ratio or a peak measured in this one run.
+
+    .venv/bin/python benchmarks/bench_scale.py                 # ensembles and sweeps
+    .venv/bin/python benchmarks/bench_scale.py --memory-runs 10000
+    .venv/bin/python benchmarks/bench_scale.py --calibration   # + the default calibration
+
+Prints:
+- an ensemble of 100 baseline runs on 2 worker processes against 1 (the parallel speedup);
+- a sweep of one design through `escalation sweep` against `mesa.batch_run` on the same
+  design, processes and steps (the throughput ratio);
+- the peak memory (resident set) of a sweep of --memory-runs runs: the parent process and the
+  largest worker;
+- with --calibration, the wall time of `escalation calibrate calibration/baseline.yaml`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import resource
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+from mesa import DataCollector  # noqa: E402
+from mesa.batchrunner import batch_run  # noqa: E402
+
+from sim import load_scenario, with_overrides  # noqa: E402
+from sim.model import EscalationModel  # noqa: E402
+from sim.runner import run_ensemble  # noqa: E402
+from sim.sweep import run_sweep, sweep_from_dict  # noqa: E402
+
+BASELINE = ROOT / "scenarios" / "baseline.yaml"
+SEVERITIES = [0.5 + 0.25 * i for i in range(12)]
+REPLICATES = 5
+
+
+def attacks_on_us(model: EscalationModel) -> int:
+    return sum(1 for r in model.log if r[2] == "attack" and model.targets[r[3]].owner == "us")
+
+
+class BatchEscalation(EscalationModel):
+    """The escalation model as mesa.batch_run wants it: keyword parameters, a datacollector."""
+
+    def __init__(self, severity: float = 1.0, rng: int | None = None) -> None:
+        scenario = with_overrides(load_scenario(BASELINE), {"us.doctrine.severity": severity})
+        super().__init__(scenario, seed=rng, collect=False)
+        self.datacollector = DataCollector(model_reporters={"attacks_on_us": attacks_on_us})
+
+    def step(self) -> None:
+        super().step()
+        if self.steps >= self.n_steps:
+            self.datacollector.collect(self)
+
+
+def bench_ensemble() -> None:
+    scenario = load_scenario(BASELINE)
+    run_ensemble(scenario, 4, seed=99, jobs=2)  # warm up
+    t0 = time.perf_counter()
+    run_ensemble(scenario, 100, seed=0, jobs=1)
+    one = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    run_ensemble(scenario, 100, seed=0, jobs=2)
+    two = time.perf_counter() - t0
+    print(
+        f"ensemble of 100 baseline runs: 1 process {one:.1f} s, 2 processes {two:.1f} s; "
+        f"speedup {one / two:.2f}"
+    )
+
+
+def bench_sweep_vs_batch_run(tmp: Path) -> None:
+    steps = load_scenario(BASELINE)
+    n_steps = EscalationModel(steps, seed=0, collect=False).n_steps
+    data = {
+        "name": "bench",
+        "scenario": str(BASELINE),
+        "parameters": {"us.doctrine.severity": {"values": SEVERITIES}},
+        "replicates": REPLICATES,
+        "seed": 0,
+        "outcomes": ["attacks_on_us"],
+    }
+    sweep = sweep_from_dict(data)
+    runs = sweep.total_runs
+    t0 = time.perf_counter()
+    run_sweep(sweep, tmp / "sweep", jobs=2)
+    ours = time.perf_counter() - t0
+    t0 = time.perf_counter()
+    results = batch_run(
+        BatchEscalation,
+        parameters={"severity": SEVERITIES},
+        iterations=REPLICATES,
+        max_steps=n_steps,
+        number_processes=2,
+        data_collection_period=-1,
+        display_progress=False,
+    )
+    theirs = time.perf_counter() - t0
+    assert len(results) == runs
+    print(
+        f"sweep of {runs} runs ({len(SEVERITIES)} points x {REPLICATES}), 2 processes: "
+        f"escalation sweep {ours:.1f} s ({runs / ours:.1f} runs/s), mesa.batch_run "
+        f"{theirs:.1f} s ({runs / theirs:.1f} runs/s); throughput ratio {theirs / ours:.2f}"
+    )
+
+
+def bench_memory(tmp: Path, n_runs: int) -> None:
+    points = max(1, n_runs // 10)
+    sweep_file = tmp / "memory.yaml"
+    sweep_file.write_text(
+        "name: memory\n"
+        f"scenario: {BASELINE}\n"
+        "parameters:\n"
+        f"  us.doctrine.severity: {{low: 0.5, high: 3.0, levels: {points}}}\n"
+        "replicates: 10\n"
+        "outcomes: [attacks_on_us]\n"
+    )
+    out = tmp / "memory-out"
+    cmd = [
+        sys.executable,
+        "-m",
+        "sim.cli",
+        "sweep",
+        str(sweep_file),
+        "--out",
+        str(out),
+        "-j",
+        "2",
+        "--no-progress",
+    ]
+    t0 = time.perf_counter()
+    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    peak_parent = 0
+    while proc.poll() is None:
+        try:
+            with open(f"/proc/{proc.pid}/status", encoding="ascii") as f:
+                for line in f:
+                    if line.startswith("VmHWM:"):
+                        peak_parent = max(peak_parent, int(line.split()[1]))
+        except FileNotFoundError:
+            break
+        time.sleep(0.5)
+    err = proc.stderr.read() if proc.stderr else ""
+    elapsed = time.perf_counter() - t0
+    if proc.returncode != 0:
+        raise SystemExit(f"memory sweep failed: {err}")
+    children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB, largest child
+    rows = len((out / "runs.csv").read_text().splitlines()) - 1
+    print(
+        f"sweep of {rows} runs in {elapsed / 60:.1f} min: peak resident memory of the sweep "
+        f"process {peak_parent / 1024:.0f} MiB, largest worker {children / 1024:.0f} MiB; "
+        f"total at most {(peak_parent + 2 * children) / 1024:.0f} MiB"
+    )
+
+
+def bench_calibration() -> None:
+    out = Path(tempfile.mkdtemp(prefix="bench-cal-"))
+    cmd = [
+        sys.executable,
+        "-m",
+        "sim.cli",
+        "calibrate",
+        str(ROOT / "calibration/baseline.yaml"),
+        "--out",
+        str(out),
+        "--no-progress",
+    ]
+    t0 = time.perf_counter()
+    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    print(
+        f"default calibration: {(time.perf_counter() - t0) / 60:.1f} min on {os.cpu_count()} cores"
+    )
+    shutil.rmtree(out, ignore_errors=True)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument(
+        "--memory-runs",
+        type=int,
+        default=2000,
+        help="runs in the memory sweep (the goal is stated for 10000)",
+    )
+    parser.add_argument("--calibration", action="store_true", help="also time the calibration")
+    parser.add_argument("--skip", nargs="*", default=[], choices=("ensemble", "sweep", "memory"))
+    args = parser.parse_args()
+    with tempfile.TemporaryDirectory() as d:
+        tmp = Path(d)
+        if "ensemble" not in args.skip:
+            bench_ensemble()
+        if "sweep" not in args.skip:
+            bench_sweep_vs_batch_run(tmp)
+        if "memory" not in args.skip:
+            bench_memory(tmp, args.memory_runs)
+    if args.calibration:
+        bench_calibration()
+
+
+if __name__ == "__main__":
+    main()
