@@ -20,6 +20,11 @@ if TYPE_CHECKING:
 FOREIGN = frozenset({"us", "turkey"})
 
 
+def _exp_up(x: float) -> float:
+    """exp(x) rounded up into floating-point range (for upper bounds: never an underestimate)."""
+    return math.inf if x > 600.0 else math.exp(max(x, -600.0))
+
+
 def logistic(x: float) -> float:
     """1 / (1 + e^-x), safe for large |x|."""
     if x >= 0:
@@ -85,8 +90,9 @@ class Militia(Agent):
         self.reviewed_context = 0
         self.affinity_version = 0
         self.stocks_version = 0
-        self._armed: list[int] = []
-        self._armed_key: tuple = ()
+        self.withdrawn_version = 0
+        self._groups: list[tuple[tuple, float]] = []
+        self._groups_key: tuple = ()
         self._decay: dict[int, tuple[float, float, float, float]] = {}
         self._static: list[tuple] = []
         self._static_key: tuple | None = None
@@ -124,47 +130,56 @@ class Militia(Agent):
 
     def attack_odds_bound(self) -> float | None:
         """An upper bound on the summed logit weights of today's options (None if there are
-        none): the claim choice's inclusive value is bounded by its value without fear."""
-        w = self.w
-        cfg = self.cfg
+        none). Options are grouped by which daily terms reach them (revenge and grievance for US
+        targets, rivalry for foreign ones, the truce's terms); within a group the event-driven
+        part is summed once, so a day costs a few exponentials. The claim choice's inclusive
+        value is bounded by its value without fear, and the cap on each weight is dropped."""
         m = self.model
         truce = m.truce
-        observing = truce is not None and self.observing
-        tau = cfg.temperature
-        idle = cfg.idle
-        withdrawn = self.withdrawn
-        rivalry = None
-        bound = 0.0
-        found = False
         entries = self._static_entries()
-        key = (id(entries), self.stocks_version)
-        if key != self._armed_key:
-            stocks = self.stocks
-            self._armed = [
-                sum(1 for weapon, min_size, _ in e[5] if stocks.get(weapon, 0.0) >= min_size)
-                for e in entries
-            ]
-            self._armed_key = key
-        for n, (tid, t, to_us, foreign, u, _, _, _, iv_max) in zip(
-            self._armed, entries, strict=True
-        ):
-            if not n or tid in withdrawn:
-                continue
-            found = True
-            if to_us:
-                u += w.revenge * self.revenge + w.grievance * self.grievance
+        key = (id(entries), self.stocks_version, self.withdrawn_version, id(truce))
+        if key != self._groups_key:
+            self._groups = self._option_groups(entries, truce)
+            self._groups_key = key
+        if not self._groups:
+            return None
+        w = self.w
+        cfg = self.cfg
+        observing = truce is not None and self.observing
+        us_term = w.revenge * self.revenge + w.grievance * self.grievance
+        rivalry_term = None
+        bound = 0.0
+        tau = cfg.temperature
+        for (to_us, foreign, covered, revenue), total in self._groups:
+            d = us_term if to_us else 0.0
             if foreign:
-                if rivalry is None:
-                    rivalry = self.rivalry()
-                u += w.rivalry * rivalry
+                if rivalry_term is None:
+                    rivalry_term = w.rivalry * self.rivalry()
+                d += rivalry_term
             if observing:
-                u += -w.truce if tid in truce.scope else w.redirect
-                if t.rival_revenue:
-                    u += w.punish * math.log1p(self.monthly_rate(self.punish))
-            elif truce is not None and tid in truce.scope:
-                u += w.defiance
-            bound += n * math.exp(min((u + iv_max - idle) / tau, 50.0))
-        return bound if found else None
+                d += -w.truce if covered else w.redirect
+                if revenue:
+                    d += w.punish * math.log1p(self.monthly_rate(self.punish))
+            elif covered:
+                d += w.defiance
+            bound += total * _exp_up((d - cfg.idle) / tau)
+        return bound
+
+    def _option_groups(self, entries: list[tuple], truce) -> list[tuple[tuple, float]]:
+        """(group, sum over its options of exp(event-driven utility / temperature))."""
+        stocks = self.stocks
+        tau = self.cfg.temperature
+        groups: dict[tuple, float] = {}
+        for tid, t, to_us, foreign, u, arms, _, _, iv_max in entries:
+            if tid in self.withdrawn:
+                continue
+            n = sum(1 for weapon, min_size, _ in arms if stocks.get(weapon, 0.0) >= min_size)
+            if not n:
+                continue
+            covered = truce is not None and tid in truce.scope
+            g = (to_us, foreign, covered, t.rival_revenue)
+            groups[g] = groups.get(g, 0.0) + n * _exp_up((u + iv_max) / tau)
+        return list(groups.items())
 
     def _static_entries(self) -> list[tuple]:
         """Per adopted target class, the parts of its utility that change only with events
@@ -206,6 +221,7 @@ class Militia(Agent):
                 + w.pressure
                 * t.pressure
                 * affinity.get(tid, 1.0)
+                * self.tactic(tid)
                 * m.motive(self, owner)
                 * exposure
                 + w.legitimacy * t.legitimacy
@@ -233,6 +249,14 @@ class Militia(Agent):
                 until = min(until, active)
         self._static, self._static_key, self._static_until = entries, key, until
         return entries
+
+    def tactic(self, tid: str) -> float:
+        """How the context drivers shift this militia's preference for a target class."""
+        weights = self.cfg.tactics.get(tid)
+        if not weights:
+            return 1.0
+        ctx = self.model.context
+        return max(0.0, 1.0 + sum(w * ctx[k] for k, w in weights.items()))
 
     def options(
         self, include_withdrawn: bool = False
@@ -364,11 +388,13 @@ class Militia(Agent):
                 p = logistic(self.cfg.review_sharpness * (self.cfg.withdraw_margin - margin))
                 if m.random.random() < p:
                     self.withdrawn.add(tid)
+                    self.withdrawn_version += 1
                     m.log_simple(self.mid, "withdraw", tid, f"margin {margin:.2f}")
             else:
                 p = logistic(self.cfg.review_sharpness * (margin - self.cfg.reengage_margin))
                 if m.random.random() < p:
                     self.withdrawn.discard(tid)
+                    self.withdrawn_version += 1
                     m.log_simple(self.mid, "reengage", tid, f"margin {margin:.2f}")
 
     # ---- consequences of others' actions

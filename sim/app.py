@@ -962,6 +962,12 @@ function decimals(step) {
   return s.includes(".") ? s.split(".")[1].length : 0;
 }
 function fmt(v, d) { return Number(v).toFixed(d); }
+// A value as the box shows it: at the slider's precision, or in full if it lies off the grid
+// (a fitted value), so that showing it does not change it.
+function show(v, step) {
+  const t = fmt(v, decimals(step));
+  return Math.abs(Number(t) - Number(v)) < 1e-9 ? t : String(Number(Number(v).toPrecision(6)));
+}
 function esc(s) {
   return String(s).replace(/[&<>"']/g, (c) => ({"&": "&amp;", "<": "&lt;", ">": "&gt;",
     '"': "&quot;", "'": "&#39;"}[c]));
@@ -1042,7 +1048,7 @@ function setValue(p, v) {
   const id = idOf(p.key);
   if (p.kind === "number") {
     $("#" + id).value = v;
-    $("#" + id + "-box").value = fmt(v, decimals(p.step));
+    $("#" + id + "-box").value = show(v, p.step);
   } else if (p.kind === "choice") $("#" + id).value = v;
   else $("#" + id).checked = !!v;
 }
@@ -1060,7 +1066,7 @@ function markChanged() {
     const differs = !same(getValue(p), was);
     f.classList.toggle("changed", differs);
     let shownWas = was;
-    if (p.kind === "number" && typeof was === "number") shownWas = fmt(was, decimals(p.step));
+    if (p.kind === "number" && typeof was === "number") shownWas = show(was, p.step);
     if (p.kind === "flag") shownWas = was ? "on" : "off";
     f.querySelector(".was").textContent = differs ? "scenario: " + shownWas : "";
   }

@@ -361,6 +361,12 @@ class Militia(Frozen):
         description="Target class -> multiplier on the pressure its attacks put on the owner, as "
         "this militia sees it (expertise, networks, local presence); 1 if not given.",
     )
+    tactics: dict[str, dict[str, float]] = Field(
+        default_factory=dict,
+        description="Target class -> context driver -> weight: drivers that make a target class "
+        "more or less attractive for this militia; its affinity is multiplied by "
+        "1 + sum(weight * driver), floored at 0.",
+    )
     repertoire: dict[str, dt.date | None] = Field(
         description="Target classes the militia attacks -> date the tactic is adopted (null: from "
         "the start)."

@@ -82,6 +82,7 @@ def apply_event(model: EscalationModel, eid: str, ev: C.Event) -> None:
                 if ev.affinity:
                     militia.affinity.update(ev.affinity)
                     militia.affinity_version += 1
+            model.context_changed()  # militias review which targets are worth attacking
         case _:  # pragma: no cover - the schema admits no other type
             raise TypeError(f"unhandled event type {type(ev).__name__}")
 

@@ -470,6 +470,10 @@ def _check_refs(sc: C.Scenario, layers: Sequence[Layer]) -> None:
             if owner not in C.OWNERS:
                 fail([*base, "motives", owner], one_of("owner", owner, C.OWNERS))
             check_context([*base, "motives", owner, "context"], motive.context)
+        for tid, weights in m.tactics.items():
+            if tid not in targets:
+                fail([*base, "tactics", tid], one_of("target class", tid, targets))
+            check_context([*base, "tactics", tid], weights)
     check_context(["iran", "leverage", "context"], sc.iran.leverage.context)
     for line, spec in sc.iran.lines.items():
         for owner in spec.effect:

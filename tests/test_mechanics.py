@@ -180,3 +180,24 @@ def test_us_leaving_removes_us_targets(small):
     res = run(sc, 4)
     assert attacks(res, targets=["us_base", "us_convoy"], start="2020-06-01", end="2020-12-31") == 0
     assert attacks(res, targets=["us_base", "us_convoy"], start="2020-01-01", end="2020-05-31") > 0
+
+
+def test_attack_odds_bound_never_changes_a_decision(monkeypatch):
+    """Most days a militia decides from an upper bound on its odds of attacking; computing the
+    exact odds every day must give the same runs."""
+    from sim import agents
+
+    for name in ("baseline.yaml", "no_truce_2020.yaml"):
+        scenario = load_scenario(SCENARIOS / name)
+        fast = [run(scenario, seed) for seed in (1, 2)]
+        original = agents.Militia.attack_odds_bound
+
+        def exact_every_day(self, original=original):
+            bound = original(self)
+            return None if bound is None else float("inf")
+
+        with monkeypatch.context() as patch:
+            patch.setattr(agents.Militia, "attack_odds_bound", exact_every_day)
+            slow = [run(scenario, seed) for seed in (1, 2)]
+        for a, b in zip(fast, slow, strict=True):
+            assert a.events.equals(b.events)
