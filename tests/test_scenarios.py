@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import os
 import re
 from pathlib import Path
 
 import pytest
 
+from calibration import find_seeds_dir
 from sim import EscalationModel, load_scenario
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_FILES = sorted(p for p in (ROOT / "scenarios").glob("*.yaml"))
-SEEDS = Path(os.environ.get("ESCALATION_SEEDS_DIR", ROOT.parent / "shared" / "seeds"))
+SEEDS = find_seeds_dir() or Path("<no shared/seeds folder found>")
 
 
 def test_there_are_scenarios():
