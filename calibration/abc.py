@@ -34,6 +34,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from sim.errors import UserError
+
 
 @dataclass(frozen=True)
 class Settings:
@@ -226,7 +228,10 @@ def abc_smc(
     store = Store(folder, names)
     state = store.state()
     if identity is not None and state and state.get("identity") != identity:
-        raise ValueError("the folder holds a different calibration (use --restart)")
+        raise UserError(
+            f"{folder}: holds a fit of a different calibration (its parameters, priors, "
+            "scenario or targets differ); use another --out, or --restart to discard it"
+        )
     gens = store.load_generations(state) if state else []
     evaluated = store.evaluated()
     history = list(state.get("history", [])) if state else []

@@ -12,6 +12,7 @@ from __future__ import annotations
 import copy
 import datetime as dt
 import fnmatch
+import hashlib
 import json
 import math
 from collections.abc import Iterator, Mapping, Sequence
@@ -27,6 +28,7 @@ from scipy import stats as sps
 
 from calibration.abc import Generation, Settings
 from calibration.record import Record, Target, load_record
+from calibration.report import centre_and_band
 from calibration.summary import TargetSet, rms
 from sim import config as C
 from sim.errors import ScenarioError, UserError
@@ -34,10 +36,29 @@ from sim.runner import all_series, run, spawn_seeds
 from sim.scenario import Layer, _line_of, _raise_validation, load_scenario, with_overrides
 
 BUDGETS: dict[str, dict[str, float]] = {
-    # particles, simulations, minutes of ABC for the main fit
-    "quick": {"particles": 60, "simulations": 1200, "minutes": 4.0},
-    "default": {"particles": 150, "simulations": 5200, "minutes": 12.5},
-    "thorough": {"particles": 400, "simulations": 40000, "minutes": 120.0},
+    # particles, simulations and minutes of ABC for the main fit; sweeps and common seeds of the
+    # pattern search that polishes the best parameter set
+    "quick": {
+        "particles": 60,
+        "simulations": 1200,
+        "minutes": 4.0,
+        "refine_sweeps": 1,
+        "refine_seeds": 8,
+    },
+    "default": {
+        "particles": 150,
+        "simulations": 5200,
+        "minutes": 10.0,
+        "refine_sweeps": 2,
+        "refine_seeds": 12,
+    },
+    "thorough": {
+        "particles": 400,
+        "simulations": 40000,
+        "minutes": 120.0,
+        "refine_sweeps": 8,
+        "refine_seeds": 24,
+    },
 }
 
 
@@ -245,13 +266,19 @@ class Calibration:
         from sim.scenario import provenance
 
         prov = provenance(self.scenario)
+        resolved = dict(prov.resolved) if prov else {}
+        for key in ("name", "description"):  # naming a scenario does not change the fit
+            resolved.pop(key, None)
+        digest = hashlib.sha256(
+            json.dumps(resolved, sort_keys=True, default=str).encode()
+        ).hexdigest()
         return {
             "parameters": json.loads(
                 json.dumps(
                     {k: v.model_dump() for k, v in self.spec.parameters.items()}, default=str
                 )
             ),
-            "scenario": prov.digest() if prov else "",
+            "scenario": digest,
             "targets": [t.id for t in self.fit_targets],
             "quantile": self.spec.quantile,
             "seed": self.spec.seed,
@@ -382,19 +409,6 @@ def ensemble_statistics(
     return np.array(out)
 
 
-def summarise_runs(ts: TargetSet, stats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per target across runs: a central value (median; the most frequent peak month), 5%, 95%."""
-    clean = np.where(np.isinf(stats), 1e9, stats)
-    centre = np.nanmedian(clean, axis=0)
-    low = np.nanquantile(clean, 0.05, axis=0)
-    high = np.nanquantile(clean, 0.95, axis=0)
-    for i, t in enumerate(ts.targets):
-        if t.statistic == "peak_month":
-            vals, counts = np.unique(stats[:, i], return_counts=True)
-            centre[i] = vals[np.argmax(counts)]
-    return centre, low, high
-
-
 def choose_best(
     cal: Calibration, gen: Generation, executor, seeds: Sequence[int]
 ) -> tuple[list[float], pd.DataFrame]:
@@ -409,7 +423,7 @@ def choose_best(
     for j, u in enumerate(candidates):
         values = sim.values(u)
         stats = ensemble_statistics(sim, values, seeds, executor)
-        centre, _, _ = summarise_runs(sim.targets, stats)
+        centre, _, _ = centre_and_band(sim.targets, stats)
         hits = int(sim.targets.satisfied(centre).sum())
         dist = rms(sim.targets.distances(centre))
         rows.append(
@@ -426,33 +440,123 @@ def choose_best(
     return best, table
 
 
-def best_overlay(cal: Calibration, values: Sequence[float], folder: Path) -> str:
-    """The best parameter set as a scenario file extending the calibrated scenario."""
+def _objective(sim: Simulator, stats: np.ndarray) -> tuple[int, float]:
+    centre, _, _ = centre_and_band(sim.targets, stats)
+    return int(sim.targets.satisfied(centre).sum()), rms(sim.targets.distances(centre))
+
+
+def refine(
+    cal: Calibration,
+    start: Sequence[float],
+    executor,
+    seeds: Sequence[int],
+    *,
+    sweeps: int = 3,
+    step: float = 0.08,
+    note=None,
+) -> tuple[list[float], pd.DataFrame]:
+    """Polish a parameter set by pattern search: try a step up and down along every parameter
+    (in prior-quantile units), keep the best move if the ensemble median over ``seeds`` (common
+    random numbers) meets more fit targets, or as many with a smaller distance; halve the step
+    when nothing improves. Returns the values and a log of the accepted moves."""
+    sim = cal.simulator
+    priors = sim.priors
+    u = np.array([p.to_unit(v) for p, v in zip(priors, start, strict=True)], dtype=float)
+
+    def evaluate(points: list[np.ndarray]) -> list[tuple[int, float]]:
+        tasks = [(sim, sim.values(p), s) for p in points for s in seeds]
+        out: list[Any] = [None] * len(tasks)
+        for i, stats in executor.imap(_stats_task, tasks):
+            out[i] = stats
+        n = len(seeds)
+        return [_objective(sim, np.array(out[j * n : (j + 1) * n])) for j in range(len(points))]
+
+    best = evaluate([u])[0]
+    log = [{"sweep": 0, "parameter": "", "step": 0.0, "hits": best[0], "distance": best[1]}]
+    for sweep in range(1, sweeps + 1):
+        moves = []
+        for k in range(len(u)):
+            for sign in (1.0, -1.0):
+                x = u.copy()
+                x[k] = min(1.0, max(0.0, x[k] + sign * step))
+                if x[k] != u[k]:
+                    moves.append((k, sign, x))
+        if note:
+            note(f"refining the best set: sweep {sweep} of {sweeps}, {len(moves)} moves")
+        scores = evaluate([x for _, _, x in moves])
+        better = [
+            i for i in range(len(moves)) if (scores[i][0], -scores[i][1]) > (best[0], -best[1])
+        ]
+        better.sort(key=lambda i: (-scores[i][0], scores[i][1]))
+        if not better:
+            step /= 2
+            log.append(
+                {
+                    "sweep": sweep,
+                    "parameter": "(none: step halved)",
+                    "step": step,
+                    "hits": best[0],
+                    "distance": best[1],
+                }
+            )
+            continue
+        # every improving move at once (one per parameter), against the best single move
+        combined = u.copy()
+        used: set[int] = set()
+        for i in better:
+            k, sign, _ = moves[i]
+            if k not in used:
+                combined[k] = min(1.0, max(0.0, combined[k] + sign * step))
+                used.add(k)
+        single = better[0]
+        candidates = [(moves[single][2], scores[single], sim.names[moves[single][0]])]
+        if len(used) > 1:
+            both = evaluate([combined])[0]
+            candidates.append((combined, both, f"{len(used)} parameters at once"))
+        x, score, what = max(candidates, key=lambda c: (c[1][0], -c[1][1]))
+        u, best = x, score
+        log.append(
+            {"sweep": sweep, "parameter": what, "step": step, "hits": best[0], "distance": best[1]}
+        )
+    return sim.values(u), pd.DataFrame(log)
+
+
+def best_overlay(
+    cal: Calibration,
+    values: Sequence[float],
+    folder: Path,
+    *,
+    name: str | None = None,
+    description: str | None = None,
+) -> str:
+    """The best parameter set as a scenario file (to be saved in ``folder``) extending the
+    calibrated scenario."""
     scenario_path = (cal.path.parent / cal.spec.scenario).resolve()
     rel = Path(_relpath(scenario_path, folder.resolve()))
     over, series_values = _split(cal.names, values)
     data: dict[str, Any] = {
         "extends": str(rel),
-        "name": f"{cal.scenario.name}_fitted",
-        "description": f"The best parameter set of calibration '{cal.spec.name}'.",
+        "name": name or f"{cal.scenario.name}_fitted",
+        "description": description or f"The best parameter set of calibration '{cal.spec.name}'.",
     }
     for key, value in {**cal.spec.set, **over}.items():
         node = data
         parts = key.split(".")
         for part in parts[:-1]:
             node = node.setdefault(part, {})
-        node[parts[-1]] = _tidy(value)
+        node[parts[-1]] = tidy(value)
     header = (
         f"# Fitted by `escalation calibrate` ({cal.spec.name}); see report.md.\n"
         "# Observation parameters of the record's series fitted alongside:\n"
-        + "".join(f"#   {k} = {_tidy(v)}\n" for k, v in series_values.items())
+        + "".join(f"#   {k} = {tidy(v)}\n" for k, v in series_values.items())
     )
     return header + yaml.safe_dump(data, sort_keys=False)
 
 
-def _tidy(value: Any) -> Any:
+def tidy(value: Any) -> Any:
+    """A fitted value as written to scenario files (six significant digits)."""
     if isinstance(value, float):
-        return float(f"{value:.4g}")
+        return float(f"{value:.6g}")
     return value
 
 

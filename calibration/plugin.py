@@ -9,12 +9,16 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pandas as pd
 from matplotlib.axes import Axes
 
 from sim import config as C
 from sim.metrics import Period
+
+if TYPE_CHECKING:
+    from calibration.fit import Calibration
 
 RECORD_COLOUR = "#c0392b"
 
@@ -170,6 +174,13 @@ def _register_calibrate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: all)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster")
     p.add_argument("--restart", action="store_true", help="discard an earlier, unfinished fit")
+    p.add_argument(
+        "--write-scenario",
+        type=Path,
+        metavar="PATH",
+        help="also write the best parameter set as a scenario file at PATH (named "
+        "after the file), e.g. scenarios/baseline.yaml",
+    )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_calibrate)
 
@@ -238,6 +249,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return 130
     for bar in bars.values():
         bar.close()
+    if args.write_scenario is not None:
+        write_fitted_scenario(cal, list(scores["best"].values()), args.write_scenario, out)
     c = scores["calibrated"]["all_tempo_targets"]
     print(
         f"{cal.spec.name}: {scores['abc']['simulations']} simulations, "
@@ -248,6 +261,25 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         f"posterior.csv and plots to {out}/"
     )
     return 0
+
+
+def write_fitted_scenario(cal: Calibration, values: list[float], path: Path, fitted: Path) -> None:
+    """The best parameter set as a scenario at ``path`` extending the calibrated scenario."""
+    from calibration.fit import best_overlay
+
+    fitted = Path(fitted).resolve()
+    if fitted.is_relative_to(Path.cwd()):  # cite the report as a reader of the repository would
+        fitted = fitted.relative_to(Path.cwd())
+
+    text = best_overlay(
+        cal,
+        values,
+        path.parent,
+        name=path.stem,
+        description=f"{cal.scenario.description.strip()} Incentives fitted to the record by "
+        f"escalation calibrate (see {fitted}/report.md).",
+    )
+    path.write_text(text, encoding="utf-8")
 
 
 def cmd_history(args: argparse.Namespace) -> int:

@@ -210,12 +210,19 @@ class Target:
 
     @property
     def is_episode(self) -> bool:
-        """A dated incident rather than a tempo figure: a count over less than 28 days.
+        """A dated incident rather than a tempo figure: a count over less than 28 days, or one or
+        two events within a month ("a strike in June 2021", "one attack in April 2021").
 
-        A stochastic model is not expected to place one incident on its day; the report gives the
-        share of runs that do, and calibration fits the tempo targets.
+        A stochastic model is not expected to place an incident on its day or month; the report
+        gives the share of runs in which it happens, and calibration fits the tempo targets.
         """
-        return self.statistic == "count" and self.window.days < EPISODE_DAYS
+        if self.statistic != "count":
+            return False
+        if self.window.days < EPISODE_DAYS:
+            return True
+        v = self.value
+        few = v.high <= 2 if math.isfinite(v.high) else v.low <= 2
+        return self.window.days <= 31 and few
 
     @property
     def series_read(self) -> tuple[str, ...]:
@@ -1028,13 +1035,17 @@ def _check_phases(phases: list[Phase], series: Mapping[str, Series], files: list
 
 
 def find_seeds_dir() -> Path | None:
-    """The seeds directory: ``$ESCALATION_SEEDS_DIR``, else ``<repo>/../shared/seeds``.
-
-    Returns None if the directory does not exist.
-    """
+    """The seed documents: ``$ESCALATION_SEEDS_DIR``, else the first ``shared/seeds`` folder
+    beside the repository or one of its parent folders. None if there is none."""
     env = os.environ.get("ESCALATION_SEEDS_DIR")
-    path = Path(env) if env else _PACKAGE_DIR.parent.parent / "shared" / "seeds"
-    return path if path.is_dir() else None
+    if env:
+        path = Path(env)
+        return path if path.is_dir() else None
+    for parent in _PACKAGE_DIR.parent.parents:
+        path = parent / "shared" / "seeds"
+        if path.is_dir():
+            return path
+    return None
 
 
 def verify_passages(record: Record, seeds_dir: str | os.PathLike[str] | None = None) -> None:

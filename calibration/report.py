@@ -48,6 +48,24 @@ def phase_targets(record: Record) -> list[tuple[Phase, str, str, Target, Target]
     return out
 
 
+#: Counts the sources give as exact figures are one realisation of a random process: the
+#: sampling-error criterion accepts a median within 1.645 standard errors (Poisson: sqrt(N)) of
+#: such a count, i.e. inside its 90% sampling interval.
+SAMPLING_Z = 1.645
+
+
+def within_sampling_error(t: Target, median: float) -> bool:
+    """For an exact count (or monthly count): is the median inside the count's 90% Poisson
+    sampling interval? Other targets: False (they are judged by their range alone)."""
+    v = t.value
+    exact = v.form == "point" and not v.approximate and not v.tolerance
+    if not exact or t.statistic not in ("count", "monthly_max", "monthly_min"):
+        return False
+    n = float(v.point)
+    half = SAMPLING_Z * math.sqrt(max(n, 1.0))
+    return n - half <= median <= n + half
+
+
 @dataclass
 class Scores:
     """How well an ensemble meets a set of targets."""
@@ -56,6 +74,7 @@ class Scores:
     hits: int
     in_interval: int
     distance: float
+    hits_sampling: int = 0
 
     @property
     def hit_rate(self) -> float:
@@ -66,6 +85,7 @@ class Scores:
             "targets": self.targets,
             "hits": self.hits,
             "hit_rate": round(self.hit_rate, 4),
+            "hits_within_sampling_error": self.hits_sampling,
             "observed_in_90pct_interval": self.in_interval,
             "rms_distance_of_medians": round(self.distance, 4),
         }
@@ -107,7 +127,8 @@ def score(ts: TargetSet, stats: np.ndarray, subset: Sequence[str] | None = None)
         else bool(sat[i])
         for i in keep
     ]
-    return Scores(len(keep), int(sat[keep].sum()), int(sum(inside)), rms(dist[keep]))
+    sampling = sum(bool(sat[i]) or within_sampling_error(ts.targets[i], centre[i]) for i in keep)
+    return Scores(len(keep), int(sat[keep].sum()), int(sum(inside)), rms(dist[keep]), sampling)
 
 
 def target_table(ts: TargetSet, stats: np.ndarray, role: dict[str, str]) -> pd.DataFrame:
@@ -135,6 +156,7 @@ def target_table(ts: TargetSet, stats: np.ndarray, role: dict[str, str]) -> pd.D
                 "p05": lo_s,
                 "p95": hi_s,
                 "hit": bool(sat[i]),
+                "within_sampling_error": bool(sat[i]) or within_sampling_error(t, centre[i]),
                 "observed_in_interval": bool(sat[i])
                 if t.statistic == "peak_month"
                 else _interval_holds(t, low[i], high[i]),

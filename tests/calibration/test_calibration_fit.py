@@ -292,3 +292,24 @@ def test_parameters_are_recovered_from_targets_made_by_the_model(tmp_path):
         assert lo <= true <= hi, f"{name}: {true} outside [{lo:.2f}, {hi:.2f}]"
         prior_width = priors[k].high - priors[k].low
         assert hi - lo < 0.8 * prior_width, f"{name}: the posterior learnt nothing"
+
+
+def _leaves(node, prefix=""):
+    if isinstance(node, dict):
+        for k, v in node.items():
+            yield from _leaves(v, f"{prefix}{k}.")
+    else:
+        yield prefix.rstrip("."), node
+
+
+def test_shipped_baseline_carries_the_fitted_values():
+    import yaml
+
+    fitted = ROOT / "calibration" / "fitted" / "baseline"
+    best = yaml.safe_load((fitted / "best.yaml").read_text())
+    baseline = yaml.safe_load((ROOT / "scenarios" / "baseline.yaml").read_text())
+    skip = {"extends", "name", "description"}
+    want = {k: v for k, v in _leaves(best) if k.split(".")[0] not in skip}
+    have = {k: v for k, v in _leaves(baseline) if k.split(".")[0] not in skip}
+    assert want and want == have
+    assert (fitted / "report.md").exists() and (fitted / "posterior.csv").exists()
