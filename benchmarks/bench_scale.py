@@ -45,11 +45,21 @@ def attacks_on_us(model: EscalationModel) -> int:
     return sum(1 for r in model.log if r[2] == "attack" and model.targets[r[3]].owner == "us")
 
 
+_BASE: list = []
+
+
+def base_scenario():
+    """The baseline, read once per process (as a Mesa user would cache it)."""
+    if not _BASE:
+        _BASE.append(load_scenario(BASELINE))
+    return _BASE[0]
+
+
 class BatchEscalation(EscalationModel):
     """The escalation model as mesa.batch_run wants it: keyword parameters, a datacollector."""
 
     def __init__(self, severity: float = 1.0, rng: int | None = None) -> None:
-        scenario = with_overrides(load_scenario(BASELINE), {"us.doctrine.severity": severity})
+        scenario = with_overrides(base_scenario(), {"us.doctrine.severity": severity})
         super().__init__(scenario, seed=rng, collect=False)
         self.datacollector = DataCollector(model_reporters={"attacks_on_us": attacks_on_us})
 
