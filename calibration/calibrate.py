@@ -99,6 +99,12 @@ def ensemble(
     return np.array(stats), pd.concat(frames, ignore_index=True)
 
 
+def _earlier_seconds(folder: Path, this_run: float) -> float:
+    """ABC wall time recorded in ``folder`` by earlier runs (a resumed fit counts it once)."""
+    state = json.loads((folder / "state.json").read_text())
+    return max(0.0, float(state.get("elapsed", 0.0)) - this_run)
+
+
 def run_calibration(
     cal: Calibration,
     out: Path,
@@ -121,6 +127,8 @@ def run_calibration(
     note = (lambda stage, p=None: progress(stage, p)) if progress else (lambda *a: None)
     try:
         settings = settings_for(cal, budget)
+        earlier = 0.0  # ABC time spent by earlier, interrupted runs of this command
+        t0 = time.monotonic()
         gens = abc_smc(
             cal.names,
             distance_runner(cal.simulator, executor),
@@ -129,6 +137,7 @@ def run_calibration(
             on_progress=lambda p: note("fit", p),
             identity=cal.identity(),
         )
+        earlier += _earlier_seconds(out / "abc", time.monotonic() - t0)
         post = gens[-1]
         posterior = posterior_frame(cal, post)
         posterior.to_csv(out / "posterior.csv", index=False)
@@ -198,6 +207,7 @@ def run_calibration(
             note("null model: phase-blind agents")
             blind = phase_blind(cal)
             blind_settings = settings_for(cal, budget, cal.spec.null_budget_share)
+            t0 = time.monotonic()
             blind_gens = abc_smc(
                 blind.names,
                 distance_runner(blind.simulator, executor),
@@ -206,6 +216,7 @@ def run_calibration(
                 on_progress=lambda p: note("null fit", p),
                 identity={**cal.identity(), "null": "phase_blind"},
             )
+            earlier += _earlier_seconds(out / "abc_null", time.monotonic() - t0)
             blind_best, _ = choose_best(blind, blind_gens[-1], executor, cand_seeds)
             if sweeps:  # polished the same way, with its share of the budget
                 blind_sweeps = max(1, round(sweeps * cal.spec.null_budget_share))
@@ -241,7 +252,8 @@ def run_calibration(
         scores["best"] = dict(zip(cal.names, best, strict=True))
         scores["fit_until"] = str(cal.spec.fit_until) if cal.spec.fit_until else None
         scores["budget"] = budget
-        scores["elapsed_minutes"] = round((time.monotonic() - started) / 60, 2)
+        # wall time of the whole fit, counting the ABC time of interrupted earlier runs
+        scores["elapsed_minutes"] = round((time.monotonic() - started + earlier) / 60, 2)
         scores["written"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         _write_json(out / "scores.json", scores)
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import warnings
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -94,7 +95,9 @@ class Scores:
 def centre_and_band(ts: TargetSet, stats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Per target: median across runs (most frequent month for peak months), 5% and 95%."""
     clean = np.where(np.isinf(stats), 1e9, stats)
-    with np.errstate(all="ignore"):
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        # a statistic undefined in every run (a ratio over an empty window) stays NaN: a miss
+        warnings.simplefilter("ignore", RuntimeWarning)
         centre = np.nanmedian(clean, axis=0)
         low = np.nanquantile(clean, 0.05, axis=0)
         high = np.nanquantile(clean, 0.95, axis=0)
