@@ -355,6 +355,12 @@ def load_calibration(
     holdout = [t for t in tempo if until is not None and t.span.end > until]
     if not fit:
         raise UserError(f"{label}: no target ends by fit_until {until}; nothing to fit")
+    if until is not None and not holdout:
+        last = max(t.span.end for t in tempo)
+        raise UserError(
+            f"{label}: fit_until {until}: every target ends by then (the last on {last}), so "
+            f"nothing is left to score out of sample; expected a date before {last}"
+        )
     sim = Simulator(
         scenario, series, TargetSet(fit, names_all, scenario.start, n_days), names, priors
     )

@@ -16,6 +16,7 @@ from calibration.fit import Prior, Simulator, apply_series_params, load_calibrat
 from calibration.record import Source, Target, Value, Window
 from calibration.summary import TargetSet, rms
 from sim import ScenarioError, scenario_from_dict
+from sim.errors import UserError
 from sim.runner import all_series, run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -90,6 +91,18 @@ def test_shipped_calibration_file_loads():
     assert len(cal.fit_targets) >= 60
     assert all(not t.is_episode for t in cal.fit_targets)
     assert cal.episodes and all(t.is_episode for t in cal.episodes)
+
+
+def test_fit_until_splits_the_targets_and_rejects_dates_that_leave_nothing():
+    spec = ROOT / "calibration" / "baseline.yaml"
+    cal = load_calibration(spec, fit_until=date(2021, 12, 31))
+    assert cal.fit_targets and cal.holdout_targets
+    assert all(t.span.end <= date(2021, 12, 31) for t in cal.fit_targets)
+    assert all(t.span.end > date(2021, 12, 31) for t in cal.holdout_targets)
+    with pytest.raises(UserError, match="nothing to fit"):
+        load_calibration(spec, fit_until=date(2010, 1, 1))
+    with pytest.raises(UserError, match="nothing is left to score out of sample"):
+        load_calibration(spec, fit_until=date(2030, 1, 1))
 
 
 @pytest.mark.parametrize(
