@@ -45,7 +45,7 @@ from calibration.report import (
     target_table,
 )
 from calibration.summary import TargetSet
-from sim.executors import make_executor
+from sim.executors import Shared, make_executor
 from sim.runner import run, spawn_seeds
 
 
@@ -76,9 +76,10 @@ def report_set(cal: Calibration) -> ReportSet:
     return ReportSet(ts, len(cal.score_targets), len(cal.episodes), changes)
 
 
-def _report_task(task: tuple[Simulator, list[float], int, list[str]]):
+def _report_task(task: tuple[Shared[Simulator], list[float], int, list[str]]):
     """One run for the report: statistics of every report target and the panels' monthly values."""
-    sim, values, seed, panels = task
+    shared, values, seed, panels = task
+    sim = shared.get()
     scenario, series = sim.configure(values)
     result = run(scenario, seed, series=series, daily_series=True)
     stats = sim.targets.evaluate(result.daily_series)
@@ -90,7 +91,8 @@ def ensemble(
     sim: Simulator, draws: list[list[float]], seeds: list[int], executor, panels: list[str]
 ) -> tuple[np.ndarray, pd.DataFrame]:
     """Runs at the given parameter draws (one per seed): statistics and monthly panel values."""
-    tasks = [(sim, list(v), s, panels) for v, s in zip(draws, seeds, strict=True)]
+    shared = Shared(sim)  # sent to each worker process once
+    tasks = [(shared, list(v), s, panels) for v, s in zip(draws, seeds, strict=True)]
     stats: list[Any] = [None] * len(tasks)
     frames: list[Any] = [None] * len(tasks)
     for i, (st, monthly) in executor.imap(_report_task, tasks):

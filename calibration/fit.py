@@ -32,6 +32,7 @@ from calibration.report import centre_and_band
 from calibration.summary import TargetSet, rms
 from sim import config as C
 from sim.errors import ScenarioError, UserError
+from sim.executors import Shared
 from sim.runner import all_series, run, spawn_seeds
 from sim.scenario import Layer, _line_of, _raise_validation, load_scenario, with_overrides
 
@@ -229,14 +230,15 @@ class Simulator:
         return rms(self.targets.distances(self.statistics(values, seed)))
 
 
-def _distance_task(task: tuple[Simulator, np.ndarray, int]) -> float:
-    sim, u, seed = task
+def _distance_task(task: tuple[Shared[Simulator], np.ndarray, int]) -> float:
+    shared, u, seed = task
+    sim = shared.get()
     return sim.distance(sim.values(u), seed)
 
 
-def _stats_task(task: tuple[Simulator, Sequence[float], int]) -> np.ndarray:
-    sim, values, seed = task
-    return sim.statistics(values, seed)
+def _stats_task(task: tuple[Shared[Simulator], Sequence[float], int]) -> np.ndarray:
+    shared, values, seed = task
+    return shared.get().statistics(values, seed)
 
 
 # --------------------------------------------------------------------------- loading
@@ -388,8 +390,10 @@ def settings_for(
 def distance_runner(sim: Simulator, executor) -> Any:
     """A ``simulate`` callable for ABC-SMC on an executor."""
 
+    shared = Shared(sim)  # sent to each worker process once
+
     def simulate(todo: list[tuple[np.ndarray, int]]) -> Iterator[tuple[int, float]]:
-        tasks = [(sim, u, seed) for u, seed in todo]
+        tasks = [(shared, u, seed) for u, seed in todo]
         yield from executor.imap(_distance_task, tasks)
 
     return simulate
@@ -408,7 +412,8 @@ def ensemble_statistics(
     sim: Simulator, values: Sequence[float], seeds: Sequence[int], executor
 ) -> np.ndarray:
     """Statistics of every target of ``sim`` for runs at ``values``: runs x targets."""
-    tasks = [(sim, list(values), s) for s in seeds]
+    shared = Shared(sim)
+    tasks = [(shared, list(values), s) for s in seeds]
     out: list[np.ndarray | None] = [None] * len(tasks)
     for i, stats in executor.imap(_stats_task, tasks):
         out[i] = stats
@@ -469,8 +474,10 @@ def refine(
     priors = sim.priors
     u = np.array([p.to_unit(v) for p, v in zip(priors, start, strict=True)], dtype=float)
 
+    shared = Shared(sim)
+
     def evaluate(points: list[np.ndarray]) -> list[tuple[int, float]]:
-        tasks = [(sim, sim.values(p), s) for p in points for s in seeds]
+        tasks = [(shared, sim.values(p), s) for p in points for s in seeds]
         out: list[Any] = [None] * len(tasks)
         for i, stats in executor.imap(_stats_task, tasks):
             out[i] = stats

@@ -1042,6 +1042,17 @@ class Scenario(Frozen):
         """Events in date order (ties keep file order)."""
         return sorted(self.events.items(), key=lambda kv: kv[1].date)
 
+    def __reduce__(self) -> tuple[Any, ...]:
+        # Sent to a worker process, a scenario is validated afresh there from its values: models
+        # restored by pickle's default route (their __dict__ swapped in) run ~10% slower.
+        return (_restore_scenario, (type(self), self.model_dump(), self._provenance))
+
+
+def _restore_scenario(cls: type[Scenario], data: dict[str, Any], provenance: Any) -> Scenario:
+    scenario = cls.model_validate(data)
+    scenario._provenance = provenance
+    return scenario
+
 
 BUILTIN_CONTEXT: tuple[str, ...] = ("us_mission", "militias_in_government")
 """Context drivers the model maintains itself: us_mission (1 combat, 0.5 advisory, 0 none) and

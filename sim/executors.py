@@ -7,13 +7,73 @@ long the sweep. Results depend only on each task (its seed), never on the execut
 
 from __future__ import annotations
 
+import hashlib
 import multiprocessing as mp
 import os
+import pickle
+from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
 
 from sim.errors import UserError
+
+#: Objects a worker process has already unpickled, by content digest (most recent last).
+_RECEIVED: OrderedDict[bytes, Any] = OrderedDict()
+_RECEIVED_MAX = 8
+
+
+class Shared[T]:
+    """A large input common to many tasks (a scenario, a simulator), pickled once by the sender
+    and unpickled once per worker process instead of once per task.
+
+    Tasks carry its pickled bytes and their digest; a worker keeps the last few objects it
+    unpickled by digest, so the identical object is rebuilt at most once per process. The
+    object must not be changed by the tasks that use it (a run leaves its scenario as it was).
+    """
+
+    __slots__ = ("_data", "_key", "_obj")
+
+    def __init__(self, obj: T) -> None:
+        self._obj: T | None = obj
+        self._data: bytes | None = None
+        self._key: bytes | None = None
+
+    def _pack(self) -> None:
+        if self._data is None:
+            self._data = pickle.dumps(self._obj, protocol=pickle.HIGHEST_PROTOCOL)
+            self._key = hashlib.blake2b(self._data, digest_size=16).digest()
+
+    @property
+    def key(self) -> bytes:
+        """A digest of the object's content."""
+        self._pack()
+        assert self._key is not None
+        return self._key
+
+    def __getstate__(self) -> tuple[bytes, bytes]:
+        self._pack()
+        assert self._data is not None and self._key is not None
+        return self._key, self._data
+
+    def __setstate__(self, state: tuple[bytes, bytes]) -> None:
+        self._key, self._data = state
+        self._obj = None
+
+    def get(self) -> T:
+        """The object (unpickled on first use in this process)."""
+        if self._obj is None:
+            assert self._key is not None and self._data is not None
+            obj = _RECEIVED.get(self._key)
+            if obj is None:
+                obj = pickle.loads(self._data)
+                _RECEIVED[self._key] = obj
+                if len(_RECEIVED) > _RECEIVED_MAX:
+                    _RECEIVED.popitem(last=False)
+            else:
+                _RECEIVED.move_to_end(self._key)
+            self._obj = obj
+        return self._obj
 
 
 def default_jobs() -> int:

@@ -17,7 +17,7 @@ import pandas as pd
 
 from sim import config as C
 from sim.agents import Militia
-from sim.executors import make_executor
+from sim.executors import Shared, make_executor
 from sim.model import LOG_COLUMNS, EscalationModel
 from sim.observe import builtin_series, observe, to_monthly
 
@@ -198,9 +198,11 @@ def spawn_seeds(master: int, n: int) -> list[int]:
     return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
 
 
-def _task(args: tuple[C.Scenario, int, int, Mapping[str, C.SeriesSpec] | None, bool]) -> RunResult:
+def _task(
+    args: tuple[Shared[C.Scenario], int, int, Mapping[str, C.SeriesSpec] | None, bool],
+) -> RunResult:
     scenario, seed, index, series, daily = args
-    return run(scenario, seed, run_index=index, series=series, daily=daily)
+    return run(scenario.get(), seed, run_index=index, series=series, daily=daily)
 
 
 def map_runs(
@@ -280,6 +282,7 @@ def run_ensemble(
     ``scheduler``; the results are the same either way.
     """
     seeds = spawn_seeds(seed, replicates)
-    tasks = [(scenario, s, i, series, daily) for i, s in enumerate(seeds)]
+    shared = Shared(scenario)  # sent to each worker process once, not with every run
+    tasks = [(shared, s, i, series, daily) for i, s in enumerate(seeds)]
     results = map_runs(_task, tasks, jobs=jobs, scheduler=scheduler, progress=progress)
     return Ensemble(scenario=scenario, master_seed=seed, seeds=seeds, results=results)

@@ -27,7 +27,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from sim import config as C
 from sim.errors import ScenarioError, UserError
-from sim.executors import make_executor
+from sim.executors import Shared, make_executor
 from sim.runner import run, spawn_seeds
 from sim.scenario import Layer, _line_of, _raise_validation, load_scenario, with_overrides
 
@@ -334,13 +334,16 @@ def design_points(spec: SweepSpec) -> pd.DataFrame:
 _CACHE: dict[str, Any] = {}
 
 
-def _sweep_task(task: tuple[C.Scenario, dict[str, Any], int, int, int, int]) -> dict[str, Any]:
-    """One run of a sweep (in a worker): apply the point's values, run, return the row."""
-    scenario, values, seed, point, replicate, _ = task
-    key = json.dumps(values, sort_keys=True, default=str) + str(id(scenario))
+def _sweep_task(
+    task: tuple[Shared[C.Scenario], dict[str, Any], int, int, int, int],
+) -> dict[str, Any]:
+    """One run of a sweep (in a worker): apply the point's values, run, return the row. The
+    point's scenario is kept for its next replicate (tasks arrive point by point)."""
+    base, values, seed, point, replicate, _ = task
+    key = base.key.hex() + json.dumps(values, sort_keys=True, default=str)
     if _CACHE.get("key") != key:
+        _CACHE["scenario"] = with_overrides(base.get(), values)
         _CACHE["key"] = key
-        _CACHE["scenario"] = with_overrides(scenario, values)
     result = run(_CACHE["scenario"], seed, run_index=replicate)
     row = {"point": point, "replicate": replicate, "seed": seed, **values}
     row.update({k: v for k, v in result.summary.items() if k not in ("scenario", "run", "seed")})
@@ -349,11 +352,12 @@ def _sweep_task(task: tuple[C.Scenario, dict[str, Any], int, int, int, int]) -> 
 
 def _tasks(sweep: Sweep, done: set[tuple[int, int]]) -> Iterator[tuple]:
     names = sweep.parameters
+    base = Shared(sweep.scenario)  # sent to each worker process once
     for rec in sweep.points[["point", *names]].itertuples(index=False, name=None):
         point, values = int(rec[0]), {n: _native(v) for n, v in zip(names, rec[1:], strict=True)}
         for r, seed in enumerate(sweep.seeds):
             if (point, r) not in done:
-                yield (sweep.scenario, values, seed, point, r, 0)
+                yield (base, values, seed, point, r, 0)
 
 
 def _native(value: Any) -> Any:

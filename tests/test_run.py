@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import pickle
 from pathlib import Path
 
 import pandas as pd
@@ -93,3 +94,29 @@ def test_schema_describes_every_doctrine_key():
     text = describe("us.doctrine")
     for key in ("trigger", "severity", "delay_days", "theatre"):
         assert f"us.doctrine.{key}" in text
+
+
+def test_a_scenario_sent_to_a_worker_is_the_same_scenario():
+    from sim import run
+    from sim.scenario import provenance
+
+    scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    copy = pickle.loads(pickle.dumps(scenario))
+    assert copy == scenario and copy is not scenario
+    assert provenance(copy) == provenance(scenario)  # error messages still cite file and line
+    a, b = run(scenario, 5), run(copy, 5)
+    pd.testing.assert_frame_equal(a.events, b.events)
+    pd.testing.assert_frame_equal(a.monthly, b.monthly)
+
+
+def test_a_shared_input_is_unpickled_once_per_process():
+    from sim.executors import Shared
+
+    scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    shared = Shared(scenario)
+    assert shared.get() is scenario  # the sender uses its own object
+    first, second = (pickle.loads(pickle.dumps(shared)) for _ in range(2))
+    assert first.get() is second.get()  # one copy per receiving process
+    assert first.get() == scenario and first.key == shared.key
+    other = Shared(scenario_from_dict({**scenario.model_dump(), "name": "other"}))
+    assert pickle.loads(pickle.dumps(other)).get().name == "other"  # told apart by content
