@@ -101,7 +101,7 @@ def main() -> None:
         f"{args.repeats} repeats (medians)"
     )
     print(f"bare Mesa model (collect only):   {f * 1000:8.1f} ms")
-    print(f"escalation model (steps only):    {m * 1000:8.1f} ms   ratio {m / f:5.2f}")
+    print(f"model, Mesa DataCollector on:     {m * 1000:8.1f} ms   ratio {m / f:5.2f}")
     print(f"one baseline run (run(): steps,   {r * 1000:8.1f} ms   ratio {r / f:5.2f}")
     print("  event log, observation, monthly tables)")
 

@@ -76,6 +76,7 @@ class Militia(Agent):
         self.grievance = 0.0
         self.activity = 0.0  # memory of own attacks on foreign forces (rivals outbid it)
         self.activity_level = 0.0  # log(1 + its monthly rate), kept with the memory
+        self._rivals: list[Militia] | None = None  # rival agents, looked up on first use
         self.punish = 0.0  # memory of rivals' truce violations
         self.observing = False  # observing the active truce
         self.withdrawn: set[str] = set()
@@ -91,8 +92,14 @@ class Militia(Agent):
         self.affinity_version = 0
         self.stocks_version = 0
         self.withdrawn_version = 0
+        # the option groups of attack_odds_bound and what they were computed from
         self._groups: list[tuple[tuple, float]] = []
-        self._groups_key: tuple = ()
+        self._g_entries: list[tuple] | None = None
+        self._g_truce: object = None
+        self._g_stocks = -1
+        self._g_withdrawn = -1
+        self._thresholds: tuple[tuple[str, int], ...] = ()
+        self._armed: tuple[bool, ...] = ()
         self._decay: dict[int, tuple[float, float, float, float]] = {}
         self._static: list[tuple] = []
         self._static_key: tuple | None = None
@@ -115,11 +122,18 @@ class Militia(Agent):
         bound = self.attack_odds_bound()
         if bound is None:  # nothing to attack with, or nothing to attack
             return
-        draws = [m.random.random() for _ in range(m.step_days)]
         # Most days the draw clears even an upper bound on the odds of attacking: no need for
         # the exact utilities (the decision, and the random stream, are the same either way).
-        if min(draws) >= bound / (1.0 + bound) * (1.0 + 1e-9) + 1e-12:
-            return
+        clear = bound / (1.0 + bound) * (1.0 + 1e-9) + 1e-12
+        if m.step_days == 1:
+            r = m.random.random()
+            if r >= clear:
+                return
+            draws = [r]
+        else:
+            draws = [m.random.random() for _ in range(m.step_days)]
+            if min(draws) >= clear:
+                return
         options, weights = self.options()
         total = sum(weights)
         p_attack = total / (1.0 + total)
@@ -137,11 +151,15 @@ class Militia(Agent):
         m = self.model
         truce = m.truce
         entries = self._static_entries()
-        key = (id(entries), self.stocks_version, self.withdrawn_version, id(truce))
-        if key != self._groups_key:
-            self._groups = self._option_groups(entries, truce)
-            self._groups_key = key
-        if not self._groups:
+        if (
+            entries is not self._g_entries
+            or self.stocks_version != self._g_stocks
+            or self.withdrawn_version != self._g_withdrawn
+            or truce is not self._g_truce
+        ):
+            self._update_groups(entries, truce)
+        groups = self._groups
+        if not groups:
             return None
         w = self.w
         cfg = self.cfg
@@ -150,7 +168,9 @@ class Militia(Agent):
         rivalry_term = None
         bound = 0.0
         tau = cfg.temperature
-        for (to_us, foreign, covered, revenue), total in self._groups:
+        idle = cfg.idle
+        exp = math.exp
+        for (to_us, foreign, covered, revenue), total in groups:
             d = us_term if to_us else 0.0
             if foreign:
                 if rivalry_term is None:
@@ -162,8 +182,27 @@ class Militia(Agent):
                     d += w.punish * math.log1p(self.monthly_rate(self.punish))
             elif covered:
                 d += w.defiance
-            bound += total * _exp_up((d - cfg.idle) / tau)
+            x = (d - idle) / tau
+            bound += total * (exp(x) if x < 600.0 else math.inf)  # rounded up: never under
         return bound
+
+    def _update_groups(self, entries: list[tuple], truce) -> None:
+        """Regroup the options if what they depend on changed. The stocks matter only through
+        which weapons are on hand in the smallest size an option needs, which most attacks
+        leave as it was."""
+        if entries is not self._g_entries:
+            self._thresholds = tuple({(w, mn) for e in entries for w, mn, _ in e[5]})
+        stocks = self.stocks
+        armed = tuple(stocks.get(w, 0.0) >= mn for w, mn in self._thresholds)
+        if (
+            entries is not self._g_entries
+            or armed != self._armed
+            or self.withdrawn_version != self._g_withdrawn
+            or truce is not self._g_truce
+        ):
+            self._groups = self._option_groups(entries, truce)
+        self._g_entries, self._g_truce, self._armed = entries, truce, armed
+        self._g_stocks, self._g_withdrawn = self.stocks_version, self.withdrawn_version
 
     def _option_groups(self, entries: list[tuple], truce) -> list[tuple[tuple, float]]:
         """(group, sum over its options of exp(event-driven utility / temperature))."""
@@ -332,10 +371,14 @@ class Militia(Agent):
     def rivalry(self) -> float:
         """How far rivals' recent attacks on foreign forces exceed one's own (log of monthly
         rates, so outbidding saturates)."""
-        if not self.cfg.rivals:
-            return 0.0
-        ms = self.model.militias
-        top = max(ms[r].activity_level for r in self.cfg.rivals)
+        rivals = self._rivals
+        if rivals is None:
+            ms = self.model.militias
+            rivals = self._rivals = [ms[r] for r in self.cfg.rivals]
+        top = 0.0
+        for r in rivals:
+            if r.activity_level > top:
+                top = r.activity_level
         return max(0.0, top - self.activity_level)
 
     def attack(self, tid: str, weapon: str, claim_values: tuple) -> None:
