@@ -60,6 +60,7 @@ def run(
     series: Mapping[str, C.SeriesSpec] | None = None,
     daily: bool = False,
     daily_series: bool = False,
+    tables: bool = True,
 ) -> RunResult:
     """Run the scenario once with ``seed``.
 
@@ -70,11 +71,15 @@ def run(
         series: observed series to report in addition to the built-in and scenario ones.
         daily: also return the actors' daily state.
         daily_series: also return the daily observed values (for day-precise statistics).
+        tables: False to skip the monthly table (left empty) and observe only the series the
+            summary needs, when only the summary is kept (sweeps); the summary is the same.
     """
     model = EscalationModel(scenario, seed=seed, collect=daily)
     model.run()
     events = event_frame(model)
     specs = all_series(scenario, series)
+    if not tables and not daily_series:
+        specs = {"attacks_on_us": specs["attacks_on_us"]}  # each series draws its own stream
     values = observe(
         events, specs, n_days=model.n_days, militias=set(model.militias), run_seed=seed
     )
@@ -82,9 +87,9 @@ def run(
     names = list(specs)
     monthly = pd.DataFrame(
         {
-            "month": np.repeat(months, len(names)),
-            "series": np.tile(names, len(months)),
-            "value": monthly_values.ravel(),
+            "month": np.repeat(months, len(names)) if tables else [],
+            "series": np.tile(names, len(months)) if tables else [],
+            "value": monthly_values.ravel() if tables else [],
         }
     )
     return RunResult(

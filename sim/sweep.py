@@ -344,7 +344,7 @@ def _sweep_task(
     if _CACHE.get("key") != key:
         _CACHE["scenario"] = with_overrides(base.get(), values)
         _CACHE["key"] = key
-    result = run(_CACHE["scenario"], seed, run_index=replicate)
+    result = run(_CACHE["scenario"], seed, run_index=replicate, tables=False)
     row = {"point": point, "replicate": replicate, "seed": seed, **values}
     row.update({k: v for k, v in result.summary.items() if k not in ("scenario", "run", "seed")})
     return row

@@ -120,3 +120,14 @@ def test_a_shared_input_is_unpickled_once_per_process():
     assert first.get() == scenario and first.key == shared.key
     other = Shared(scenario_from_dict({**scenario.model_dump(), "name": "other"}))
     assert pickle.loads(pickle.dumps(other)).get().name == "other"  # told apart by content
+
+
+def test_a_run_without_tables_has_the_same_summary():
+    from sim import run
+
+    scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
+    for seed in (3, 4):
+        full, light = run(scenario, seed), run(scenario, seed, tables=False)
+        assert light.summary == full.summary
+        assert light.monthly.empty and not full.monthly.empty
+        pd.testing.assert_frame_equal(light.events, full.events)
