@@ -19,6 +19,7 @@ import argparse
 import os
 import resource
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -69,22 +70,30 @@ class BatchEscalation(EscalationModel):
             self.datacollector.collect(self)
 
 
-def bench_ensemble() -> None:
+def _median(xs: list[float]) -> float:
+    return statistics.median(xs)
+
+
+def bench_ensemble(repeats: int) -> None:
     scenario = load_scenario(BASELINE)
     run_ensemble(scenario, 4, seed=99, jobs=2)  # warm up
-    t0 = time.perf_counter()
-    run_ensemble(scenario, 100, seed=0, jobs=1)
-    one = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    run_ensemble(scenario, 100, seed=0, jobs=2)
-    two = time.perf_counter() - t0
+    one, two = [], []
+    for _ in range(repeats):  # interleaved, so a busy spell on the machine hits both
+        t0 = time.perf_counter()
+        run_ensemble(scenario, 100, seed=0, jobs=1)
+        one.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        run_ensemble(scenario, 100, seed=0, jobs=2)
+        two.append(time.perf_counter() - t0)
+    ratios = ", ".join(f"{a / b:.2f}" for a, b in zip(one, two, strict=True))
     print(
-        f"ensemble of 100 baseline runs: 1 process {one:.1f} s, 2 processes {two:.1f} s; "
-        f"speedup {one / two:.2f}"
+        f"ensemble of 100 baseline runs ({repeats} repeats, medians): 1 process "
+        f"{_median(one):.1f} s, 2 processes {_median(two):.1f} s; speedup "
+        f"{_median(one) / _median(two):.2f} (each repeat: {ratios})"
     )
 
 
-def bench_sweep_vs_batch_run(tmp: Path) -> None:
+def bench_sweep_vs_batch_run(tmp: Path, repeats: int) -> None:
     steps = load_scenario(BASELINE)
     n_steps = EscalationModel(steps, seed=0, collect=False).n_steps
     data = {
@@ -97,25 +106,30 @@ def bench_sweep_vs_batch_run(tmp: Path) -> None:
     }
     sweep = sweep_from_dict(data)
     runs = sweep.total_runs
-    t0 = time.perf_counter()
-    run_sweep(sweep, tmp / "sweep", jobs=2)
-    ours = time.perf_counter() - t0
-    t0 = time.perf_counter()
-    results = batch_run(
-        BatchEscalation,
-        parameters={"severity": SEVERITIES},
-        iterations=REPLICATES,
-        max_steps=n_steps,
-        number_processes=2,
-        data_collection_period=-1,
-        display_progress=False,
-    )
-    theirs = time.perf_counter() - t0
-    assert len(results) == runs
+    ours, theirs = [], []
+    for k in range(repeats):  # interleaved
+        t0 = time.perf_counter()
+        run_sweep(sweep, tmp / f"sweep{k}", jobs=2)
+        ours.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        results = batch_run(
+            BatchEscalation,
+            parameters={"severity": SEVERITIES},
+            rng=list(range(REPLICATES)),  # one seed per replicate, as the sweep has
+            max_steps=n_steps,
+            number_processes=2,
+            data_collection_period=-1,
+            display_progress=False,
+        )
+        theirs.append(time.perf_counter() - t0)
+        assert len(results) == runs
+    a, b = _median(ours), _median(theirs)
+    ratios = ", ".join(f"{y / x:.2f}" for x, y in zip(ours, theirs, strict=True))
     print(
-        f"sweep of {runs} runs ({len(SEVERITIES)} points x {REPLICATES}), 2 processes: "
-        f"escalation sweep {ours:.1f} s ({runs / ours:.1f} runs/s), mesa.batch_run "
-        f"{theirs:.1f} s ({runs / theirs:.1f} runs/s); throughput ratio {theirs / ours:.2f}"
+        f"sweep of {runs} runs ({len(SEVERITIES)} points x {REPLICATES}), 2 processes, "
+        f"{repeats} repeats (medians): escalation sweep {a:.1f} s ({runs / a:.1f} runs/s), "
+        f"mesa.batch_run {b:.1f} s ({runs / b:.1f} runs/s); throughput ratio {b / a:.2f} "
+        f"(each repeat: {ratios})"
     )
 
 
@@ -181,10 +195,11 @@ def bench_calibration() -> None:
         "--no-progress",
     ]
     t0 = time.perf_counter()
-    subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+    done = subprocess.run(cmd, check=True, stdout=subprocess.PIPE, text=True)
     print(
         f"default calibration: {(time.perf_counter() - t0) / 60:.1f} min on {os.cpu_count()} cores"
     )
+    print("  " + done.stdout.strip().splitlines()[-1])  # its own summary: simulations, scores
     shutil.rmtree(out, ignore_errors=True)
 
 
@@ -198,13 +213,16 @@ def main() -> None:
     )
     parser.add_argument("--calibration", action="store_true", help="also time the calibration")
     parser.add_argument("--skip", nargs="*", default=[], choices=("ensemble", "sweep", "memory"))
+    parser.add_argument(
+        "--repeats", type=int, default=5, help="interleaved repeats of the ensemble and sweep"
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as d:
         tmp = Path(d)
         if "ensemble" not in args.skip:
-            bench_ensemble()
+            bench_ensemble(args.repeats)
         if "sweep" not in args.skip:
-            bench_sweep_vs_batch_run(tmp)
+            bench_sweep_vs_batch_run(tmp, args.repeats)
         if "memory" not in args.skip:
             bench_memory(tmp, args.memory_runs)
     if args.calibration:
