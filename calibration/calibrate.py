@@ -19,7 +19,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
-from calibration.abc import Progress, abc_smc
+from calibration.abc import Progress, Settings, abc_smc
 from calibration.fit import (
     BUDGETS,
     Calibration,
@@ -101,10 +101,28 @@ def ensemble(
     return np.array(stats), pd.concat(frames, ignore_index=True)
 
 
-def _earlier_seconds(folder: Path, this_run: float) -> float:
-    """ABC wall time recorded in ``folder`` by earlier runs (a resumed fit counts it once)."""
+def _abc(
+    c: Calibration,
+    settings: Settings,
+    folder: Path,
+    stage: str,
+    identity: dict[str, Any],
+    executor: Any,
+    note: Callable[..., None],
+) -> tuple[list[Any], float]:
+    """ABC-SMC for ``c`` in ``folder`` (resumed if it holds an unfinished fit): its generations,
+    and the ABC wall time spent there by earlier, interrupted runs (counted once)."""
+    t0 = time.monotonic()
+    gens = abc_smc(
+        c.names,
+        distance_runner(c.simulator, executor),
+        settings,
+        folder,
+        on_progress=lambda p: note(stage, p),
+        identity=identity,
+    )
     state = json.loads((folder / "state.json").read_text())
-    return max(0.0, float(state.get("elapsed", 0.0)) - this_run)
+    return gens, max(0.0, float(state.get("elapsed", 0.0)) - (time.monotonic() - t0))
 
 
 def run_calibration(
@@ -128,18 +146,10 @@ def run_calibration(
     executor = make_executor(jobs, scheduler)
     note = (lambda stage, p=None: progress(stage, p)) if progress else (lambda *a: None)
     try:
-        settings = settings_for(cal, budget)
-        earlier = 0.0  # ABC time spent by earlier, interrupted runs of this command
-        t0 = time.monotonic()
-        gens = abc_smc(
-            cal.names,
-            distance_runner(cal.simulator, executor),
-            settings,
-            out / "abc",
-            on_progress=lambda p: note("fit", p),
-            identity=cal.identity(),
+        # earlier: ABC time spent by earlier, interrupted runs of this command
+        gens, earlier = _abc(
+            cal, settings_for(cal, budget), out / "abc", "fit", cal.identity(), executor, note
         )
-        earlier += _earlier_seconds(out / "abc", time.monotonic() - t0)
         post = gens[-1]
         posterior = posterior_frame(cal, post)
         posterior.to_csv(out / "posterior.csv", index=False)
@@ -150,9 +160,7 @@ def run_calibration(
         sweeps = int(b.get("refine_sweeps", 1))
         if sweeps:
             refine_seeds = spawn_seeds(cal.spec.seed + 4, int(b.get("refine_seeds", 8)))
-            best, refinement = refine(
-                cal, best, executor, refine_seeds, sweeps=sweeps, note=lambda m: note(m)
-            )
+            best, refinement = refine(cal, best, executor, refine_seeds, sweeps=sweeps, note=note)
             refinement.to_csv(out / "refinement.csv", index=False)
         best = [tidy(v) for v in best]  # as written to best.yaml and to scenarios
         candidates.assign(
@@ -208,17 +216,16 @@ def run_calibration(
         if cal.spec.null_budget_share > 0:
             note("null model: phase-blind agents")
             blind = phase_blind(cal)
-            blind_settings = settings_for(cal, budget, cal.spec.null_budget_share)
-            t0 = time.monotonic()
-            blind_gens = abc_smc(
-                blind.names,
-                distance_runner(blind.simulator, executor),
-                blind_settings,
+            blind_gens, blind_earlier = _abc(
+                blind,
+                settings_for(cal, budget, cal.spec.null_budget_share),
                 out / "abc_null",
-                on_progress=lambda p: note("null fit", p),
-                identity={**cal.identity(), "null": "phase_blind"},
+                "null fit",
+                {**cal.identity(), "null": "phase_blind"},
+                executor,
+                note,
             )
-            earlier += _earlier_seconds(out / "abc_null", time.monotonic() - t0)
+            earlier += blind_earlier
             blind_best, _ = choose_best(blind, blind_gens[-1], executor, cand_seeds)
             if sweeps:  # polished the same way, with its share of the budget
                 blind_sweeps = max(1, round(sweeps * cal.spec.null_budget_share))
@@ -228,7 +235,7 @@ def run_calibration(
                     executor,
                     refine_seeds,
                     sweeps=blind_sweeps,
-                    note=lambda m: note(m),
+                    note=note,
                 )
             bsim = Simulator(
                 blind.scenario, cal.simulator.series, tempo_ts, blind.names, blind.simulator.priors

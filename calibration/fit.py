@@ -34,7 +34,14 @@ from sim import config as C
 from sim.errors import ScenarioError, UserError
 from sim.executors import Shared
 from sim.runner import all_series, run, spawn_seeds
-from sim.scenario import Layer, _line_of, _raise_validation, load_scenario, with_overrides
+from sim.scenario import (
+    Layer,
+    _line_of,
+    _raise_validation,
+    load_scenario,
+    read_yaml_mapping,
+    with_overrides,
+)
 
 BUDGETS: dict[str, dict[str, float]] = {
     # particles, simulations and minutes of ABC for the main fit; sweeps and common seeds of the
@@ -297,17 +304,7 @@ def load_calibration(
     """Read and validate a calibration file; errors name the file, key path and expectation."""
     path = Path(path)
     label = str(path)
-    if not path.exists():
-        raise ScenarioError(label, "", "file not found; expected a calibration YAML file")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError:
-        raise ScenarioError(
-            label, "", "is not valid YAML; expected a calibration mapping"
-        ) from None
-    if not isinstance(data, dict):
-        raise ScenarioError(label, "", "expected a mapping of calibration keys")
+    data, text = read_yaml_mapping(path, kind="calibration")
     if fit_until is not None:
         data = {**data, "fit_until": fit_until}
     try:
@@ -477,7 +474,7 @@ def refine(
     shared = Shared(sim)
 
     def evaluate(points: list[np.ndarray]) -> list[tuple[int, float]]:
-        tasks = [(shared, sim.values(p), s) for p in points for s in seeds]
+        tasks = [(shared, v, s) for v in map(sim.values, points) for s in seeds]
         out: list[Any] = [None] * len(tasks)
         for i, stats in executor.imap(_stats_task, tasks):
             out[i] = stats

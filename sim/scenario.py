@@ -65,11 +65,19 @@ class Provenance:
 # --------------------------------------------------------------------------- reading files
 
 
-def _read_yaml(path: Path, label: str) -> tuple[dict[str, Any], str]:
+def read_yaml_mapping(
+    path: str | Path, label: str | None = None, kind: str = "scenario"
+) -> tuple[dict[str, Any], str]:
+    """The mapping in a YAML file of ``kind`` (scenario, sweep, calibration...) and its text,
+    for line numbers in later errors. A missing, unreadable or broken file, or one that holds
+    no mapping, is a :class:`ScenarioError` naming the file (and the line, for broken YAML)."""
+    path = Path(path)
+    label = str(path) if label is None else label
+    expected = f"expected a {kind} YAML file"
     if not path.exists():
-        raise ScenarioError(label, "", "file not found; expected a scenario YAML file")
+        raise ScenarioError(label, "", f"file not found; {expected}")
     if path.is_dir():
-        raise ScenarioError(label, "", "is a directory; expected a scenario YAML file")
+        raise ScenarioError(label, "", f"is a directory; {expected}")
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
@@ -83,13 +91,13 @@ def _read_yaml(path: Path, label: str) -> tuple[dict[str, Any], str]:
         where = f"{label}, line {mark.line + 1}" if mark is not None else label
         problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
         raise ScenarioError(
-            where, "", f"is not valid YAML ({problem}); expected a mapping of scenario keys"
+            where, "", f"is not valid YAML ({problem}); expected a mapping of {kind} keys"
         ) from None
     if data is None:
         data = {}
     if not isinstance(data, dict):
         raise ScenarioError(
-            label, "", f"holds a {type(data).__name__}; expected a mapping of scenario keys"
+            label, "", f"holds a {type(data).__name__}; expected a mapping of {kind} keys"
         )
     return data, text
 
@@ -110,7 +118,7 @@ def _load_chain(path: Path, seen: tuple[Path, ...] = ()) -> list[Layer]:
         raise ScenarioError(
             label, "extends", f"forms a cycle ({cycle}); expected a chain that ends"
         )
-    data, text = _read_yaml(path, label)
+    data, text = read_yaml_mapping(path, label)
     parent = data.pop("extends", None)
     layers: list[Layer] = []
     if parent is not None:

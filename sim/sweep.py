@@ -29,7 +29,14 @@ from sim import config as C
 from sim.errors import ScenarioError, UserError
 from sim.executors import Shared, make_executor
 from sim.runner import run, spawn_seeds
-from sim.scenario import Layer, _line_of, _raise_validation, load_scenario, with_overrides
+from sim.scenario import (
+    Layer,
+    _line_of,
+    _raise_validation,
+    load_scenario,
+    read_yaml_mapping,
+    with_overrides,
+)
 
 DEFAULT_OUTCOMES = (
     "attacks_on_us",
@@ -150,20 +157,7 @@ class Sweep:
 
 def read_sweep_file(path: str | Path) -> tuple[dict[str, Any], str]:
     """The mapping in a sweep file and its text (for line numbers in errors)."""
-    path = Path(path)
-    label = str(path)
-    if not path.exists():
-        raise ScenarioError(label, "", "file not found; expected a sweep YAML file")
-    text = path.read_text(encoding="utf-8")
-    try:
-        data = yaml.safe_load(text) or {}
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{label}, line {mark.line + 1}" if mark is not None else label
-        raise ScenarioError(where, "", "is not valid YAML; expected a sweep mapping") from None
-    if not isinstance(data, dict):
-        raise ScenarioError(label, "", "expected a mapping of sweep keys")
-    return data, text
+    return read_yaml_mapping(path, kind="sweep")
 
 
 def load_sweep(path: str | Path, overrides: Sequence[str] = ()) -> Sweep:
