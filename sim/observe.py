@@ -57,21 +57,44 @@ def _seed_for(run_seed: int, name: str) -> np.random.Generator:
     return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
 
-class _Columns:
-    """The event log's columns as numpy arrays, with memoised equality masks."""
+#: String columns of the event log that series select on.
+_STRING_COLUMNS = ("action", "actor", "target", "weapon", "theatre", "claim")
+_NUMBER_COLUMNS = ("day", "size", "landed_near", "us_wounded", "us_killed", "other_killed")
 
-    def __init__(self, events: pd.DataFrame) -> None:
-        self.n = len(events)
-        self.cols = {
-            c: events[c].to_numpy()
-            for c in ("action", "actor", "target", "weapon", "theatre", "claim")
-        }
-        self.size = events["size"].to_numpy()
-        self.landed_near = events["landed_near"].to_numpy(dtype=bool)
-        self.wounded = events["us_wounded"].to_numpy()
-        self.killed = events["us_killed"].to_numpy()
-        self.day = events["day"].to_numpy()
+
+class EventColumns:
+    """The event log's columns as numpy arrays, with memoised equality masks.
+
+    Built from an event table (:meth:`from_frame`) or straight from a model's log records
+    (:meth:`from_log`), which spares a run the table it may never need.
+    """
+
+    def __init__(self, columns: Mapping[str, np.ndarray]) -> None:
+        self.n = len(columns["day"])
+        self.cols = {c: columns[c] for c in _STRING_COLUMNS}
+        self.day = columns["day"]
+        self.size = columns["size"]
+        self.landed_near = columns["landed_near"].astype(bool, copy=False)
+        self.wounded = columns["us_wounded"]
+        self.killed = columns["us_killed"]
+        self.other_killed = columns["other_killed"]
         self._eq: dict[tuple[str, str], np.ndarray] = {}
+
+    @classmethod
+    def from_frame(cls, events: pd.DataFrame) -> EventColumns:
+        """From an event table (``sim.runner.event_frame``)."""
+        cols = {c: events[c].to_numpy() for c in _STRING_COLUMNS}
+        cols.update({c: events[c].to_numpy() for c in _NUMBER_COLUMNS})
+        return cls(cols)
+
+    @classmethod
+    def from_log(cls, log: list[tuple], names: tuple[str, ...]) -> EventColumns:
+        """From log records whose fields are named by ``names`` (``sim.model.LOG_COLUMNS``)."""
+        fields = list(zip(*log, strict=True)) if log else [()] * len(names)
+        by_name = dict(zip(names, fields, strict=True))
+        cols = {c: np.array(by_name[c], dtype=object) for c in _STRING_COLUMNS}
+        cols.update({c: np.array(by_name[c], dtype=np.int64) for c in _NUMBER_COLUMNS})
+        return cls(cols)
 
     def eq(self, col: str, value: str) -> np.ndarray:
         key = (col, value)
@@ -87,7 +110,7 @@ class _Columns:
         return out
 
 
-def _mask(ev: _Columns, spec: C.SeriesSpec, militias: frozenset[str]) -> np.ndarray:
+def _mask(ev: EventColumns, spec: C.SeriesSpec, militias: frozenset[str]) -> np.ndarray:
     if spec.action == "retaliate":  # US strikes: ordered by the doctrine or on the timeline
         mask = ev.isin("action", ("retaliate", "strike"))
     else:
@@ -122,7 +145,7 @@ def _mask(ev: _Columns, spec: C.SeriesSpec, militias: frozenset[str]) -> np.ndar
 
 
 def observe(
-    events: pd.DataFrame,
+    events: pd.DataFrame | EventColumns,
     series: Mapping[str, C.SeriesSpec],
     *,
     n_days: int,
@@ -132,9 +155,9 @@ def observe(
     """Daily observed values, shape (n_days, len(series)), in the order of ``series``."""
     militias = frozenset(militias)
     out = np.zeros((n_days, len(series)))
-    if events.empty:
+    ev = events if isinstance(events, EventColumns) else EventColumns.from_frame(events)
+    if ev.n == 0:
         return out
-    ev = _Columns(events)
     for j, (name, spec) in enumerate(series.items()):
         mask = _mask(ev, spec, militias)
         if not mask.any():

@@ -8,6 +8,8 @@ its own seed, never on how many processes ran the ensemble.
 
 from __future__ import annotations
 
+import datetime as dt
+import functools
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -19,26 +21,62 @@ from sim import config as C
 from sim.agents import Militia
 from sim.executors import Shared, make_executor
 from sim.model import LOG_COLUMNS, EscalationModel
-from sim.observe import builtin_series, observe, to_monthly
+from sim.observe import EventColumns, builtin_series, observe, to_monthly
 
 
-@dataclass
+@dataclass(eq=False)
 class RunResult:
-    """What one run yields."""
+    """What one run yields.
+
+    The event log and the monthly table are kept as the model's records and an array, and
+    become tables when first read: a run travels between processes small, and work that keeps
+    only the summary (sweeps, calibration) never builds them.
+    """
 
     scenario: str
     run: int
     seed: int
-    events: pd.DataFrame = field(repr=False)
-    """The event log: one row per action (see ``sim.model.LOG_COLUMNS``), with its date."""
-    monthly: pd.DataFrame = field(repr=False)
-    """Tidy monthly observed series: month, series, value."""
+    log: list[tuple] = field(repr=False)
+    """The model's event records, one tuple per action (fields ``sim.model.LOG_COLUMNS``)."""
+    start: dt.date = field(repr=False)
+    """The scenario's first day (day 0 of the log)."""
+    monthly_values: np.ndarray | None = field(repr=False)
+    """Observed values per month and series, shape (months, series); None if not kept."""
+    months: list[str] = field(repr=False)
+    """Month labels (YYYY-MM) of ``monthly_values``' rows."""
+    series_names: list[str] = field(repr=False)
+    """Series names of ``monthly_values``' columns."""
     summary: dict[str, Any] = field(repr=False)
     """Run totals (one row of the runs table)."""
     daily: pd.DataFrame | None = field(default=None, repr=False)
     """Daily state of the actors, one row per step (None unless requested)."""
     daily_series: np.ndarray | None = field(default=None, repr=False)
     """Daily observed values, shape (days, series), when requested."""
+
+    @functools.cached_property
+    def events(self) -> pd.DataFrame:
+        """The event log: one row per action (see ``sim.model.LOG_COLUMNS``), with its date."""
+        return log_frame(self.log, self.start)
+
+    @functools.cached_property
+    def monthly(self) -> pd.DataFrame:
+        """Tidy monthly observed series: month, series, value (empty if not kept)."""
+        if self.monthly_values is None:
+            return pd.DataFrame({"month": [], "series": [], "value": []})
+        names, months = self.series_names, self.months
+        return pd.DataFrame(
+            {
+                "month": np.repeat(months, len(names)),
+                "series": np.tile(names, len(months)),
+                "value": self.monthly_values.ravel(),
+            }
+        )
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("events", None)  # tables are rebuilt on demand, not shipped
+        state.pop("monthly", None)
+        return state
 
 
 def all_series(
@@ -76,39 +114,40 @@ def run(
     """
     model = EscalationModel(scenario, seed=seed, collect=daily)
     model.run()
-    events = event_frame(model)
+    columns = EventColumns.from_log(model.log, LOG_COLUMNS)
     specs = all_series(scenario, series)
     if not tables and not daily_series:
         specs = {"attacks_on_us": specs["attacks_on_us"]}  # each series draws its own stream
     values = observe(
-        events, specs, n_days=model.n_days, militias=set(model.militias), run_seed=seed
+        columns, specs, n_days=model.n_days, militias=set(model.militias), run_seed=seed
     )
     monthly_values, months = to_monthly(values, scenario.start)
     names = list(specs)
-    monthly = pd.DataFrame(
-        {
-            "month": np.repeat(months, len(names)) if tables else [],
-            "series": np.tile(names, len(months)) if tables else [],
-            "value": monthly_values.ravel() if tables else [],
-        }
-    )
     return RunResult(
         scenario=scenario.name,
         run=run_index,
         seed=seed,
-        events=events,
-        monthly=monthly,
-        summary=summarise(model, events, run_index, seed, monthly_values, names),
+        log=model.log,
+        start=model.start,
+        monthly_values=monthly_values if tables else None,
+        months=months,
+        series_names=names,
+        summary=summarise(model, columns, run_index, seed, monthly_values, names),
         daily=daily_state(model) if daily else None,
         daily_series=values if daily_series else None,
     )
 
 
+def log_frame(log: list[tuple], start: dt.date) -> pd.DataFrame:
+    """Log records as the event table, with a date column after the day."""
+    frame = pd.DataFrame.from_records(log, columns=list(LOG_COLUMNS))
+    frame.insert(1, "date", pd.Timestamp(start) + pd.to_timedelta(frame["day"], unit="D"))
+    return frame
+
+
 def event_frame(model: EscalationModel) -> pd.DataFrame:
     """The model's event log as a DataFrame with a date column."""
-    frame = pd.DataFrame.from_records(model.log, columns=list(LOG_COLUMNS))
-    frame.insert(1, "date", pd.Timestamp(model.start) + pd.to_timedelta(frame["day"], unit="D"))
-    return frame
+    return log_frame(model.log, model.start)
 
 
 def daily_state(model: EscalationModel) -> pd.DataFrame:
@@ -133,31 +172,29 @@ def daily_state(model: EscalationModel) -> pd.DataFrame:
 
 def summarise(
     model: EscalationModel,
-    events: pd.DataFrame,
+    events: EventColumns,
     run_index: int,
     seed: int,
     monthly_values: np.ndarray,
     names: list[str],
 ) -> dict[str, Any]:
     """Run totals: one row of the runs table."""
-    attacks = events[events["action"] == "attack"]
+    attacks = events.eq("action", "attack")
     row: dict[str, Any] = {"scenario": model.cfg.name, "run": run_index, "seed": seed}
-    row["attacks"] = len(attacks)
+    row["attacks"] = int(attacks.sum())
     us_targets = [tid for tid, t in model.targets.items() if t.owner == "us"]
-    row["attacks_on_us"] = int(attacks["target"].isin(us_targets).sum())
+    row["attacks_on_us"] = int((attacks & events.isin("target", us_targets)).sum())
     for tid in model.targets:
-        row[f"attacks_{tid}"] = int((attacks["target"] == tid).sum())
+        row[f"attacks_{tid}"] = int((attacks & events.eq("target", tid)).sum())
     row["us_wounded"] = int(model.us.wounded)
     row["us_killed"] = int(model.us.killed)
-    row["other_killed"] = int(attacks["other_killed"].sum())
+    row["other_killed"] = int(events.other_killed[attacks].sum())
     row["retaliations"] = int(model.us.strikes)
     row["iran_direct_strikes"] = int(model.iran.direct_strikes)
     row["truce_days"] = int(model.truce_days)
-    row["truces"] = int((events["action"] == "truce_declare").sum())
+    row["truces"] = int(events.eq("action", "truce_declare").sum())
     row["crackdowns"] = int(model.iraq.crackdowns)
-    row["us_withdrawals"] = int(
-        ((events["actor"] == "us") & (events["action"] == "withdraw")).sum()
-    )
+    row["us_withdrawals"] = int((events.eq("actor", "us") & events.eq("action", "withdraw")).sum())
     row["final_us_sites"] = int(model.us.sites)
     row["final_us_troops"] = float(model.us.troops)
     row["final_us_mission"] = model.us.mission
@@ -170,21 +207,21 @@ def summarise(
     return row
 
 
-def spiralled(model: EscalationModel, events: pd.DataFrame) -> bool:
+def spiralled(model: EscalationModel, events: EventColumns) -> bool:
     """Whether attacks on US targets rose despite repeated US strikes (``scenario.analysis``)."""
     a = model.cfg.analysis
     w = a.spiral_window_days
     n = model.n_days
+    if n < 2 * w:
+        return False
     attacks = np.zeros(n + 1)
     strikes = np.zeros(n + 1)
     us_targets = [t for t, c in model.targets.items() if c.owner == "us"]
-    on_us = events[(events["action"] == "attack") & events["target"].isin(us_targets)]
-    np.add.at(attacks, on_us["day"].to_numpy() + 1, 1)
-    hits = events[(events["action"] == "retaliate") & (events["actor"] == "us")]
-    np.add.at(strikes, hits["day"].to_numpy() + 1, 1)
+    on_us = events.eq("action", "attack") & events.isin("target", us_targets)
+    np.add.at(attacks, events.day[on_us] + 1, 1)
+    hits = events.eq("action", "retaliate") & events.eq("actor", "us")
+    np.add.at(strikes, events.day[hits] + 1, 1)
     ca, cs = np.cumsum(attacks), np.cumsum(strikes)
-    if n < 2 * w:
-        return False
     end = np.arange(2 * w, n + 1)
     now = ca[end] - ca[end - w]
     before = ca[end - w] - ca[end - 2 * w]

@@ -131,3 +131,28 @@ def test_a_run_without_tables_has_the_same_summary():
         assert light.summary == full.summary
         assert light.monthly.empty and not full.monthly.empty
         pd.testing.assert_frame_equal(light.events, full.events)
+
+
+def test_a_result_travels_without_its_tables_and_rebuilds_them(small):
+    from sim import run
+    from sim.observe import EventColumns, observe
+    from sim.runner import all_series
+
+    scenario = scenario_from_dict(small)
+    result = run(scenario, 5)
+    events, monthly = result.events, result.monthly  # built on first read
+    assert len(events) == len(result.log) > 0
+    assert result.events is events  # and kept
+    copy = pickle.loads(pickle.dumps(result))
+    assert "events" not in copy.__dict__ and "monthly" not in copy.__dict__
+    pd.testing.assert_frame_equal(copy.events, events)
+    pd.testing.assert_frame_equal(copy.monthly, monthly)
+    # the log's columns observe exactly as the event table does
+    specs = all_series(scenario)
+    n_days = int(events["day"].max()) + 1
+    args = {"n_days": n_days, "militias": set(scenario.militias), "run_seed": 5}
+    from_log = observe(
+        EventColumns.from_log(result.log, tuple(events.columns.drop("date"))), specs, **args
+    )
+    from_frame = observe(events, specs, **args)
+    assert (from_log == from_frame).all() and from_log.sum() > 0
