@@ -5,7 +5,9 @@
     .venv/bin/python benchmarks/bench_scale.py --calibration   # + the default calibration
 
 Prints:
-- an ensemble of 100 baseline runs on 2 worker processes against 1 (the parallel speedup);
+- an ensemble of 100 baseline runs on 2 worker processes against 1 (the parallel speedup),
+  as the median and the fastest of the interleaved repeats, beside the same runs split
+  between two bare forked processes (what this machine allows);
 - a sweep of one design through `escalation sweep` against `mesa.batch_run` on the same
   design, processes and steps (the throughput ratio);
 - the peak memory (resident set) of a sweep of --memory-runs runs: the parent process and the
@@ -34,7 +36,7 @@ from mesa.batchrunner import batch_run  # noqa: E402
 
 from sim import load_scenario, with_overrides  # noqa: E402
 from sim.model import EscalationModel  # noqa: E402
-from sim.runner import run_ensemble  # noqa: E402
+from sim.runner import run, run_ensemble, spawn_seeds  # noqa: E402
 from sim.sweep import run_sweep, sweep_from_dict  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
@@ -74,22 +76,46 @@ def _median(xs: list[float]) -> float:
     return statistics.median(xs)
 
 
+def _halves(scenario, seeds: list[int]) -> None:
+    """The machine's ceiling: the runs split in two forked processes, no pool, no results."""
+    pids = []
+    for half in (seeds[0::2], seeds[1::2]):
+        pid = os.fork()
+        if pid == 0:  # pragma: no cover - child
+            for s in half:
+                run(scenario, s)
+            os._exit(0)
+        pids.append(pid)
+    for pid in pids:
+        os.waitpid(pid, 0)
+
+
 def bench_ensemble(repeats: int) -> None:
     scenario = load_scenario(BASELINE)
     run_ensemble(scenario, 4, seed=99, jobs=2)  # warm up
-    one, two = [], []
-    for _ in range(repeats):  # interleaved, so a busy spell on the machine hits both
+    seeds = spawn_seeds(0, 100)
+    one, two, ceiling = [], [], []
+    for _ in range(repeats):  # interleaved, so a busy spell on the machine hits all three
         t0 = time.perf_counter()
         run_ensemble(scenario, 100, seed=0, jobs=1)
         one.append(time.perf_counter() - t0)
         t0 = time.perf_counter()
         run_ensemble(scenario, 100, seed=0, jobs=2)
         two.append(time.perf_counter() - t0)
+        t0 = time.perf_counter()
+        _halves(scenario, seeds)
+        ceiling.append(time.perf_counter() - t0)
     ratios = ", ".join(f"{a / b:.2f}" for a, b in zip(one, two, strict=True))
     print(
         f"ensemble of 100 baseline runs ({repeats} repeats, medians): 1 process "
         f"{_median(one):.1f} s, 2 processes {_median(two):.1f} s; speedup "
-        f"{_median(one) / _median(two):.2f} (each repeat: {ratios})"
+        f"{_median(one) / _median(two):.2f} (each repeat: {ratios}); fastest of each: "
+        f"{min(one) / min(two):.2f}"
+    )
+    print(
+        f"  ceiling on this machine: the same runs in two bare forked processes "
+        f"{_median(ceiling):.1f} s, speedup {_median(one) / _median(ceiling):.2f} "
+        f"(fastest: {min(one) / min(ceiling):.2f})"
     )
 
 
