@@ -65,7 +65,7 @@ BUDGETS: dict[str, dict[str, float]] = {
         "simulations": 40000,
         "minutes": 120.0,
         "refine_sweeps": 8,
-        "refine_seeds": 24,
+        "refine_seeds": 40,
     },
 }
 

@@ -327,6 +327,11 @@ class MilitiaWeights(Frozen):
     claim: NonNeg = Field(
         0.5, description="Standing gained by claiming an attack under a recognisable name."
     )
+    facade: float = Field(
+        0.0,
+        description="The militia's habit of claiming through its facade brands rather than its own "
+        "name or none (negative: it rarely uses them).",
+    )
     size: NonNeg = Field(
         0.6, description="How strongly revenge, the line and fear move the size of an attack."
     )
