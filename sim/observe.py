@@ -82,7 +82,7 @@ class EventColumns:
 
     @classmethod
     def from_frame(cls, events: pd.DataFrame) -> EventColumns:
-        """From an event table (``sim.runner.event_frame``)."""
+        """From an event table (``RunResult.events``)."""
         cols = {c: events[c].to_numpy() for c in _STRING_COLUMNS}
         cols.update({c: events[c].to_numpy() for c in _NUMBER_COLUMNS})
         return cls(cols)

@@ -145,11 +145,6 @@ def log_frame(log: list[tuple], start: dt.date) -> pd.DataFrame:
     return frame
 
 
-def event_frame(model: EscalationModel) -> pd.DataFrame:
-    """The model's event log as a DataFrame with a date column."""
-    return log_frame(model.log, model.start)
-
-
 def daily_state(model: EscalationModel) -> pd.DataFrame:
     """Daily state: model reporters, plus militia reporters as ``<id>.<variable>`` columns."""
     dc = model.datacollector
