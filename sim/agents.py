@@ -275,7 +275,10 @@ class Militia(Agent):
             brand = self.brand_for(tid) if den.facades else None
             claim_base = (
                 value - den.own_claim_cost,
-                value * den.facade_credit - den.facade_claim_cost + w.facade,
+                value * den.facade_credit
+                - den.facade_claim_cost
+                + w.facade
+                + den.brand_appeal.get(brand, 0.0),
             )
             n_claims = 3 if brand is not None else 2
             iv_max = max(claim_base[0], 0.0, claim_base[1] if brand is not None else 0.0)

@@ -507,6 +507,11 @@ class Iran(Frozen):
     war_fear_per_us_casualty: NonNeg = Field(
         0.02, description="War fear added per US casualty caused by the network."
     )
+    war_fear_wounded_weight: Prob = Field(
+        1.0,
+        description="Weight of a wounded US casualty relative to a killed one in Iran's war fear "
+        "(deaths are what the US answers; injuries such as concussions may surface only later).",
+    )
     resupply: Resupply = Field(default_factory=Resupply)
     direct_action: DirectAction = Field(default_factory=DirectAction)
 
@@ -776,6 +781,11 @@ class Deniability(Frozen):
     )
     facade_claim_cost: NonNeg = Field(
         0.3, description="Cost of claiming under a facade brand (publicity, traceable channels)."
+    )
+    brand_appeal: dict[str, float] = Field(
+        default_factory=dict,
+        description="Extra utility of claiming under a named facade brand, for every militia "
+        "that uses it (e.g. an umbrella brand launched to claim a campaign). Unnamed brands: 0.",
     )
 
 

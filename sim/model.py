@@ -337,7 +337,10 @@ class EscalationModel(Model):
                 self.us.wounded += wounded
                 self.us.killed += killed
                 self.us.period_casualties += wounded + killed
-                self.iran.war_fear += self.cfg.iran.war_fear_per_us_casualty * (wounded + killed)
+                ic = self.cfg.iran
+                self.iran.war_fear += ic.war_fear_per_us_casualty * (
+                    killed + ic.war_fear_wounded_weight * wounded
+                )
         if tid == "domestic" or t.owner == "domestic":
             self.domestic_log.append((day, actor))
         if self.truce is not None and tid in self.truce.scope and actor in self.militias:

@@ -482,6 +482,10 @@ def _check_refs(sc: C.Scenario, layers: Sequence[Layer]) -> None:
             if tid not in targets:
                 fail([*base, "tactics", tid], one_of("target class", tid, targets))
             check_context([*base, "tactics", tid], weights)
+    brands = {b.name for m in sc.militias.values() for b in m.brands}
+    for name in sc.deniability.brand_appeal:
+        if name not in brands:
+            fail(["deniability", "brand_appeal", name], one_of("facade brand", name, brands))
     check_context(["iran", "leverage", "context"], sc.iran.leverage.context)
     for line, spec in sc.iran.lines.items():
         for owner in spec.effect:

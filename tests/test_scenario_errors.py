@@ -74,6 +74,14 @@ def test_unknown_rival(small, write_yaml):
     assert "unknown militia 'Z'" in err.message
 
 
+def test_appeal_of_an_unknown_brand(small, write_yaml):
+    small["militias"]["A"]["brands"] = [{"name": "Umbrella", "targets": ["us_base"]}]
+    small["deniability"] = {"brand_appeal": {"Umbrela": 1.0}}
+    err = error_of(write_yaml("s.yaml", small))
+    assert err.path == "deniability.brand_appeal.Umbrela"
+    assert "unknown facade brand 'Umbrela'" in err.message and "'Umbrella'" in err.message
+
+
 def test_unknown_event_type(small, write_yaml):
     small["events"]["x"] = {"date": "2020-03-01", "type": "invasion", "label": "x"}
     err = error_of(write_yaml("s.yaml", small))
