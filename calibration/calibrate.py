@@ -447,6 +447,11 @@ def write_report(
         f"Scenario `{cal.spec.scenario}`, {len(cal.names)} fitted values, "
         f"{len(cal.fit_targets)} fit targets"
         + (f" (windows ending by {cal.spec.fit_until})" if cal.spec.fit_until else "")
+        + (
+            f" and {n_phases} phase directions"
+            if (n_phases := len(cal.simulator.targets.targets) - len(cal.fit_targets))
+            else ""
+        )
         + f"; budget `{budget}`; {scores['elapsed_minutes']} minutes.",
         "",
         "## Summary",

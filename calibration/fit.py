@@ -28,7 +28,7 @@ from scipy import stats as sps
 
 from calibration.abc import Generation, Settings
 from calibration.record import Record, Target, load_record
-from calibration.report import centre_and_band
+from calibration.report import centre_and_band, phase_fit_targets
 from calibration.summary import TargetSet, rms
 from sim import config as C
 from sim.errors import ScenarioError, UserError
@@ -144,6 +144,11 @@ class CalibrationSpec(C.Frozen):
     )
     fit_until: dt.date | None = Field(
         None, description="Fit only targets whose windows end by this date; score the rest."
+    )
+    fit_phases: bool = Field(
+        True,
+        description="Also fit the direction of every expected phase change of the record (the "
+        "report scores them either way).",
     )
     quantile: Annotated[float, Field(gt=0, lt=1)] = Field(
         0.5, description="Each generation's tolerance: this quantile of the last one's distances."
@@ -288,7 +293,7 @@ class Calibration:
                 )
             ),
             "scenario": digest,
-            "targets": [t.id for t in self.fit_targets],
+            "targets": [t.id for t in self.simulator.targets.targets],
             "quantile": self.spec.quantile,
             "seed": self.spec.seed,
         }
@@ -360,9 +365,15 @@ def load_calibration(
             f"{label}: fit_until {until}: every target ends by then (the last on {last}), so "
             f"nothing is left to score out of sample; expected a date before {last}"
         )
-    sim = Simulator(
-        scenario, series, TargetSet(fit, names_all, scenario.start, n_days), names, priors
-    )
+    phases = []
+    if spec.fit_phases:
+        phases = [
+            t
+            for t in phase_fit_targets(record)
+            if t.within(scenario.start, scenario.end) and (until is None or t.span.end <= until)
+        ]
+    fitted = TargetSet([*fit, *phases], names_all, scenario.start, n_days)
+    sim = Simulator(scenario, series, fitted, names, priors)
     return Calibration(spec, path, scenario, record, fit, tempo, holdout, episodes, sim, names_all)
 
 

@@ -49,6 +49,36 @@ def phase_targets(record: Record) -> list[tuple[Phase, str, str, Target, Target]
     return out
 
 
+def phase_fit_targets(record: Record) -> list[Target]:
+    """Every expected phase change as a target the fit can score run by run: the count in the
+    phase over the count in the phase it is compared with, against the ratio of their lengths
+    (a higher daily rate for an increase, a lower one for a decrease), or no events at all."""
+    out = []
+    for phase, series, direction, t_in, t_vs in phase_targets(record):
+        days = t_in.window.days / t_vs.window.days
+        if direction == "zero":
+            stat, value, reference = "zero", Value(form="zero", low=0.0, high=0.0, point=0.0), None
+        elif direction == "increase":
+            stat, reference = "ratio", t_vs.window
+            value = Value(form="lower", low=days, low_strict=True)
+        else:
+            stat, reference = "ratio", t_vs.window
+            value = Value(form="upper", high=days, high_strict=True)
+        out.append(
+            Target(
+                id=f"phase:{phase.id}:{series}",
+                series=series,
+                window=t_in.window,
+                statistic=stat,
+                value=value,
+                sources=t_in.sources,
+                definition=f"{phase.label}: {direction} of the daily rate of {series}",
+                reference=reference,
+            )
+        )
+    return out
+
+
 #: Counts the sources give as exact figures are one realisation of a random process: the
 #: sampling-error criterion accepts a median within 1.645 standard errors (Poisson: sqrt(N)) of
 #: such a count, i.e. inside its 90% sampling interval.

@@ -105,6 +105,41 @@ def test_fit_until_splits_the_targets_and_rejects_dates_that_leave_nothing():
         load_calibration(spec, fit_until=date(2030, 1, 1))
 
 
+def test_the_fit_scores_every_phase_direction_as_a_rate_ratio(tmp_path):
+    from calibration.report import phase_fit_targets, phase_targets
+
+    record = load_record()
+    changes = phase_targets(record)
+    fits = phase_fit_targets(record)
+    assert len(fits) == len(changes) >= 10
+    for (_, series, direction, t_in, t_vs), t in zip(changes, fits, strict=True):
+        assert t.series == series and t.window == t_in.window
+        days = t_in.window.days / t_vs.window.days
+        ts = TargetSet([t], [series], date(2019, 6, 1), 1675)
+        if direction == "zero":
+            assert ts.satisfied_one(0, 0.0) and not ts.satisfied_one(0, 1.0)
+            continue
+        assert t.reference == t_vs.window
+        # a ratio of counts equal to the ratio of lengths is an unchanged rate: never a change
+        assert not ts.satisfied_one(0, days)
+        assert ts.satisfied_one(0, days * (1.5 if direction == "increase" else 0.5))
+        assert not ts.satisfied_one(0, days * (0.5 if direction == "increase" else 1.5))
+
+    spec = ROOT / "calibration" / "baseline.yaml"
+    cal = load_calibration(spec)
+    fitted = {t.id for t in cal.simulator.targets.targets}
+    assert {t.id for t in fits} <= fitted
+    assert fitted - {t.id for t in fits} == {t.id for t in cal.fit_targets}
+    until = load_calibration(spec, fit_until=date(2021, 12, 31))
+    phase_ids = [t for t in until.simulator.targets.targets if t.id.startswith("phase:")]
+    assert 0 < len(phase_ids) < len(fits)
+    assert all(t.span.end <= date(2021, 12, 31) for t in phase_ids)
+    text = spec.read_text(encoding="utf-8") + "\nfit_phases: false\n"
+    (tmp_path / "c.yaml").write_text(text.replace("../scenarios", str(ROOT / "scenarios")))
+    off = load_calibration(tmp_path / "c.yaml")
+    assert [t.id for t in off.simulator.targets.targets] == [t.id for t in off.fit_targets]
+
+
 @pytest.mark.parametrize(
     ("params", "path", "expected"),
     [
