@@ -588,12 +588,16 @@ _TARGET_KEYS = {
 }  # fmt: skip
 
 
+#: The value of a 'zero' target: nothing in the window.
+ZERO = Value(form="zero", low=0.0, high=0.0, point=0.0)
+
+
 def _parse_value(raw: Any, statistic: str, ctx: _Ctx) -> Value:
     if statistic == "zero":
         if raw is None:
-            return Value(form="zero", low=0.0, high=0.0, point=0.0)
+            return ZERO
         if isinstance(raw, Mapping) and set(raw) == {"point"} and raw["point"] == 0:
-            return Value(form="zero", low=0.0, high=0.0, point=0.0)
+            return ZERO
         ctx.fail("value", "no value (or {point: 0}) for statistic zero", raw)
     if not isinstance(raw, Mapping) or not raw:
         ctx.fail("value", "a mapping: {point: x}, {low: a, high: b}, {lower: a} or {upper: b}", raw)

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from calibration.record import Phase, Record, Source, Target, Value, Window
+from calibration.record import ZERO, Phase, Record, Source, Target, Value, Window
 from calibration.summary import TargetSet, rms
 
 
@@ -57,13 +57,13 @@ def phase_fit_targets(record: Record) -> list[Target]:
     for phase, series, direction, t_in, t_vs in phase_targets(record):
         days = t_in.window.days / t_vs.window.days
         if direction == "zero":
-            stat, value, reference = "zero", Value(form="zero", low=0.0, high=0.0, point=0.0), None
-        elif direction == "increase":
-            stat, reference = "ratio", t_vs.window
-            value = Value(form="lower", low=days, low_strict=True)
+            stat, reference, value = "zero", None, ZERO
         else:
             stat, reference = "ratio", t_vs.window
-            value = Value(form="upper", high=days, high_strict=True)
+            if direction == "increase":
+                value = Value(form="lower", low=days, low_strict=True)
+            else:
+                value = Value(form="upper", high=days, high_strict=True)
         out.append(
             Target(
                 id=f"phase:{phase.id}:{series}",
