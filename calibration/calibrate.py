@@ -133,9 +133,11 @@ def run_calibration(
     jobs: int | None = None,
     scheduler: str | None = None,
     restart: bool = False,
+    polish_sweeps: int | None = None,
     progress: Callable[[str, Progress | None], None] | None = None,
 ) -> dict[str, Any]:
-    """The whole calibration; returns the scores written to scores.json."""
+    """The whole calibration; returns the scores written to scores.json. ``polish_sweeps``
+    overrides the budget's sweeps of the coordinate search that polishes the best set."""
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     if restart:
@@ -143,6 +145,8 @@ def run_calibration(
             if folder.exists():
                 for f in folder.iterdir():
                     f.unlink()
+        for f in (out / "refine.json", out / "refine_null.json"):
+            f.unlink(missing_ok=True)
     executor = make_executor(jobs, scheduler)
     note = (lambda stage, p=None: progress(stage, p)) if progress else (lambda *a: None)
     try:
@@ -157,10 +161,18 @@ def run_calibration(
         cand_seeds = spawn_seeds(cal.spec.seed + 2, cal.spec.candidate_replicates)
         best, candidates = choose_best(cal, post, executor, cand_seeds)
         b = BUDGETS[budget] if isinstance(budget, str) else budget
-        sweeps = int(b.get("refine_sweeps", 1))
+        sweeps = int(b.get("refine_sweeps", 1)) if polish_sweeps is None else polish_sweeps
         if sweeps:
             refine_seeds = spawn_seeds(cal.spec.seed + 4, int(b.get("refine_seeds", 8)))
-            best, refinement = refine(cal, best, executor, refine_seeds, sweeps=sweeps, note=note)
+            best, refinement = refine(
+                cal,
+                best,
+                executor,
+                refine_seeds,
+                sweeps=sweeps,
+                state=out / "refine.json",
+                note=note,
+            )
             refinement.to_csv(out / "refinement.csv", index=False)
         best = [tidy(v) for v in best]  # as written to best.yaml and to scenarios
         candidates.assign(
@@ -235,6 +247,7 @@ def run_calibration(
                     executor,
                     refine_seeds,
                     sweeps=blind_sweeps,
+                    state=out / "refine_null.json",
                     note=note,
                 )
             bsim = Simulator(
@@ -573,9 +586,10 @@ def write_report(
         markdown_table(pd.DataFrame(scores["abc"]["history"]).round(3)),
         "",
         "Best parameter set: chosen among the best particles and the posterior mean by the "
-        "number of fit targets their ensemble median meets, then polished by pattern search in "
-        "prior-quantile steps on the same criterion with common seeds (`refinement.csv`); the "
-        "scores above come from fresh seeds:",
+        "number of fit targets their ensemble median meets, then polished by an adaptive "
+        "coordinate search in prior-quantile steps on the same criterion with common seeds "
+        f"({_refine_summary(out)}; `refinement.csv` lists the accepted moves); the scores above "
+        "come from fresh seeds:",
         "",
         markdown_table(
             pd.DataFrame(
@@ -593,6 +607,22 @@ def write_report(
         "",
     ]
     (out / "report.md").write_text("\n".join(lines), encoding="utf-8")
+
+
+def _refine_summary(out: Path) -> str:
+    """How far the coordinate search went, from its saved state."""
+    path = out / "refine.json"
+    if not path.exists():
+        return "no polish"
+    saved = json.loads(path.read_text(encoding="utf-8"))
+    sweeps = int(saved["sweep"]) - 1
+    moves = len(saved["log"]) - 1
+    first, last = saved["log"][0], saved["log"][-1]
+    return (
+        f"{sweeps} sweeps over {len(saved['u'])} values, {moves} moves accepted, fit criteria "
+        f"met on the common seeds from {first['hits']} to {last['hits']}"
+        + ("; stopped when no step improved" if saved["done"] else "")
+    )
 
 
 def _full_fit_scores(cal: Calibration, out: Path) -> str | None:

@@ -45,7 +45,7 @@ from sim.scenario import (
 
 BUDGETS: dict[str, dict[str, float]] = {
     # particles, simulations and minutes of ABC for the main fit; sweeps and common seeds of the
-    # pattern search that polishes the best parameter set
+    # coordinate search that polishes the best parameter set
     "quick": {
         "particles": 60,
         "simulations": 1200,
@@ -472,16 +472,24 @@ def refine(
     *,
     sweeps: int = 3,
     step: float = 0.08,
+    max_step: float = 0.32,
+    min_step: float = 0.005,
+    state: Path | None = None,
     note=None,
 ) -> tuple[list[float], pd.DataFrame]:
-    """Polish a parameter set by pattern search: try a step up and down along every parameter
-    (in prior-quantile units), keep the best move if the ensemble median over ``seeds`` (common
-    random numbers) meets more fit targets, or as many with a smaller distance; halve the step
-    when nothing improves. Returns the values and a log of the accepted moves."""
+    """Polish a parameter set by adaptive coordinate search in prior-quantile units.
+
+    A sweep visits every parameter once, in an order drawn afresh for each sweep. For each it
+    runs the ensemble a step up and a step down (common random numbers: the same ``seeds``)
+    and moves at once if either meets more fit targets, or as many with a smaller distance;
+    that parameter's step then doubles (up to ``max_step``), and otherwise halves (down to
+    ``min_step``). The search stops early when a sweep moves nothing and every step is at its
+    floor. With ``state`` (a JSON file) it saves itself after every parameter, and a later call
+    with the same start, seeds and steps continues where it stopped, with more sweeps if asked.
+    Returns the values and a log of the accepted moves."""
     sim = cal.simulator
     priors = sim.priors
-    u = np.array([p.to_unit(v) for p, v in zip(priors, start, strict=True)], dtype=float)
-
+    n = len(priors)
     shared = Shared(sim)
 
     def evaluate(points: list[np.ndarray]) -> list[tuple[int, float]]:
@@ -489,57 +497,96 @@ def refine(
         out: list[Any] = [None] * len(tasks)
         for i, stats in executor.imap(_stats_task, tasks):
             out[i] = stats
-        n = len(seeds)
-        return [_objective(sim, np.array(out[j * n : (j + 1) * n])) for j in range(len(points))]
+        k = len(seeds)
+        return [_objective(sim, np.array(out[j * k : (j + 1) * k])) for j in range(len(points))]
 
-    best = evaluate([u])[0]
-    log = [{"sweep": 0, "parameter": "", "step": 0.0, "hits": best[0], "distance": best[1]}]
-    for sweep in range(1, sweeps + 1):
-        moves = []
-        for k in range(len(u)):
+    identity = {
+        "names": list(sim.names),
+        "start": [float(v) for v in start],
+        "seeds": [int(s) for s in seeds],
+        "step": step,
+        "max_step": max_step,
+        "min_step": min_step,
+    }
+    saved = _read_refine_state(state, identity)
+    if saved is not None:
+        u = np.array(saved["u"], dtype=float)
+        steps = np.array(saved["steps"], dtype=float)
+        best = (int(saved["best"][0]), float(saved["best"][1]))
+        sweep, pos, done = int(saved["sweep"]), int(saved["position"]), bool(saved["done"])
+        moved = int(saved["moved"])
+        log = list(saved["log"])
+    else:
+        u = np.array([p.to_unit(v) for p, v in zip(priors, start, strict=True)], dtype=float)
+        steps = np.full(n, step)
+        best = evaluate([u])[0]
+        sweep, pos, done, moved = 1, 0, False, 0
+        log = [{"sweep": 0, "parameter": "", "move": 0.0, "hits": best[0], "distance": best[1]}]
+
+    def save() -> None:
+        if state is None:
+            return
+        body = {
+            "identity": identity,
+            "u": u.tolist(),
+            "steps": steps.tolist(),
+            "best": list(best),
+            "sweep": sweep,
+            "position": pos,
+            "moved": moved,
+            "done": done,
+            "log": log,
+        }
+        tmp = state.with_suffix(".tmp")
+        tmp.write_text(json.dumps(body), encoding="utf-8")
+        tmp.replace(state)
+
+    while not done and sweep <= sweeps:
+        order = np.random.default_rng([int(seeds[0]) if seeds else 0, sweep]).permutation(n)
+        if note and pos == 0:
+            note(f"refining the best set: sweep {sweep} of {sweeps}, {n} parameters")
+        while pos < n:
+            k = int(order[pos])
+            trials = []
             for sign in (1.0, -1.0):
                 x = u.copy()
-                x[k] = min(1.0, max(0.0, x[k] + sign * step))
+                x[k] = min(1.0, max(0.0, x[k] + sign * steps[k]))
                 if x[k] != u[k]:
-                    moves.append((k, sign, x))
-        if note:
-            note(f"refining the best set: sweep {sweep} of {sweeps}, {len(moves)} moves")
-        scores = evaluate([x for _, _, x in moves])
-        better = [
-            i for i in range(len(moves)) if (scores[i][0], -scores[i][1]) > (best[0], -best[1])
-        ]
-        better.sort(key=lambda i: (-scores[i][0], scores[i][1]))
-        if not better:
-            step /= 2
-            log.append(
-                {
-                    "sweep": sweep,
-                    "parameter": "(none: step halved)",
-                    "step": step,
-                    "hits": best[0],
-                    "distance": best[1],
-                }
-            )
-            continue
-        # every improving move at once (one per parameter), against the best single move
-        combined = u.copy()
-        used: set[int] = set()
-        for i in better:
-            k, sign, _ = moves[i]
-            if k not in used:
-                combined[k] = min(1.0, max(0.0, combined[k] + sign * step))
-                used.add(k)
-        single = better[0]
-        candidates = [(moves[single][2], scores[single], sim.names[moves[single][0]])]
-        if len(used) > 1:
-            both = evaluate([combined])[0]
-            candidates.append((combined, both, f"{len(used)} parameters at once"))
-        x, score, what = max(candidates, key=lambda c: (c[1][0], -c[1][1]))
-        u, best = x, score
-        log.append(
-            {"sweep": sweep, "parameter": what, "step": step, "hits": best[0], "distance": best[1]}
-        )
+                    trials.append(x)
+            scores = evaluate(trials) if trials else []
+            j = max(range(len(trials)), key=lambda i: (scores[i][0], -scores[i][1]), default=None)
+            if j is not None and (scores[j][0], -scores[j][1]) > (best[0], -best[1]):
+                log.append(
+                    {
+                        "sweep": sweep,
+                        "parameter": sim.names[k],
+                        "move": float(trials[j][k] - u[k]),
+                        "hits": scores[j][0],
+                        "distance": scores[j][1],
+                    }
+                )
+                u, best = trials[j], scores[j]
+                steps[k] = min(max_step, steps[k] * 2)
+                moved += 1
+            else:
+                steps[k] = max(min_step, steps[k] / 2)
+            pos += 1
+            save()
+        done = moved == 0 and bool(np.all(steps <= min_step))
+        sweep, pos, moved = sweep + 1, 0, 0
+        save()
     return sim.values(u), pd.DataFrame(log)
+
+
+def _read_refine_state(path: Path | None, identity: dict[str, Any]) -> dict[str, Any] | None:
+    """A saved coordinate search with this identity, or None (none saved, or another search)."""
+    if path is None or not path.exists():
+        return None
+    try:
+        saved = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return saved if saved.get("identity") == identity else None
 
 
 def best_overlay(

@@ -175,6 +175,13 @@ def _register_calibrate(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster")
     p.add_argument("--restart", action="store_true", help="discard an earlier, unfinished fit")
     p.add_argument(
+        "--polish-sweeps",
+        type=_sweeps,
+        metavar="N",
+        help="sweeps of the coordinate search that polishes the best set (default: the "
+        "budget's); run again with a larger N to continue a finished polish",
+    )
+    p.add_argument(
         "--write-scenario",
         type=Path,
         metavar="PATH",
@@ -183,6 +190,16 @@ def _register_calibrate(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_calibrate)
+
+
+def _sweeps(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return n
 
 
 def _date(text: str):
@@ -236,14 +253,15 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             jobs=args.jobs,
             scheduler=args.scheduler,
             restart=args.restart,
+            polish_sweeps=args.polish_sweeps,
             progress=progress,
         )
     except KeyboardInterrupt:
         for bar in bars.values():
             bar.close()
         print(
-            f"interrupted: every finished simulation is in {out}/abc/; run the same command "
-            "to continue",
+            f"interrupted: every finished simulation is in {out}/abc/ and the polish so far in "
+            f"{out}/refine.json; run the same command to continue",
             file=sys.stderr,
         )
         return 130

@@ -5,6 +5,7 @@ from __future__ import annotations
 import math
 from datetime import date
 from pathlib import Path
+from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -12,11 +13,12 @@ import pytest
 
 from calibration import compute_statistic, load_record
 from calibration.abc import Settings, abc_smc
-from calibration.fit import Prior, Simulator, apply_series_params, load_calibration
+from calibration.fit import Prior, Simulator, apply_series_params, load_calibration, refine
 from calibration.record import Source, Target, Value, Window
 from calibration.summary import TargetSet, rms
 from sim import ScenarioError, scenario_from_dict
 from sim.errors import UserError
+from sim.executors import SerialExecutor
 from sim.runner import all_series, run
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -276,13 +278,14 @@ SMALL = {
 }
 
 
-@pytest.mark.slow
-def test_parameters_are_recovered_from_targets_made_by_the_model(tmp_path):
-    """Targets computed from the model at known values are fitted back: the true values lie
-    inside the 90% posterior interval."""
+TRUTH = {"militias.A.resolve": -4.5, "militia_defaults.motives.us.context.talks": 1.5}
+
+
+def _recovery_simulator() -> tuple[Simulator, TargetSet]:
+    """A two-militia year and half-year count targets (+-15%) made by the model at TRUTH."""
     from sim.config import SeriesSpec
 
-    truth = {"militias.A.resolve": -4.5, "militia_defaults.motives.us.context.talks": 1.5}
+    truth = TRUTH
     scenario = scenario_from_dict(SMALL)
     series = {
         "a": SeriesSpec(label="a", targets=["us_base"]),
@@ -319,7 +322,16 @@ def test_parameters_are_recovered_from_targets_made_by_the_model(tmp_path):
         Prior(prior="uniform", low=-6.0, high=-3.0),
         Prior(prior="uniform", low=0.0, high=3.0),
     ]
-    sim = Simulator(scenario, series, ts, list(truth), priors)
+    return Simulator(scenario, series, ts, list(truth), priors), ts
+
+
+@pytest.mark.slow
+def test_parameters_are_recovered_from_targets_made_by_the_model(tmp_path):
+    """Targets computed from the model at known values are fitted back: the true values lie
+    inside the 90% posterior interval."""
+    truth = TRUTH
+    sim, ts = _recovery_simulator()
+    priors = sim.priors
 
     def simulate(todo):
         for i, (u, seed) in enumerate(todo):
@@ -361,3 +373,53 @@ def test_shipped_baseline_carries_the_fitted_values():
     have = {k: v for k, v in _leaves(baseline) if k.split(".")[0] not in skip}
     assert want and want == have
     assert (fitted / "report.md").exists() and (fitted / "posterior.csv").exists()
+
+
+class _Interrupted(Exception):
+    pass
+
+
+class _StopsAfter(SerialExecutor):
+    """A serial executor that is interrupted after ``tasks`` tasks."""
+
+    def __init__(self, tasks: int) -> None:
+        self.left = tasks
+
+    def imap(self, fn, tasks):
+        for item in super().imap(fn, tasks):
+            self.left -= 1
+            if self.left < 0:
+                raise _Interrupted
+            yield item
+
+
+@pytest.mark.slow
+def test_coordinate_search_improves_and_resumes_to_the_same_point(tmp_path):
+    """The polish moves a poor start towards the targets, and a search interrupted part-way
+    (or asked for more sweeps later) ends where an uninterrupted one does."""
+    sim, _ = _recovery_simulator()
+    cal = SimpleNamespace(simulator=sim)
+    start, seeds = [-5.8, 0.3], [11, 12, 13, 14, 15]
+    straight, log = refine(cal, start, SerialExecutor(), seeds, sweeps=4, step=0.1)
+    assert (log["hits"].iloc[-1], -log["distance"].iloc[-1]) > (
+        log["hits"].iloc[0],
+        -log["distance"].iloc[0],
+    )
+    assert set(log["parameter"].iloc[1:]) == set(TRUTH)
+    for k, true in enumerate(TRUTH.values()):
+        assert abs(straight[k] - true) < abs(start[k] - true)
+
+    state = tmp_path / "refine.json"
+    with pytest.raises(_Interrupted):
+        refine(cal, start, _StopsAfter(27), seeds, sweeps=4, step=0.1, state=state)
+    assert state.exists()
+    short, _ = refine(cal, start, SerialExecutor(), seeds, sweeps=1, step=0.1, state=state)
+    resumed, log_resumed = refine(
+        cal, start, SerialExecutor(), seeds, sweeps=4, step=0.1, state=state
+    )
+    assert resumed == straight
+    pd.testing.assert_frame_equal(log_resumed, log)
+    # a different start is another search: the saved state is not used
+    other, _ = refine(cal, [-3.5, 2.5], SerialExecutor(), seeds, sweeps=1, step=0.1, state=state)
+    fresh, _ = refine(cal, [-3.5, 2.5], SerialExecutor(), seeds, sweeps=1, step=0.1)
+    assert other == fresh != short
