@@ -33,6 +33,7 @@ from calibration.summary import TargetSet, rms
 from sim import config as C
 from sim.errors import ScenarioError, UserError
 from sim.executors import Shared
+from sim.output import write_json
 from sim.runner import all_series, run, spawn_seeds
 from sim.scenario import (
     Layer,
@@ -537,9 +538,7 @@ def refine(
             "done": done,
             "log": log,
         }
-        tmp = state.with_suffix(".tmp")
-        tmp.write_text(json.dumps(body), encoding="utf-8")
-        tmp.replace(state)
+        write_json(body, state)
 
     while not done and sweep <= sweeps:
         order = np.random.default_rng([int(seeds[0]) if seeds else 0, sweep]).permutation(n)
