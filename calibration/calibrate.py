@@ -7,7 +7,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -134,10 +134,12 @@ def run_calibration(
     scheduler: str | None = None,
     restart: bool = False,
     polish_sweeps: int | None = None,
+    start: Sequence[float] | None = None,
     progress: Callable[[str, Progress | None], None] | None = None,
 ) -> dict[str, Any]:
     """The whole calibration; returns the scores written to scores.json. ``polish_sweeps``
-    overrides the budget's sweeps of the coordinate search that polishes the best set."""
+    overrides the budget's sweeps of the coordinate search that polishes the best set; ``start``
+    (values for every fitted name) joins the candidates for the best set."""
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     if restart:
@@ -159,7 +161,7 @@ def run_calibration(
         posterior.to_csv(out / "posterior.csv", index=False)
         note("choosing the best parameter set")
         cand_seeds = spawn_seeds(cal.spec.seed + 2, cal.spec.candidate_replicates)
-        best, candidates = choose_best(cal, post, executor, cand_seeds)
+        best, candidates = choose_best(cal, post, executor, cand_seeds, start)
         b = BUDGETS[budget] if isinstance(budget, str) else budget
         sweeps = int(b.get("refine_sweeps", 1)) if polish_sweeps is None else polish_sweeps
         if sweeps:
@@ -585,8 +587,14 @@ def write_report(
         "",
         markdown_table(pd.DataFrame(scores["abc"]["history"]).round(3)),
         "",
-        "Best parameter set: chosen among the best particles and the posterior mean by the "
-        "number of fit targets their ensemble median meets, then polished by an adaptive "
+        "Best parameter set: chosen among the best particles and the posterior mean"
+        + (
+            f" and the start values given (the {candidates.iloc[0]['kind']} won)"
+            if (candidates["kind"] == "start").any()
+            else ""
+        )
+        + " by the expected number of fit targets the median of a 100-run ensemble meets "
+        "(estimated by resampling each candidate's runs), then polished by an adaptive "
         "coordinate search in prior-quantile steps on the same criterion with common seeds "
         f"({_refine_summary(out)}; `refinement.csv` lists the accepted moves); the scores above "
         "come from fresh seeds:",
@@ -619,8 +627,8 @@ def _refine_summary(out: Path) -> str:
     moves = len(saved["log"]) - 1
     first, last = saved["log"][0], saved["log"][-1]
     return (
-        f"{sweeps} sweeps over {len(saved['u'])} values, {moves} moves accepted, fit criteria "
-        f"met on the common seeds from {first['hits']} to {last['hits']}"
+        f"{sweeps} sweeps over {len(saved['u'])} values, {moves} moves accepted, expected fit "
+        f"criteria met from {first['hits']:.1f} to {last['hits']:.1f}"
         + ("; stopped when no step improved" if saved["done"] else "")
     )
 

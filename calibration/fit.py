@@ -11,10 +11,12 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
+import difflib
 import fnmatch
 import hashlib
 import json
 import math
+import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -378,6 +380,47 @@ def load_calibration(
     return Calibration(spec, path, scenario, record, fit, tempo, holdout, episodes, sim, names_all)
 
 
+def load_start(path: str | Path, cal: Calibration) -> list[float]:
+    """Start values for the best-set search: a YAML (or JSON) mapping of every fitted name to a
+    value inside its prior, flat or under ``best:`` as in a fit's scores.json."""
+    path = Path(path)
+    label = str(path)
+    data, text = read_yaml_mapping(path, kind="start-values")
+    values = data.get("best", data) if isinstance(data.get("best"), dict) else data
+    names = cal.names
+    unknown = [k for k in values if k not in names]
+    if unknown:
+        close = difflib.get_close_matches(str(unknown[0]), names, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise ScenarioError(
+            label,
+            str(unknown[0]),
+            f"is not a value {cal.spec.name!r} fits{hint}; expected one of the {len(names)} "
+            f"names under 'parameters' in {cal.path}",
+        )
+    missing = [n for n in names if n not in values]
+    if missing:
+        raise ScenarioError(
+            label,
+            missing[0],
+            f"has no value (missing, {len(missing)} in all: {', '.join(missing[:5])}"
+            f"{', ...' if len(missing) > 5 else ''}); expected a value for every name under "
+            f"'parameters' in {cal.path}",
+        )
+    out = []
+    for name, prior in zip(names, cal.simulator.priors, strict=True):
+        v = values[name]
+        lo, hi = prior.from_unit(0.0), prior.from_unit(1.0)
+        line = _line_of(text, [name])
+        where = f"{label}, line {line}" if line else label
+        if isinstance(v, bool) or not isinstance(v, int | float) or not lo <= v <= hi:
+            raise ScenarioError(
+                where, name, f"is {v!r}; expected a number in the prior's range [{lo:g}, {hi:g}]"
+            )
+        out.append(float(v))
+    return out
+
+
 def settings_for(
     cal: Calibration, budget: str | Mapping[str, float], share: float = 1.0
 ) -> Settings:
@@ -430,39 +473,79 @@ def ensemble_statistics(
 
 
 def choose_best(
-    cal: Calibration, gen: Generation, executor, seeds: Sequence[int]
+    cal: Calibration,
+    gen: Generation,
+    executor,
+    seeds: Sequence[int],
+    start: Sequence[float] | None = None,
 ) -> tuple[list[float], pd.DataFrame]:
-    """Re-run the best particles (and the posterior mean) and keep the one whose ensemble median
-    meets the most fit targets (ties: the smaller distance of the medians)."""
+    """Re-run the best particles, the posterior mean (and ``start``, values given by the user)
+    and keep the one whose ensemble median is expected to meet the most fit targets
+    (:func:`expected_hits`; ties: the smaller distance of the medians)."""
     sim = cal.simulator
     order = np.argsort(gen.distance)[: cal.spec.candidates]
-    candidates = [gen.u[i] for i in order]
+    candidates = [(sim.values(gen.u[i]), "particle") for i in order]
     w = gen.weight / gen.weight.sum()
-    candidates.append(np.clip((gen.u * w[:, None]).sum(axis=0), 0, 1))
+    mean = np.clip((gen.u * w[:, None]).sum(axis=0), 0, 1)
+    candidates.append((sim.values(mean), "posterior mean"))
+    if start is not None:
+        candidates.append((list(start), "start"))
     rows = []
-    for j, u in enumerate(candidates):
-        values = sim.values(u)
+    for j, (values, kind) in enumerate(candidates):
         stats = ensemble_statistics(sim, values, seeds, executor)
-        centre, _, _ = centre_and_band(sim.targets, stats)
-        hits = int(sim.targets.satisfied(centre).sum())
-        dist = rms(sim.targets.distances(centre))
+        hits, dist = _objective(sim, stats)
         rows.append(
-            {
-                "candidate": j,
-                "hits": hits,
-                "distance": dist,
-                "values": values,
-                "kind": "posterior mean" if j == len(candidates) - 1 else "particle",
-            }
+            {"candidate": j, "hits": hits, "distance": dist, "values": values, "kind": kind}
         )
     table = pd.DataFrame(rows).sort_values(["hits", "distance"], ascending=[False, True])
     best = list(table.iloc[0]["values"])
     return best, table
 
 
-def _objective(sim: Simulator, stats: np.ndarray) -> tuple[int, float]:
+ENSEMBLE_RUNS = 100  # the size of the ensemble the report scores
+BOOTSTRAP_DRAWS = 200
+
+
+def expected_hits(
+    targets: TargetSet,
+    stats: np.ndarray,
+    *,
+    runs: int = ENSEMBLE_RUNS,
+    draws: int = BOOTSTRAP_DRAWS,
+) -> float:
+    """The expected number of fit targets an ensemble of ``runs`` runs meets with its median,
+    estimated by resampling the rows of ``stats`` (one row per run; a fixed resampling stream, so
+    equal inputs give equal estimates).
+
+    Counting the hits of the median of the runs at hand rewards a median that lands in a narrow
+    range by the luck of those seeds; the expectation over resampled ensembles instead grows as
+    the distribution's middle moves towards each observed range, which is what a fresh
+    ensemble's score depends on."""
+    if len(stats) == 0:
+        return 0.0
+    rng = np.random.default_rng(20191227)  # the K-1 attack: any fixed stream will do
+    idx = rng.integers(0, len(stats), size=(draws, runs))
+    clean = np.where(np.isinf(stats), 1e9, stats)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        medians = np.nanmedian(clean[idx], axis=1)  # (draws, targets), as centre_and_band
+    total = 0
+    for i, t in enumerate(targets.targets):
+        column = medians[:, i]
+        if t.statistic == "peak_month":  # the most frequent month, as centre_and_band
+            for b, rows in enumerate(idx):
+                vals, counts = np.unique(stats[rows, i], return_counts=True)
+                column[b] = vals[np.argmax(counts)]
+        vals, inverse = np.unique(column, return_inverse=True)
+        ok = np.array([targets.satisfied_one(i, v) for v in vals], dtype=bool)
+        total += int(ok[inverse].sum())
+    return total / draws
+
+
+def _objective(sim: Simulator, stats: np.ndarray) -> tuple[float, float]:
+    """Expected hits of a report-sized ensemble; ties broken by the distance of the median."""
     centre, _, _ = centre_and_band(sim.targets, stats)
-    return int(sim.targets.satisfied(centre).sum()), rms(sim.targets.distances(centre))
+    return expected_hits(sim.targets, stats), rms(sim.targets.distances(centre))
 
 
 def refine(
@@ -482,18 +565,19 @@ def refine(
 
     A sweep visits every parameter once, in an order drawn afresh for each sweep. For each it
     runs the ensemble a step up and a step down (common random numbers: the same ``seeds``)
-    and moves at once if either meets more fit targets, or as many with a smaller distance;
-    that parameter's step then doubles (up to ``max_step``), and otherwise halves (down to
-    ``min_step``). The search stops early when a sweep moves nothing and every step is at its
-    floor. With ``state`` (a JSON file) it saves itself after every parameter, and a later call
-    with the same start, seeds and steps continues where it stopped, with more sweeps if asked.
+    and moves at once if either is expected to meet more fit targets (:func:`expected_hits`,
+    from those runs), or as many with a smaller distance; that parameter's step then doubles (up
+    to ``max_step``), and otherwise halves (down to ``min_step``). The search stops early when a
+    sweep moves nothing and every step is at its floor. With ``state`` (a JSON file) it saves
+    itself after every parameter, and a later call with the same start, seeds and steps
+    continues where it stopped, with more sweeps if asked.
     Returns the values and a log of the accepted moves."""
     sim = cal.simulator
     priors = sim.priors
     n = len(priors)
     shared = Shared(sim)
 
-    def evaluate(points: list[np.ndarray]) -> list[tuple[int, float]]:
+    def evaluate(points: list[np.ndarray]) -> list[tuple[float, float]]:
         tasks = [(shared, v, s) for v in map(sim.values, points) for s in seeds]
         out: list[Any] = [None] * len(tasks)
         for i, stats in executor.imap(_stats_task, tasks):
@@ -508,12 +592,13 @@ def refine(
         "step": step,
         "max_step": max_step,
         "min_step": min_step,
+        "criterion": "expected hits",
     }
     saved = _read_refine_state(state, identity)
     if saved is not None:
         u = np.array(saved["u"], dtype=float)
         steps = np.array(saved["steps"], dtype=float)
-        best = (int(saved["best"][0]), float(saved["best"][1]))
+        best = (float(saved["best"][0]), float(saved["best"][1]))
         sweep, pos, done = int(saved["sweep"]), int(saved["position"]), bool(saved["done"])
         moved = int(saved["moved"])
         log = list(saved["log"])

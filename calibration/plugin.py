@@ -182,6 +182,13 @@ def _register_calibrate(subparsers: argparse._SubParsersAction) -> None:
         "budget's); run again with a larger N to continue a finished polish",
     )
     p.add_argument(
+        "--start",
+        type=Path,
+        metavar="FILE",
+        help="YAML of values for every fitted name (or a fit's scores.json) to try beside the "
+        "ABC particles as the start of the polish",
+    )
+    p.add_argument(
         "--write-scenario",
         type=Path,
         metavar="PATH",
@@ -215,7 +222,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     import sys
 
     from calibration.calibrate import run_calibration
-    from calibration.fit import load_calibration
+    from calibration.fit import load_calibration, load_start
     from sim.cli import progress_bar
 
     cal = load_calibration(args.spec, fit_until=args.fit_until)
@@ -254,6 +261,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             restart=args.restart,
             polish_sweeps=args.polish_sweeps,
+            start=load_start(args.start, cal) if args.start is not None else None,
             progress=progress,
         )
     except KeyboardInterrupt:

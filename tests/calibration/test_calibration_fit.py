@@ -13,7 +13,14 @@ import pytest
 
 from calibration import compute_statistic, load_record
 from calibration.abc import Settings, abc_smc
-from calibration.fit import Prior, Simulator, apply_series_params, load_calibration, refine
+from calibration.fit import (
+    Prior,
+    Simulator,
+    apply_series_params,
+    expected_hits,
+    load_calibration,
+    refine,
+)
 from calibration.record import Source, Target, Value, Window
 from calibration.summary import TargetSet, rms
 from sim import ScenarioError, scenario_from_dict
@@ -60,6 +67,35 @@ def test_distances_are_zero_inside_and_grow_outside():
     ts = TargetSet([t], ["s"], date(2020, 1, 1), 366)
     d = [ts.distances(np.array([x]))[0] for x in (50, 61, 80, 20, 0)]
     assert d[0] == 0 and 0 < d[1] < d[2] and d[3] > 0 and d[4] > d[3]
+
+
+def test_expected_hits_rewards_a_centred_distribution_not_a_lucky_median():
+    """An exact count met by the median of these runs but by few resampled ensembles scores
+    below a distribution centred on it whose own median misses by one."""
+    t = Target(
+        id="x",
+        series="s",
+        window=Window(date(2020, 1, 1), date(2020, 12, 31)),
+        statistic="count",
+        value=Value(form="point", low=180, high=180, point=180),
+        sources=(Source("f", ("p",)),),
+        definition="",
+    )
+    ts = TargetSet([t], ["s"], date(2020, 1, 1), 366)
+    rng = np.random.default_rng(3)
+    spread = np.abs(rng.normal(0, 30, size=20)).round() + 1
+    # the median of the runs is exactly 180, the spread is wide
+    lucky = np.concatenate([180 - spread, [180.0], 180 + spread])
+    # the median misses by one, all the mass is at 180 and 181
+    centred = np.array([181.0] * 21 + [180.0] * 19)
+    assert ts.satisfied_one(0, float(np.median(lucky)))
+    assert not ts.satisfied_one(0, float(np.median(centred)))
+    e_lucky = expected_hits(ts, lucky[:, None])
+    e_centred = expected_hits(ts, centred[:, None])
+    assert 0.0 < e_lucky < e_centred < 1.0
+    assert expected_hits(ts, np.full((30, 1), 180.0)) == 1.0
+    assert expected_hits(ts, np.full((30, 1), 150.0)) == 0.0
+    assert expected_hits(ts, lucky[:, None]) == e_lucky  # a fixed resampling stream
 
 
 @pytest.mark.parametrize(
