@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+import re
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -129,6 +130,49 @@ def test_shipped_calibration_file_loads():
     assert len(cal.fit_targets) >= 60
     assert all(not t.is_episode for t in cal.fit_targets)
     assert cal.episodes and all(t.is_episode for t in cal.episodes)
+
+
+def test_start_values_are_read_and_bad_ones_named(tmp_path, capsys):
+    """--start takes the shipped start file, or a fit's scores.json; an unknown or missing name,
+    or a value outside its prior, is an error naming the file and the key, before any run."""
+    import json
+
+    import yaml
+
+    from calibration.fit import load_start
+    from sim.cli import main
+
+    spec = ROOT / "calibration" / "baseline.yaml"
+    cal = load_calibration(spec)
+    shipped = ROOT / "calibration" / "baseline-start.yaml"
+    values = load_start(shipped, cal)
+    assert len(values) == len(cal.names)
+    flat = yaml.safe_load(shipped.read_text())
+    scores = tmp_path / "scores.json"
+    scores.write_text(json.dumps({"best": flat, "hits": 3}))
+    assert load_start(scores, cal) == values
+
+    name = "weapons.rocket.cluster"
+    cases = {
+        "unknown": (
+            {**flat, "weapons.rocket.clustr": 2.0},
+            "did you mean 'weapons.rocket.cluster'",
+        ),
+        "missing": ({k: v for k, v in flat.items() if k != name}, "has no value"),
+        "outside": ({**flat, name: 50.0}, "expected a number in the prior's range [1, 10]"),
+        "text": ({**flat, name: "five"}, "expected a number"),
+    }
+    for label, (data, message) in cases.items():
+        path = tmp_path / f"{label}.yaml"
+        path.write_text(yaml.safe_dump(data, sort_keys=False))
+        with pytest.raises(ScenarioError, match=re.escape(message)):
+            load_start(path, cal)
+        out = tmp_path / f"out-{label}"
+        code = main(["calibrate", str(spec), "--start", str(path), "--out", str(out)])
+        assert code == 2, label
+        err = capsys.readouterr().err
+        assert str(path) in err and message in err
+        assert not (out / "abc").exists()  # nothing ran
 
 
 def test_fit_until_splits_the_targets_and_rejects_dates_that_leave_nothing():
