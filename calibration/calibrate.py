@@ -587,11 +587,12 @@ def write_report(
         "",
         markdown_table(pd.DataFrame(scores["abc"]["history"]).round(3)),
         "",
-        "Best parameter set: chosen among the best particles and the posterior mean"
+        "Best parameter set: chosen among the best particles"
         + (
-            f" and the start values given (the {candidates.iloc[0]['kind']} won)"
+            f", the posterior mean and the start values given (the {candidates.iloc[0]['kind']}"
+            " won)"
             if (candidates["kind"] == "start").any()
-            else ""
+            else " and the posterior mean"
         )
         + " by the expected number of fit targets the median of a 100-run ensemble meets "
         "(estimated by resampling each candidate's runs), then polished by an adaptive "
