@@ -16,7 +16,6 @@ import fnmatch
 import hashlib
 import json
 import math
-import warnings
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -30,7 +29,7 @@ from scipy import stats as sps
 
 from calibration.abc import Generation, Settings
 from calibration.record import Record, Target, load_record
-from calibration.report import centre_and_band, phase_fit_targets
+from calibration.report import centre_and_band, ensemble_centre, phase_fit_targets
 from calibration.summary import TargetSet, rms
 from sim import config as C
 from sim.errors import ScenarioError, UserError
@@ -386,7 +385,7 @@ def load_start(path: str | Path, cal: Calibration) -> list[float]:
     path = Path(path)
     label = str(path)
     data, text = read_yaml_mapping(path, kind="start-values")
-    values = data.get("best", data) if isinstance(data.get("best"), dict) else data
+    values = data["best"] if isinstance(data.get("best"), dict) else data
     names = cal.names
     unknown = [k for k in values if k not in names]
     if unknown:
@@ -525,18 +524,10 @@ def expected_hits(
         return 0.0
     rng = np.random.default_rng(20191227)  # the K-1 attack: any fixed stream will do
     idx = rng.integers(0, len(stats), size=(draws, runs))
-    clean = np.where(np.isinf(stats), 1e9, stats)
-    with np.errstate(all="ignore"), warnings.catch_warnings():
-        warnings.simplefilter("ignore", RuntimeWarning)
-        medians = np.nanmedian(clean[idx], axis=1)  # (draws, targets), as centre_and_band
+    centres = ensemble_centre(targets, stats[idx])  # (draws, targets)
     total = 0
-    for i, t in enumerate(targets.targets):
-        column = medians[:, i]
-        if t.statistic == "peak_month":  # the most frequent month, as centre_and_band
-            for b, rows in enumerate(idx):
-                vals, counts = np.unique(stats[rows, i], return_counts=True)
-                column[b] = vals[np.argmax(counts)]
-        vals, inverse = np.unique(column, return_inverse=True)
+    for i in range(len(targets.targets)):
+        vals, inverse = np.unique(centres[:, i], return_inverse=True)
         ok = np.array([targets.satisfied_one(i, v) for v in vals], dtype=bool)
         total += int(ok[inverse].sum())
     return total / draws

@@ -122,20 +122,36 @@ class Scores:
         }
 
 
-def centre_and_band(ts: TargetSet, stats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Per target: median across runs (most frequent month for peak months), 5% and 95%."""
+def ensemble_centre(ts: TargetSet, stats: np.ndarray) -> np.ndarray:
+    """Per target: the median across runs (the most frequent month for peak months).
+
+    ``stats`` is (runs, targets), or (ensembles, runs, targets) for several ensembles at once."""
     clean = np.where(np.isinf(stats), 1e9, stats)
     with np.errstate(all="ignore"), warnings.catch_warnings():
         # a statistic undefined in every run (a ratio over an empty window) stays NaN: a miss
         warnings.simplefilter("ignore", RuntimeWarning)
-        centre = np.nanmedian(clean, axis=0)
-        low = np.nanquantile(clean, 0.05, axis=0)
-        high = np.nanquantile(clean, 0.95, axis=0)
+        centre = np.nanmedian(clean, axis=-2)
     for i, t in enumerate(ts.targets):
         if t.statistic == "peak_month":
-            vals, counts = np.unique(stats[:, i], return_counts=True)
-            centre[i] = vals[np.argmax(counts)]
-    return centre, low, high
+            months = stats[..., i].reshape(-1, stats.shape[-2])
+            modes = [_mode(m) for m in months]
+            centre[..., i] = np.reshape(modes, centre.shape[:-1])
+    return centre
+
+
+def _mode(values: np.ndarray) -> float:
+    vals, counts = np.unique(values, return_counts=True)
+    return vals[np.argmax(counts)]
+
+
+def centre_and_band(ts: TargetSet, stats: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Per target: median across runs (most frequent month for peak months), 5% and 95%."""
+    clean = np.where(np.isinf(stats), 1e9, stats)
+    with np.errstate(all="ignore"), warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        low = np.nanquantile(clean, 0.05, axis=0)
+        high = np.nanquantile(clean, 0.95, axis=0)
+    return ensemble_centre(ts, stats), low, high
 
 
 def _interval_holds(t: Target, lo: float, hi: float) -> bool:
