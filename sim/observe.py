@@ -3,8 +3,10 @@
 Sources count differently: ACLED records events, the Pentagon counts only impacts near its
 personnel, compilations miss some convoy attacks, claims are made under brands. A
 :class:`~sim.config.SeriesSpec` states one source's rule; :func:`observe` applies it to an event
-log. Coverage below 1 thins events with a generator seeded from the run's seed and the series
-name, so observations are replayable and independent of the model's own random stream.
+log. Coverage below 1 thins events with a generator seeded from the run's seed and the series'
+source (its name if it cites none): each event gets one draw per source, so the series of one
+source agree on which events it recorded (a subset series never counts an event its superset
+missed), and observations are replayable and independent of the model's own random stream.
 """
 
 from __future__ import annotations
@@ -158,6 +160,7 @@ def observe(
     ev = events if isinstance(events, EventColumns) else EventColumns.from_frame(events)
     if ev.n == 0:
         return out
+    draws: dict[str, np.ndarray] = {}  # per source: one uniform draw per event of the log
     for j, (name, spec) in enumerate(series.items()):
         mask = _mask(ev, spec, militias)
         if not mask.any():
@@ -177,7 +180,11 @@ def observe(
                 p = np.array([cov.get(t, 1.0) for t in targets])
             else:
                 p = np.full(values.shape, cov)
-            keep = _seed_for(run_seed, name).random(values.shape[0]) < p
+            key = spec.source or name
+            u = draws.get(key)
+            if u is None:
+                u = draws[key] = _seed_for(run_seed, key).random(ev.n)
+            keep = u[mask] < p
             values = values * keep
         np.add.at(out[:, j], ev.day[mask], values)
     return out

@@ -6,6 +6,7 @@ import json
 import pickle
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pytest
 
@@ -156,3 +157,44 @@ def test_a_result_travels_without_its_tables_and_rebuilds_them(small):
     )
     from_frame = observe(events, specs, **args)
     assert (from_log == from_frame).all() and from_log.sum() > 0
+
+
+def test_series_of_one_source_thin_the_same_events(small):
+    """A source that misses an event misses it in every series it reports: a subset series
+    never exceeds its superset, while another source thins on its own."""
+    from sim import config as C
+    from sim import run
+    from sim.observe import observe
+
+    scenario = scenario_from_dict(small)
+    events = run(scenario, 11).events
+    attacks = events[events["action"] == "attack"]
+    assert len(attacks) > 40
+    weapon = attacks["weapon"].mode()[0]
+
+    def spec(source: str, weapons) -> C.SeriesSpec:
+        return C.SeriesSpec(
+            label=source, source=source, actors="any", weapons=weapons, coverage=0.5
+        )
+
+    series = {
+        "all_a": spec("A", "any"),
+        "weapon_a": spec("A", [weapon]),
+        "weapon_b": spec("B", [weapon]),
+    }
+    n_days = int(events["day"].max()) + 1
+    total = observe(
+        attacks,
+        {"x": C.SeriesSpec(label="x", actors="any", weapons=[weapon])},
+        n_days=n_days,
+        militias=set(scenario.militias),
+    )[:, 0].sum()
+    sums = []
+    for seed in range(20):
+        out = observe(events, series, n_days=n_days, militias=set(scenario.militias), run_seed=seed)
+        assert (out[:, 1] <= out[:, 0]).all()  # the subset never outruns its superset
+        sums.append(out.sum(axis=0))
+    sums = np.array(sums)
+    # each source records about half of the events, and the two sources disagree
+    assert 0.35 * total < sums[:, 1].mean() < 0.65 * total
+    assert (sums[:, 1] != sums[:, 2]).any()
