@@ -29,7 +29,7 @@ from scipy import stats as sps
 
 from calibration.abc import Generation, Settings
 from calibration.record import Record, Target, load_record
-from calibration.report import centre_and_band, ensemble_centre, phase_fit_targets
+from calibration.report import ensemble_centre, phase_fit_targets
 from calibration.summary import TargetSet, rms
 from sim import config as C
 from sim.errors import ScenarioError, UserError
@@ -535,7 +535,7 @@ def expected_hits(
 
 def _objective(sim: Simulator, stats: np.ndarray) -> tuple[float, float]:
     """Expected hits of a report-sized ensemble; ties broken by the distance of the median."""
-    centre, _, _ = centre_and_band(sim.targets, stats)
+    centre = ensemble_centre(sim.targets, stats)
     return expected_hits(sim.targets, stats), rms(sim.targets.distances(centre))
 
 
