@@ -277,6 +277,19 @@ def _locate(layers: Sequence[Layer], path: Sequence[str | int]) -> str:
     return layers[-1].label if layers else "<scenario>"
 
 
+def _where(layers: Sequence[Layer], path: Sequence[str | int]) -> tuple[str, str]:
+    """Where to point a user for a problem at ``path``: (file and line, dotted key path). A
+    militia's value that only ``militia_defaults`` writes is reported at its place there."""
+    if len(path) >= 3 and path[0] == "militias":
+        shared = [DEFAULTS_KEY, *path[2:]]
+        if not any(_has_path(layer.data, path) for layer in layers):
+            for layer in reversed(layers):
+                if _has_path(layer.data, shared):
+                    line = _line_of(layer.text, shared)
+                    return (f"{layer.label}, line {line}" if line else layer.label), _dotted(shared)
+    return _locate(layers, path), _dotted(path)
+
+
 def _dotted(path: Sequence[str | int]) -> str:
     out = ""
     for part in path:
@@ -418,9 +431,7 @@ def _raise_validation(
     err = errors[0]
     loc, msg = _explain(err, data, root)
     extra = f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} after this one)"
-    raise ScenarioError(
-        _locate(layers, loc), _dotted(loc), msg + (extra if len(errors) > 1 else "")
-    ) from None
+    raise ScenarioError(*_where(layers, loc), msg + (extra if len(errors) > 1 else "")) from None
 
 
 # --------------------------------------------------------------------------- cross-references
@@ -430,7 +441,7 @@ def _check_refs(sc: C.Scenario, layers: Sequence[Layer]) -> None:
     """Checks the schema alone cannot make: names that must refer to things that exist."""
 
     def fail(path: Sequence[str | int], msg: str) -> None:
-        raise ScenarioError(_locate(layers, path), _dotted(path), msg)
+        raise ScenarioError(*_where(layers, path), msg)
 
     def one_of(kind: str, value: str, known: Iterable[str]) -> str:
         known = sorted(known)

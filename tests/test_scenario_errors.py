@@ -166,7 +166,24 @@ def test_militia_defaults_error_points_at_defaults(write_yaml, small):
     small["militia_defaults"]["weights"] = {"fear": -1}
     err = error_of(write_yaml("s.yaml", small))
     assert "line" in err.where
-    assert err.path.endswith("weights.fear") and ">= 0" in err.message
+    assert err.path == "militia_defaults.weights.fear" and ">= 0" in err.message
+
+
+def test_misspelt_militia_defaults_key_is_named_where_it_is_written(write_yaml, small):
+    small["militia_defaults"]["grievance_halflife_days"] = 90
+    path = write_yaml("s.yaml", small)
+    err = error_of(path)
+    assert err.path == "militia_defaults.grievance_halflife_days"
+    assert "grievance_half_life_days" in err.message
+    line = next(i for i, text in enumerate(path.read_text().splitlines(), 1) if "halflife" in text)
+    assert err.where.endswith(f"line {line}")
+
+
+def test_a_militia_own_value_is_still_named_under_the_militia(write_yaml, small):
+    mid = next(iter(small["militias"]))
+    small["militias"][mid]["resolve"] = "high"
+    err = error_of(write_yaml("s.yaml", small))
+    assert err.path == f"militias.{mid}.resolve"
 
 
 @pytest.mark.parametrize(
