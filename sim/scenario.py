@@ -280,14 +280,14 @@ def _locate(layers: Sequence[Layer], path: Sequence[str | int]) -> str:
 def _where(layers: Sequence[Layer], path: Sequence[str | int]) -> tuple[str, str]:
     """Where to point a user for a problem at ``path``: (file and line, dotted key path). A
     militia's value that only ``militia_defaults`` writes is reported at its place there."""
+    shown = path
     if len(path) >= 3 and path[0] == "militias":
         shared = [DEFAULTS_KEY, *path[2:]]
-        if not any(_has_path(layer.data, path) for layer in layers):
-            for layer in reversed(layers):
-                if _has_path(layer.data, shared):
-                    line = _line_of(layer.text, shared)
-                    return (f"{layer.label}, line {line}" if line else layer.label), _dotted(shared)
-    return _locate(layers, path), _dotted(path)
+        if not any(_has_path(layer.data, path) for layer in layers) and any(
+            _has_path(layer.data, shared) for layer in layers
+        ):
+            shown = shared
+    return _locate(layers, path), _dotted(shown)  # _locate finds the defaults' line itself
 
 
 def _dotted(path: Sequence[str | int]) -> str:
