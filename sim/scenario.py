@@ -277,17 +277,23 @@ def _locate(layers: Sequence[Layer], path: Sequence[str | int]) -> str:
     return layers[-1].label if layers else "<scenario>"
 
 
-def _where(layers: Sequence[Layer], path: Sequence[str | int]) -> tuple[str, str]:
-    """Where to point a user for a problem at ``path``: (file and line, dotted key path). A
-    militia's value that only ``militia_defaults`` writes is reported at its place there."""
-    shown = path
+def _shown_path(layers: Sequence[Layer], path: Sequence[str | int]) -> Sequence[str | int]:
+    """The key path to name for a problem at ``path``: a militia's value that only
+    ``militia_defaults`` writes is named under ``militia_defaults``."""
     if len(path) >= 3 and path[0] == "militias":
         shared = [DEFAULTS_KEY, *path[2:]]
         if not any(_has_path(layer.data, path) for layer in layers) and any(
             _has_path(layer.data, shared) for layer in layers
         ):
-            shown = shared
-    return _locate(layers, path), _dotted(shown)  # _locate finds the defaults' line itself
+            return shared
+    return path
+
+
+def _where(layers: Sequence[Layer], path: Sequence[str | int]) -> tuple[str, str]:
+    """Where to point a user for a problem at ``path``: (file and line, dotted key path). A
+    militia's value that only ``militia_defaults`` writes is reported at its place there."""
+    # _locate finds the defaults' line itself
+    return _locate(layers, path), _dotted(_shown_path(layers, path))
 
 
 def _dotted(path: Sequence[str | int]) -> str:
@@ -428,10 +434,16 @@ def _raise_validation(
 ):
     errors = exc.errors(include_url=False)
     # Report the first error in document order; a newcomer fixes one thing at a time.
-    err = errors[0]
-    loc, msg = _explain(err, data, root)
-    extra = f" ({len(errors) - 1} more problem{'s' if len(errors) > 2 else ''} after this one)"
-    raise ScenarioError(*_where(layers, loc), msg + (extra if len(errors) > 1 else "")) from None
+    loc, msg = _explain(errors[0], data, root)
+    # Count problems as reported, not raw errors: a mistake in militia_defaults fails once
+    # for every militia that inherits it, but is one problem named once under the defaults.
+    problems = set()
+    for err in errors:
+        err_loc, err_msg = _explain(err, data, root)
+        problems.add((_dotted(_shown_path(layers, err_loc)), err_msg))
+    more = len(problems) - 1
+    extra = f" ({more} more problem{'s' if more > 1 else ''} after this one)" if more else ""
+    raise ScenarioError(*_where(layers, loc), msg + extra) from None
 
 
 # --------------------------------------------------------------------------- cross-references

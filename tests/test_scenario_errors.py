@@ -179,6 +179,22 @@ def test_misspelt_militia_defaults_key_is_named_where_it_is_written(write_yaml, 
     assert err.where.endswith(f"line {line}")
 
 
+def test_misspelt_militia_defaults_key_counts_as_one_problem(write_yaml, small):
+    assert len(small["militias"]) > 1  # every militia inherits the misspelt key
+    small["militia_defaults"]["grievance_halflife_days"] = 90
+    err = error_of(write_yaml("s.yaml", small))
+    assert err.path == "militia_defaults.grievance_halflife_days"
+    assert "more problem" not in err.message
+
+
+def test_two_bad_militia_defaults_keys_count_as_two_problems(write_yaml, small):
+    small["militia_defaults"]["grievance_halflife_days"] = 90
+    small["militia_defaults"]["reengage_margn"] = -3
+    err = error_of(write_yaml("s.yaml", small))
+    assert err.path.startswith("militia_defaults.")
+    assert err.message.endswith(" (1 more problem after this one)")
+
+
 def test_a_militia_own_value_is_still_named_under_the_militia(write_yaml, small):
     mid = next(iter(small["militias"]))
     small["militias"][mid]["resolve"] = "high"
