@@ -652,6 +652,9 @@ def scenario_from_dict(
     return _with_overrides([Layer(label=label, data=data)], overrides)
 
 
+_NAMED = {"events": "event", "militias": "militia"}
+
+
 def _with_overrides(
     layers: list[Layer], overrides: Iterable[str] | Mapping[str, Any]
 ) -> C.Scenario:
@@ -665,9 +668,28 @@ def _with_overrides(
         items = [parse_override(t) for t in texts]
         prefix = "--set "
     layers = list(layers)
+    base: dict[str, Any] = {}
+    for layer in layers:
+        base = deep_merge(base, layer.data)
     for (parts, value), text in zip(items, texts, strict=True):
         layers.append(Layer(label=f"{prefix}{text}", data=_nest(parts, value)))
-    return _validate(layers, texts)
+    try:
+        return _validate(layers, texts)
+    except ScenarioError:
+        # an override naming an event or militia the scenario lacks starts a new, incomplete one;
+        # say so rather than list the keys the new entry misses
+        for (parts, _), text in zip(items, texts, strict=True):
+            known = base.get(parts[0]) if len(parts) > 2 else None
+            if parts[0] in _NAMED and isinstance(known, dict) and parts[1] not in known:
+                close = difflib.get_close_matches(parts[1], list(known), n=1)
+                hint = f" (did you mean {close[0]!r}?)" if close else ""
+                raise ScenarioError(
+                    f"{prefix}{text}",
+                    ".".join(parts),
+                    f"the scenario has no {_NAMED[parts[0]]} named {parts[1]!r}{hint}; "
+                    f"expected one of: {', '.join(sorted(known))}",
+                ) from None
+        raise
 
 
 def with_overrides(

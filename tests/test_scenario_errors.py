@@ -157,6 +157,23 @@ def test_error_from_command_line_override_names_the_override(write_yaml, small):
     assert err.path == "us.doctrine.delay_days"
 
 
+def test_override_of_a_misspelt_militia_names_the_militias(write_yaml, small):
+    path = write_yaml("s.yaml", small)
+    err = error_of(path, ["militias.AA.resolve=-3"])
+    assert err.where == "--set militias.AA.resolve=-3"
+    assert err.path == "militias.AA.resolve"
+    assert "no militia named 'AA'" in err.message and "expected one of" in err.message
+    for name in small["militias"]:
+        assert name in err.message
+
+
+def test_override_of_a_misspelt_event_suggests_the_event():
+    err = error_of(Path("scenarios/baseline.yaml"), {"events.soleimani_strik.date": "2020-01-04"})
+    assert err.path == "events.soleimani_strik.date"
+    assert "no event named 'soleimani_strik'" in err.message
+    assert "did you mean 'soleimani_strike'" in err.message
+
+
 def test_malformed_override():
     with pytest.raises(ScenarioError, match=r"expected key\.path=value"):
         load_scenario(Path("scenarios/baseline.yaml"), ["us.doctrine.trigger"])
