@@ -434,14 +434,11 @@ def _raise_validation(
 ):
     errors = exc.errors(include_url=False)
     # Report the first error in document order; a newcomer fixes one thing at a time.
-    loc, msg = _explain(errors[0], data, root)
+    explained = [_explain(err, data, root) for err in errors]
+    loc, msg = explained[0]
     # Count problems as reported, not raw errors: a mistake in militia_defaults fails once
     # for every militia that inherits it, but is one problem named once under the defaults.
-    problems = set()
-    for err in errors:
-        err_loc, err_msg = _explain(err, data, root)
-        problems.add((_dotted(_shown_path(layers, err_loc)), err_msg))
-    more = len(problems) - 1
+    more = len({(_dotted(_shown_path(layers, at)), text) for at, text in explained}) - 1
     extra = f" ({more} more problem{'s' if more > 1 else ''} after this one)" if more else ""
     raise ScenarioError(*_where(layers, loc), msg + extra) from None
 
@@ -667,10 +664,8 @@ def _with_overrides(
         texts = list(overrides)
         items = [parse_override(t) for t in texts]
         prefix = "--set "
+    n_base = len(layers)
     layers = list(layers)
-    base: dict[str, Any] = {}
-    for layer in layers:
-        base = deep_merge(base, layer.data)
     for (parts, value), text in zip(items, texts, strict=True):
         layers.append(Layer(label=f"{prefix}{text}", data=_nest(parts, value)))
     try:
@@ -678,6 +673,9 @@ def _with_overrides(
     except ScenarioError:
         # an override naming an event or militia the scenario lacks starts a new, incomplete one;
         # say so rather than list the keys the new entry misses
+        base: dict[str, Any] = {}
+        for layer in layers[:n_base]:
+            base = deep_merge(base, layer.data)
         for (parts, _), text in zip(items, texts, strict=True):
             known = base.get(parts[0]) if len(parts) > 2 else None
             if parts[0] in _NAMED and isinstance(known, dict) and parts[1] not in known:
