@@ -274,7 +274,7 @@ class Militia(Agent):
             value = w.claim * t.legitimacy
             brand = self.brand_for(tid) if den.facades else None
             claim_base = (
-                value - den.own_claim_cost,
+                value - den.own_claim_cost - t.own_claim_cost,
                 value * den.facade_credit
                 - den.facade_claim_cost
                 + w.facade

@@ -176,6 +176,12 @@ class TargetClass(Frozen):
     covered_by_truce: bool = Field(
         False, description="Whether a truce with US forces covers this class by default."
     )
+    own_claim_cost: NonNeg = Field(
+        0.0,
+        description="Extra cost of claiming an attack on this class in the militia's own name, "
+        "on top of deniability.own_claim_cost (an open claim of attacks on Iraqi civilians, for "
+        "example, exposes a militia in the state to its rivals and the government).",
+    )
 
 
 def default_targets() -> dict[str, Any]:

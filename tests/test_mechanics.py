@@ -158,6 +158,22 @@ def test_brand_appeal_draws_claims_to_that_brand_only(small):
     assert abs(facade_share(3.0, "Other") - facade_share(0.0, "Other")) < 0.1
 
 
+def test_a_target_class_own_claim_cost_moves_only_its_own_claims(small):
+    small["militias"]["A"]["resolve"] = 0.0  # many attacks of each kind
+    small["targets"] = {"domestic": {"legitimacy": 3.0}}  # worth attacking, and claiming
+
+    def own_claims(cost: float) -> pd.Series:
+        sc = scenario_from_dict(small, {"targets.domestic.own_claim_cost": cost})
+        ev = pd.concat([run(sc, s).events for s in range(4)])
+        ev = ev[(ev["action"] == "attack") & (ev["actor"] == "A")]
+        return ev.groupby(ev["target"] == "domestic")["claim"].apply(lambda c: (c == "own").sum())
+
+    cheap, dear = own_claims(0.0), own_claims(10.0)
+    assert cheap[True] > 5 and dear[True] == 0
+    # elsewhere the militia still claims in its own name (it differs only through the draws)
+    assert dear[False] > 0.5 * cheap[False] > 0
+
+
 def test_wounded_weight_keeps_injuries_out_of_irans_war_fear(small):
     # an attack sure to wound exactly one and kill no one
     sure = {"lethality": 1e6, "accuracy": 1.0, "interceptable": 0.0, "kill_share": 0.0}
