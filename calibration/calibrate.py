@@ -125,6 +125,15 @@ def _abc(
     return gens, max(0.0, float(state.get("elapsed", 0.0)) - (time.monotonic() - t0))
 
 
+def _earlier_polish(state: Path, t0: float) -> float:
+    """Polish wall time spent by earlier, interrupted runs (the state's total less this call's)."""
+    try:
+        total = float(json.loads(state.read_text(encoding="utf-8")).get("elapsed", 0.0))
+    except (OSError, ValueError):
+        return 0.0
+    return max(0.0, total - (time.monotonic() - t0))
+
+
 def run_calibration(
     cal: Calibration,
     out: Path,
@@ -152,7 +161,7 @@ def run_calibration(
     executor = make_executor(jobs, scheduler)
     note = (lambda stage, p=None: progress(stage, p)) if progress else (lambda *a: None)
     try:
-        # earlier: ABC time spent by earlier, interrupted runs of this command
+        # earlier: ABC and polish time spent by earlier, interrupted runs of this command
         gens, earlier = _abc(
             cal, settings_for(cal, budget), out / "abc", "fit", cal.identity(), executor, note
         )
@@ -166,6 +175,7 @@ def run_calibration(
         sweeps = int(b.get("refine_sweeps", 1)) if polish_sweeps is None else polish_sweeps
         if sweeps:
             refine_seeds = spawn_seeds(cal.spec.seed + 4, int(b.get("refine_seeds", 8)))
+            t0 = time.monotonic()
             best, refinement = refine(
                 cal,
                 best,
@@ -176,6 +186,7 @@ def run_calibration(
                 note=note,
             )
             refinement.to_csv(out / "refinement.csv", index=False)
+            earlier += _earlier_polish(out / "refine.json", t0)
         best = [tidy(v) for v in best]  # as written to best.yaml and to scenarios
         candidates.assign(
             values=candidates["values"].map(
@@ -243,6 +254,7 @@ def run_calibration(
             blind_best, _ = choose_best(blind, blind_gens[-1], executor, cand_seeds)
             if sweeps:  # polished the same way, with its share of the budget
                 blind_sweeps = max(1, round(sweeps * cal.spec.null_budget_share))
+                t0 = time.monotonic()
                 blind_best, _ = refine(
                     blind,
                     blind_best,
@@ -252,6 +264,7 @@ def run_calibration(
                     state=out / "refine_null.json",
                     note=note,
                 )
+                earlier += _earlier_polish(out / "refine_null.json", t0)
             bsim = Simulator(
                 blind.scenario, cal.simulator.series, tempo_ts, blind.names, blind.simulator.priors
             )

@@ -16,6 +16,7 @@ import fnmatch
 import hashlib
 import json
 import math
+import time
 from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -586,6 +587,8 @@ def refine(
         "criterion": "expected hits",
     }
     saved = _read_refine_state(state, identity)
+    t0 = time.monotonic()
+    earlier = float(saved.get("elapsed", 0.0)) if saved is not None else 0.0
     if saved is not None:
         u = np.array(saved["u"], dtype=float)
         steps = np.array(saved["steps"], dtype=float)
@@ -613,6 +616,7 @@ def refine(
             "moved": moved,
             "done": done,
             "log": log,
+            "elapsed": earlier + time.monotonic() - t0,  # seconds, over every call
         }
         write_json(body, state)
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 import re
 from datetime import date
@@ -493,11 +494,16 @@ def test_coordinate_search_improves_and_resumes_to_the_same_point(tmp_path):
     with pytest.raises(_Interrupted):
         refine(cal, start, _StopsAfter(27), seeds, sweeps=4, step=0.1, state=state)
     assert state.exists()
+    spent = [json.loads(state.read_text())["elapsed"]]
     short, _ = refine(cal, start, SerialExecutor(), seeds, sweeps=1, step=0.1, state=state)
+    spent.append(json.loads(state.read_text())["elapsed"])
     resumed, log_resumed = refine(
         cal, start, SerialExecutor(), seeds, sweeps=4, step=0.1, state=state
     )
+    spent.append(json.loads(state.read_text())["elapsed"])
     assert resumed == straight
+    # the state counts the wall time of every call, so a resumed fit reports all of it
+    assert 0 < spent[0] <= spent[1] < spent[2]
     pd.testing.assert_frame_equal(log_resumed, log)
     # a different start is another search: the saved state is not used
     other, _ = refine(cal, [-3.5, 2.5], SerialExecutor(), seeds, sweeps=1, step=0.1, state=state)
