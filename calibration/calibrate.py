@@ -121,12 +121,12 @@ def _abc(
         on_progress=lambda p: note(stage, p),
         identity=identity,
     )
-    state = json.loads((folder / "state.json").read_text())
-    return gens, max(0.0, float(state.get("elapsed", 0.0)) - (time.monotonic() - t0))
+    return gens, _earlier(folder / "state.json", t0)
 
 
-def _earlier_polish(state: Path, t0: float) -> float:
-    """Polish wall time spent by earlier, interrupted runs (the state's total less this call's)."""
+def _earlier(state: Path, t0: float) -> float:
+    """Wall time spent by earlier, interrupted runs of a stage: the total its state file records
+    less this call's (since ``t0``)."""
     try:
         total = float(json.loads(state.read_text(encoding="utf-8")).get("elapsed", 0.0))
     except (OSError, ValueError):
@@ -186,7 +186,7 @@ def run_calibration(
                 note=note,
             )
             refinement.to_csv(out / "refinement.csv", index=False)
-            earlier += _earlier_polish(out / "refine.json", t0)
+            earlier += _earlier(out / "refine.json", t0)
         best = [tidy(v) for v in best]  # as written to best.yaml and to scenarios
         candidates.assign(
             values=candidates["values"].map(
@@ -264,7 +264,7 @@ def run_calibration(
                     state=out / "refine_null.json",
                     note=note,
                 )
-                earlier += _earlier_polish(out / "refine_null.json", t0)
+                earlier += _earlier(out / "refine_null.json", t0)
             bsim = Simulator(
                 blind.scenario, cal.simulator.series, tempo_ts, blind.names, blind.simulator.priors
             )

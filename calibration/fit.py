@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import difflib
 import fnmatch
 import hashlib
 import json
@@ -33,7 +32,7 @@ from calibration.record import Record, Target, load_record
 from calibration.report import ensemble_centre, phase_fit_targets
 from calibration.summary import TargetSet, rms
 from sim import config as C
-from sim.errors import ScenarioError, UserError
+from sim.errors import ScenarioError, UserError, did_you_mean
 from sim.executors import Shared
 from sim.output import write_json
 from sim.runner import all_series, run, spawn_seeds
@@ -390,8 +389,7 @@ def load_start(path: str | Path, cal: Calibration) -> list[float]:
     names = cal.names
     unknown = [k for k in values if k not in names]
     if unknown:
-        close = difflib.get_close_matches(str(unknown[0]), names, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(str(unknown[0]), names)
         raise ScenarioError(
             label,
             str(unknown[0]),

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import difflib
+from collections.abc import Iterable
+
 
 class UserError(Exception):
     """A mistake in the user's input (a file, a key, a value); the message says what to fix."""
@@ -18,3 +21,9 @@ class ScenarioError(UserError):
 
     def __reduce__(self):  # picklable, so errors in worker processes reach the parent intact
         return (type(self), (self.where, self.path, self.message))
+
+
+def did_you_mean(word: str, choices: Iterable[str]) -> str:
+    """`` (did you mean 'x'?)`` for the closest of ``choices`` to ``word``; '' if none is."""
+    close = difflib.get_close_matches(word, list(choices), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""

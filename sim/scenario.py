@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import copy
 import datetime as dt
-import difflib
 import hashlib
 import json
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,7 +20,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from sim import config as C
-from sim.errors import ScenarioError
+from sim.errors import ScenarioError, did_you_mean
 
 DEFAULTS_KEY = "militia_defaults"
 
@@ -386,10 +385,7 @@ def _explain(
             keys = _allowed_keys(parent, root)
         msg = "unknown key"
         if keys:
-            close = difflib.get_close_matches(str(loc[-1]), keys, n=1)
-            if close:
-                msg += f" (did you mean {close[0]!r}?)"
-            msg += f"; expected one of: {', '.join(keys)}"
+            msg += did_you_mean(str(loc[-1]), keys) + f"; expected one of: {', '.join(keys)}"
         return loc, msg
     if kind == "missing":
         return loc, "is required but missing"
@@ -454,8 +450,7 @@ def _check_refs(sc: C.Scenario, layers: Sequence[Layer]) -> None:
 
     def one_of(kind: str, value: str, known: Iterable[str]) -> str:
         known = sorted(known)
-        close = difflib.get_close_matches(value, known, n=1)
-        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        hint = did_you_mean(value, known)
         return f"unknown {kind} {value!r}{hint}; expected one of: {', '.join(known)}"
 
     militias, targets, weapons = set(sc.militias), set(sc.targets), set(sc.weapons)
@@ -679,12 +674,11 @@ def _with_overrides(
         for (parts, _), text in zip(items, texts, strict=True):
             known = base.get(parts[0]) if len(parts) > 2 else None
             if parts[0] in _NAMED and isinstance(known, dict) and parts[1] not in known:
-                close = difflib.get_close_matches(parts[1], list(known), n=1)
-                hint = f" (did you mean {close[0]!r}?)" if close else ""
                 raise ScenarioError(
                     f"{prefix}{text}",
                     ".".join(parts),
-                    f"the scenario has no {_NAMED[parts[0]]} named {parts[1]!r}{hint}; "
+                    f"the scenario has no {_NAMED[parts[0]]} named {parts[1]!r}"
+                    f"{did_you_mean(parts[1], known)}; "
                     f"expected one of: {', '.join(sorted(known))}",
                 ) from None
         raise
