@@ -135,12 +135,41 @@ class Militia(Agent):
             if min(draws) >= clear:
                 return
         options, weights = self.options()
-        total = sum(weights)
-        p_attack = total / (1.0 + total)
-        n = sum(1 for r in draws if r < p_attack)
-        for _ in range(n):
-            tid, weapon, claims = options[choose(m.random.random, weights)]
-            self.attack(tid, weapon, claims)
+        if not m.several_fronts:
+            total = sum(weights)
+            p_attack = total / (1.0 + total)
+            n = sum(1 for r in draws if r < p_attack)
+            for _ in range(n):
+                tid, weapon, claims = options[choose(m.random.random, weights)]
+                self.attack(tid, weapon, claims)
+            return
+        self._attack_on_fronts(options, weights, draws)
+
+    def _attack_on_fronts(self, options: list[tuple], weights: list[float], draws: list) -> None:
+        """Each front attacked with its own odds (its options' summed weights); a draw below
+        the chance that any front is attacked picks, among the outcomes with at least one
+        attack, which fronts are (by rejection: exact and cheap, as attack days are few)."""
+        m = self.model
+        targets = m.targets
+        fronts: dict[str, tuple[list[int], list[float]]] = {}
+        for i, (option, wt) in enumerate(zip(options, weights, strict=True)):
+            idx, wts = fronts.setdefault(targets[option[0]].front, ([], []))
+            idx.append(i)
+            wts.append(wt)
+        odds = [(idx, wts, sum(wts)) for idx, wts in fronts.values()]
+        quiet = 1.0
+        for _, _, total in odds:
+            quiet /= 1.0 + total
+        for r in draws:
+            if r >= 1.0 - quiet:
+                continue
+            while True:
+                hit = [f for f in odds if m.random.random() < f[2] / (1.0 + f[2])]
+                if hit:
+                    break
+            for idx, wts, _ in hit:
+                tid, weapon, claims = options[idx[choose(m.random.random, wts)]]
+                self.attack(tid, weapon, claims)
 
     def attack_odds_bound(self) -> float | None:
         """An upper bound on the summed logit weights of today's options (None if there are
@@ -170,7 +199,8 @@ class Militia(Agent):
         tau = cfg.temperature
         idle = cfg.idle
         exp = math.exp
-        for (to_us, foreign, covered, revenue), total in groups:
+        by_front: dict[str, float] = {}
+        for (to_us, foreign, covered, revenue, front), total in groups:
             d = us_term if to_us else 0.0
             if foreign:
                 if rivalry_term is None:
@@ -183,7 +213,15 @@ class Militia(Agent):
             elif covered:
                 d += w.defiance
             x = (d - idle) / tau
-            bound += total * (exp(x) if x < 600.0 else math.inf)  # rounded up: never under
+            b = total * (exp(x) if x < 600.0 else math.inf)  # rounded up: never under
+            bound += b
+            if m.several_fronts:
+                by_front[front] = by_front.get(front, 0.0) + b
+        if len(by_front) > 1:  # the odds that any front is attacked
+            odds = 1.0
+            for b in by_front.values():
+                odds *= 1.0 + b
+            return odds - 1.0
         return bound
 
     def _update_groups(self, entries: list[tuple], truce) -> None:
@@ -216,7 +254,7 @@ class Militia(Agent):
             if not n:
                 continue
             covered = truce is not None and tid in truce.scope
-            g = (to_us, foreign, covered, t.rival_revenue)
+            g = (to_us, foreign, covered, t.rival_revenue, t.front)
             groups[g] = groups.get(g, 0.0) + n * _exp_up((u + iv_max) / tau)
         return list(groups.items())
 

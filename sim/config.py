@@ -176,6 +176,14 @@ class TargetClass(Frozen):
     covered_by_truce: bool = Field(
         False, description="Whether a truce with US forces covers this class by default."
     )
+    front: str = Field(
+        "main",
+        min_length=1,
+        description="The front this class belongs to. A militia decides each day, for each "
+        "front, whether to attack on it (at most one attack a front a day): classes on one "
+        "front compete for the same cells, so a busy front crowds out its other classes but "
+        "not those of another front.",
+    )
     own_claim_cost: NonNeg = Field(
         0.0,
         description="Extra cost of claiming an attack on this class in the militia's own name, "

@@ -141,6 +141,8 @@ class EscalationModel(Model):
             w: min(s.min for s in c.sizes.values()) for w, c in scenario.weapons.items()
         }
         self.targets = scenario.targets
+        # one front (the default) keeps the single daily decision of every militia
+        self.several_fronts = len({t.front for t in scenario.targets.values()}) > 1
         self.context: dict[str, float] = {k: float(v) for k, v in scenario.context.items()}
         self.context_version = 0
         self._motive_cache: dict[tuple[str, str], tuple[int, float]] = {}

@@ -235,22 +235,67 @@ def test_us_leaving_removes_us_targets(small):
     assert attacks(res, targets=["us_base", "us_convoy"], start="2020-01-01", end="2020-05-31") > 0
 
 
+def _exact_odds_every_day(patch) -> None:
+    """Make every militia compute its exact odds of attacking every day (no shortcut)."""
+    from sim import agents
+
+    original = agents.Militia.attack_odds_bound
+
+    def exact_every_day(self):
+        bound = original(self)
+        return None if bound is None else float("inf")
+
+    patch.setattr(agents.Militia, "attack_odds_bound", exact_every_day)
+
+
 def test_attack_odds_bound_never_changes_a_decision(monkeypatch):
     """Most days a militia decides from an upper bound on its odds of attacking; computing the
     exact odds every day must give the same runs."""
-    from sim import agents
-
     for name in ("baseline.yaml", "no_truce_2020.yaml"):
         scenario = load_scenario(SCENARIOS / name)
         fast = [run(scenario, seed) for seed in (1, 2)]
-        original = agents.Militia.attack_odds_bound
-
-        def exact_every_day(self, original=original):
-            bound = original(self)
-            return None if bound is None else float("inf")
-
         with monkeypatch.context() as patch:
-            patch.setattr(agents.Militia, "attack_odds_bound", exact_every_day)
+            _exact_odds_every_day(patch)
             slow = [run(scenario, seed) for seed in (1, 2)]
         for a, b in zip(fast, slow, strict=True):
             assert a.events.equals(b.events)
+
+
+def _attacks_per_day(sc, seeds, actor="A"):
+    ev = pd.concat([run(sc, s).events.assign(seed=s) for s in seeds])
+    ev = ev[(ev["action"] == "attack") & (ev["actor"] == actor)]
+    return ev
+
+
+def test_fronts_are_decided_apart(small):
+    """One attack a day at most on each front: a saturated US front crowds out the domestic
+    targets when they share it, and leaves them alone when they are a front of their own."""
+    small["militias"]["A"]["resolve"] = 3.0  # attacks nearly every day
+    small["militia_defaults"]["stocks"] = {"rocket": 1e5, "ied": 1e5}
+    small["targets"] = {"domestic": {"legitimacy": -1.0}}  # the least attractive class
+    one = scenario_from_dict(small)
+    apart = scenario_from_dict(small, {"targets.domestic.front": "home"})
+    a1, a2 = _attacks_per_day(one, range(3)), _attacks_per_day(apart, range(3))
+    per_day_one = a1.groupby(["seed", "date"]).size()
+    assert per_day_one.max() == 1
+    per_front = a2.groupby(["seed", "date", a2["target"] == "domestic"]).size()
+    assert per_front.max() == 1
+    assert a2.groupby(["seed", "date"]).size().max() == 2
+    # the domestic front, free of the US front's competition, is attacked far more often
+    assert (a2["target"] == "domestic").sum() > 3 * max(1, (a1["target"] == "domestic").sum())
+    # and the US front keeps its tempo
+    us1, us2 = (a1["target"] != "domestic").sum(), (a2["target"] != "domestic").sum()
+    assert us2 >= us1
+
+
+def test_attack_odds_bound_holds_with_several_fronts(small, monkeypatch):
+    """The shortcut decides from the odds that any front is attacked: the same runs as exact
+    odds every day, with a quiet militia (most days skipped) and several fronts."""
+    small["targets"] = {"domestic": {"front": "home"}, "us_convoy": {"front": "roads"}}
+    scenario = scenario_from_dict(small)
+    fast = [run(scenario, seed) for seed in (1, 2)]
+    _exact_odds_every_day(monkeypatch)
+    slow = [run(scenario, seed) for seed in (1, 2)]
+    for a, b in zip(fast, slow, strict=True):
+        assert len(a.events) > 20
+        assert a.events.equals(b.events)
