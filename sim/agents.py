@@ -172,11 +172,13 @@ class Militia(Agent):
                 self.attack(tid, weapon, claims)
 
     def attack_odds_bound(self) -> float | None:
-        """An upper bound on the summed logit weights of today's options (None if there are
-        none). Options are grouped by which daily terms reach them (revenge and grievance for US
-        targets, rivalry for foreign ones, the truce's terms); within a group the event-driven
-        part is summed once, so a day costs a few exponentials. The claim choice's inclusive
-        value is bounded by its value without fear, and the cap on each weight is dropped."""
+        """An upper bound on the odds that the militia attacks today (None if it has no
+        options): the summed logit weights of its options, or, with several fronts, the product
+        over fronts of one plus each front's sum, less one. Options are grouped by which daily
+        terms reach them (revenge and grievance for US targets, rivalry for foreign ones, the
+        truce's terms); within a group the event-driven part is summed once, so a day costs a
+        few exponentials. The claim choice's inclusive value is bounded by its value without
+        fear, and the cap on each weight is dropped."""
         m = self.model
         truce = m.truce
         entries = self._static_entries()
@@ -199,7 +201,7 @@ class Militia(Agent):
         tau = cfg.temperature
         idle = cfg.idle
         exp = math.exp
-        by_front: dict[str, float] = {}
+        by_front: dict[str, float] | None = {} if m.several_fronts else None
         for (to_us, foreign, covered, revenue, front), total in groups:
             d = us_term if to_us else 0.0
             if foreign:
@@ -215,9 +217,9 @@ class Militia(Agent):
             x = (d - idle) / tau
             b = total * (exp(x) if x < 600.0 else math.inf)  # rounded up: never under
             bound += b
-            if m.several_fronts:
+            if by_front is not None:
                 by_front[front] = by_front.get(front, 0.0) + b
-        if len(by_front) > 1:  # the odds that any front is attacked
+        if by_front is not None and len(by_front) > 1:  # odds that any front is attacked
             odds = 1.0
             for b in by_front.values():
                 odds *= 1.0 + b
