@@ -2,7 +2,9 @@
 
 The floor is a bare Mesa model with the same number of agents and steps whose step only
 collects data (the same number of model and militia reporters as the escalation model).
-Prints the median wall time of each over several repetitions and their ratio.
+Prints the median wall time of each over several repetitions and their ratio, and the cost of one
+simulation of the calibration (the scenario with every fitted value applied as an override,
+re-validated, run, and its target statistics taken), split into its parts.
 
     .venv/bin/python benchmarks/bench_run.py [--repeats 15]
 """
@@ -70,6 +72,9 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "baseline.yaml"))
+    parser.add_argument(
+        "--calibration", default=str(ROOT / "calibration" / "baseline.yaml"), metavar="FILE"
+    )
     args = parser.parse_args()
 
     scenario = load_scenario(args.scenario)
@@ -92,14 +97,27 @@ def main() -> None:
         result = run(scenario, seed=1)
         assert len(result.events) and len(result.monthly)  # built on first read
 
-    fns = (bare, model_only, full_run, with_tables)
+    from calibration.fit import load_calibration, load_start
+
+    cal = load_calibration(args.calibration)
+    fitted = Path(args.calibration).parent / "fitted" / cal.spec.name / "scores.json"
+    sim = cal.simulator
+    values = load_start(fitted, cal) if fitted.exists() else sim.values([0.5] * len(sim.names))
+
+    def configure() -> None:
+        sim.configure(values)
+
+    def fit_simulation() -> None:
+        sim.statistics(values, 1)
+
+    fns = (bare, model_only, full_run, with_tables, configure, fit_simulation)
     for fn in fns:  # warm up imports and caches
         fn()
     times: list[list[float]] = [[] for _ in fns]
     for _ in range(args.repeats):  # interleaved, so load on the machine hits all alike
         for fn, out in zip(fns, times, strict=True):
             out.append(timed(fn))
-    f, m, r, t = (statistics.median(x) for x in times)
+    f, m, r, t, c, s = (statistics.median(x) for x in times)
     print(
         f"scenario: {scenario.name}, {n_steps} steps, {len(probe.agents)} agents, "
         f"{args.repeats} repeats (medians)"
@@ -109,6 +127,11 @@ def main() -> None:
     print(f"one baseline run (run(): steps,   {r * 1000:8.1f} ms   ratio {r / f:5.2f}")
     print("  observed series, run totals)")
     print(f"  and its event and monthly tables {t * 1000:8.1f} ms   ratio {t / f:5.2f}")
+    print(
+        f"one simulation of the calibration  {s * 1000:8.1f} ms   ratio {s / f:5.2f}   "
+        f"({len(values)} fitted values, {len(sim.targets.targets)} targets)"
+    )
+    print(f"  of which applying the values     {c * 1000:8.1f} ms   share {c / s:5.2f}")
 
 
 if __name__ == "__main__":

@@ -146,14 +146,27 @@ def _load_chain(path: Path, seen: tuple[Path, ...] = ()) -> list[Layer]:
 def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
     """Merge ``over`` onto ``base``: mappings merge key by key, ``null`` deletes, rest replaces."""
     out = copy.deepcopy(dict(base))
+    _merge_into(out, over)
+    return out
+
+
+def _merge_into(out: dict[str, Any], over: Mapping[str, Any]) -> None:
+    """:func:`deep_merge` in place: ``out`` (whose mappings are its own dicts) takes ``over``,
+    copying only what it takes, so merging many layers copies each value once."""
     for key, value in over.items():
         if value is None:
             out.pop(key, None)
-        elif isinstance(value, Mapping) and isinstance(out.get(key), Mapping):
-            out[key] = deep_merge(out[key], value)
+        elif isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            _merge_into(out[key], value)
         else:
             out[key] = copy.deepcopy(value)
-    return out
+
+
+def _merge_layers(layers: Iterable[Layer]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        _merge_into(merged, layer.data)
+    return merged
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -606,9 +619,7 @@ def _check_refs(sc: C.Scenario, layers: Sequence[Layer]) -> None:
 
 
 def _validate(layers: Sequence[Layer], overrides: Sequence[str]) -> C.Scenario:
-    merged: dict[str, Any] = {}
-    for layer in layers:
-        merged = deep_merge(merged, layer.data)
+    merged = _merge_layers(layers)
     resolved = copy.deepcopy(merged)
     data = _expand_militia_defaults(deep_merge(collection_defaults(), merged))
     try:
@@ -668,9 +679,7 @@ def _with_overrides(
     except ScenarioError:
         # an override naming an event or militia the scenario lacks starts a new, incomplete one;
         # say so rather than list the keys the new entry misses
-        base: dict[str, Any] = {}
-        for layer in layers[:n_base]:
-            base = deep_merge(base, layer.data)
+        base = _merge_layers(layers[:n_base])
         for (parts, _), text in zip(items, texts, strict=True):
             known = base.get(parts[0]) if len(parts) > 2 else None
             if parts[0] in _NAMED and isinstance(known, dict) and parts[1] not in known:
