@@ -7,7 +7,7 @@ import json
 import math
 import os
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -45,6 +45,7 @@ from calibration.report import (
     target_table,
 )
 from calibration.summary import TargetSet
+from calibration.trust import TrustSettings, trust_polish
 from sim.executors import Shared, make_executor
 from sim.runner import run, spawn_seeds
 
@@ -143,12 +144,14 @@ def run_calibration(
     scheduler: str | None = None,
     restart: bool = False,
     polish_sweeps: int | None = None,
+    polish_steps: int | None = None,
     start: Sequence[float] | None = None,
     progress: Callable[[str, Progress | None], None] | None = None,
 ) -> dict[str, Any]:
     """The whole calibration; returns the scores written to scores.json. ``polish_sweeps``
-    overrides the budget's sweeps of the coordinate search that polishes the best set; ``start``
-    (values for every fitted name) joins the candidates for the best set."""
+    overrides the budget's sweeps of the coordinate search that polishes the best set, and
+    ``polish_steps`` its steps of the trust-region polish that follows; ``start`` (values for
+    every fitted name) joins the candidates for the best set."""
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     if restart:
@@ -156,8 +159,8 @@ def run_calibration(
             if folder.exists():
                 for f in folder.iterdir():
                     f.unlink()
-        for f in (out / "refine.json", out / "refine_null.json"):
-            f.unlink(missing_ok=True)
+        for name in ("refine.json", "refine_null.json", *POLISH_STATE, *POLISH_STATE_NULL):
+            (out / name).unlink(missing_ok=True)
     executor = make_executor(jobs, scheduler)
     note = (lambda stage, p=None: progress(stage, p)) if progress else (lambda *a: None)
     try:
@@ -187,6 +190,13 @@ def run_calibration(
             )
             refinement.to_csv(out / "refinement.csv", index=False)
             earlier += _earlier(out / "refine.json", t0)
+        steps = int(b.get("trust_steps", 0)) if polish_steps is None else polish_steps
+        if steps:
+            best, joint, spent = _polish_jointly(
+                cal, best, executor, b, steps, out / POLISH_STATE[0], note
+            )
+            joint.to_csv(out / "trust.csv", index=False)
+            earlier += spent
         best = [tidy(v) for v in best]  # as written to best.yaml and to scenarios
         candidates.assign(
             values=candidates["values"].map(
@@ -265,6 +275,12 @@ def run_calibration(
                     note=note,
                 )
                 earlier += _earlier(out / "refine_null.json", t0)
+            if steps:
+                blind_steps = max(1, round(steps * cal.spec.null_budget_share))
+                blind_best, _, spent = _polish_jointly(
+                    blind, blind_best, executor, b, blind_steps, out / POLISH_STATE_NULL[0], note
+                )
+                earlier += spent
             bsim = Simulator(
                 blind.scenario, cal.simulator.series, tempo_ts, blind.names, blind.simulator.priors
             )
@@ -302,6 +318,40 @@ def run_calibration(
         return scores
     finally:
         executor.close()
+
+
+#: The trust-region polish's saved state and runs, for the fit and the phase-blind null model.
+POLISH_STATE = ("trust.json", "trust.npz")
+POLISH_STATE_NULL = ("trust_null.json", "trust_null.npz")
+
+
+def _polish_jointly(
+    c: Calibration,
+    best: Sequence[float],
+    executor: Any,
+    budget: Mapping[str, float],
+    steps: int,
+    state: Path,
+    note: Callable[..., None],
+) -> tuple[list[float], pd.DataFrame, float]:
+    """The trust-region polish of ``best``: the values, the log, and the wall time earlier,
+    interrupted runs of it spent."""
+    t0 = time.monotonic()
+    values, log = trust_polish(
+        c.simulator, best, executor, trust_settings(c, budget, steps), state=state, note=note
+    )
+    return values, log, _earlier(state, t0)
+
+
+def trust_settings(cal: Calibration, budget: Mapping[str, float], steps: int) -> TrustSettings:
+    """The trust-region polish of a calibration: ``steps`` steps, the budget's perturbed runs,
+    the median judged over as many runs as the report's ensemble."""
+    return TrustSettings(
+        steps=steps,
+        perturbations=int(budget.get("trust_perturbations", 1000)),
+        runs=cal.spec.report_replicates,
+        seed=cal.spec.seed + 5,
+    )
 
 
 def _slice_targets(dst: TargetSet, src: TargetSet, a: int, b: int) -> None:
@@ -610,8 +660,11 @@ def write_report(
         + " by the expected number of fit targets the median of a 100-run ensemble meets "
         "(estimated by resampling each candidate's runs), then polished by an adaptive "
         "coordinate search in prior-quantile steps on the same criterion with common seeds "
-        f"({_refine_summary(out)}; `refinement.csv` lists the accepted moves); the scores above "
-        "come from fresh seeds:",
+        f"({_refine_summary(out)}; `refinement.csv` lists the accepted moves), then by "
+        "trust-region steps that move every value at once, on a local linear model of each "
+        "target's chances fitted to runs at random perturbations, each step kept only if the "
+        f"ensemble there is expected to meet more targets ({_trust_summary(cal, out)}; "
+        "`trust.csv` lists the steps); the scores above come from fresh seeds:",
         "",
         markdown_table(
             pd.DataFrame(
@@ -644,6 +697,22 @@ def _refine_summary(out: Path) -> str:
         f"{sweeps} sweeps over {len(saved['u'])} values, {moves} moves accepted, expected fit "
         f"criteria met from {first['hits']:.1f} to {last['hits']:.1f}"
         + ("; stopped when no step improved" if saved["done"] else "")
+    )
+
+
+def _trust_summary(cal: Calibration, out: Path) -> str:
+    """How far the trust-region polish went, from its saved state."""
+    path = out / POLISH_STATE[0]
+    if not path.exists():
+        return "not run"
+    log = json.loads(path.read_text(encoding="utf-8"))["log"]
+    if not log:
+        return "no step taken"
+    kept = [e for e in log if e["accepted"]]
+    last = kept[-1]["candidate_hits"] if kept else log[0]["centre_hits"]
+    return (
+        f"{len(log)} steps, {len(kept)} kept, expected fit criteria met by the median of "
+        f"{cal.spec.report_replicates} runs from {log[0]['centre_hits']:.1f} to {last:.1f}"
     )
 
 

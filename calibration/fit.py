@@ -47,13 +47,16 @@ from sim.scenario import (
 
 BUDGETS: dict[str, dict[str, float]] = {
     # particles, simulations and minutes of ABC for the main fit; sweeps and common seeds of the
-    # coordinate search that polishes the best parameter set
+    # coordinate search that polishes the best parameter set; steps and perturbed runs per step
+    # of the trust-region polish that follows it (calibration.trust)
     "quick": {
         "particles": 60,
         "simulations": 1200,
         "minutes": 4.0,
         "refine_sweeps": 1,
         "refine_seeds": 8,
+        "trust_steps": 1,
+        "trust_perturbations": 200,
     },
     "default": {
         "particles": 150,
@@ -61,6 +64,8 @@ BUDGETS: dict[str, dict[str, float]] = {
         "minutes": 10.0,
         "refine_sweeps": 2,
         "refine_seeds": 12,
+        "trust_steps": 1,
+        "trust_perturbations": 800,
     },
     "thorough": {
         "particles": 400,
@@ -68,6 +73,8 @@ BUDGETS: dict[str, dict[str, float]] = {
         "minutes": 120.0,
         "refine_sweeps": 8,
         "refine_seeds": 40,
+        "trust_steps": 6,
+        "trust_perturbations": 3000,
     },
 }
 

@@ -182,6 +182,13 @@ def _register_calibrate(subparsers: argparse._SubParsersAction) -> None:
         "budget's); run again with a larger N to continue a finished polish",
     )
     p.add_argument(
+        "--polish-steps",
+        type=_sweeps,
+        metavar="N",
+        help="steps of the trust-region polish that follows the coordinate search, moving "
+        "every value at once (default: the budget's); run again with a larger N to continue",
+    )
+    p.add_argument(
         "--start",
         type=Path,
         metavar="FILE",
@@ -261,6 +268,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             restart=args.restart,
             polish_sweeps=args.polish_sweeps,
+            polish_steps=args.polish_steps,
             start=load_start(args.start, cal) if args.start is not None else None,
             progress=progress,
         )
@@ -269,7 +277,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             bar.close()
         print(
             f"interrupted: every finished simulation is in {out}/abc/ and the polish so far in "
-            f"{out}/refine.json; run the same command to continue",
+            f"{out}/refine.json and {out}/trust.json; run the same command to continue",
             file=sys.stderr,
         )
         return 130

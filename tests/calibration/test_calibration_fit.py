@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import math
 import re
+from dataclasses import replace
 from datetime import date
 from pathlib import Path
 from types import SimpleNamespace
@@ -25,6 +26,7 @@ from calibration.fit import (
 )
 from calibration.record import Source, Target, Value, Window
 from calibration.summary import TargetSet, rms
+from calibration.trust import TrustSettings, trust_polish
 from sim import ScenarioError, scenario_from_dict
 from sim.errors import UserError
 from sim.executors import SerialExecutor
@@ -509,3 +511,41 @@ def test_coordinate_search_improves_and_resumes_to_the_same_point(tmp_path):
     other, _ = refine(cal, [-3.5, 2.5], SerialExecutor(), seeds, sweeps=1, step=0.1, state=state)
     fresh, _ = refine(cal, [-3.5, 2.5], SerialExecutor(), seeds, sweeps=1, step=0.1)
     assert other == fresh != short
+
+
+@pytest.mark.slow
+def test_trust_polish_improves_and_resumes_to_the_same_point(tmp_path):
+    """The polish moves a poor start towards the targets, keeps only steps that raise the
+    expected hits, and one interrupted part-way (or asked for more steps later) ends where an
+    uninterrupted one does."""
+    sim, _ = _recovery_simulator()
+    start = [-5.8, 0.3]
+    settings = TrustSettings(steps=4, perturbations=40, runs=12, seed=4, radius=0.3)
+    straight, log = trust_polish(sim, start, SerialExecutor(), settings)
+    better = (log["candidate_hits"] > log["centre_hits"]) | (
+        (log["candidate_hits"] == log["centre_hits"])
+        & (log["candidate_distance"] < log["centre_distance"])
+    )
+    assert (log["accepted"] == better).all()  # a step is kept exactly when it judges better
+    kept = log[log["accepted"]]
+    assert len(kept) >= 1 and kept["candidate_hits"].iloc[-1] > log["centre_hits"].iloc[0] + 1
+    assert sum(abs(v - t) for v, t in zip(straight, TRUTH.values(), strict=True)) < 0.5 * sum(
+        abs(v - t) for v, t in zip(start, TRUTH.values(), strict=True)
+    )
+
+    state = tmp_path / "trust.json"
+    with pytest.raises(_Interrupted):
+        trust_polish(sim, start, _StopsAfter(100), settings, state=state)  # in step 2
+    assert state.exists() and state.with_suffix(".npz").exists()
+    short, _ = trust_polish(sim, start, SerialExecutor(), replace(settings, steps=1), state=state)
+    spent = json.loads(state.read_text())["elapsed"]
+    resumed, log_resumed = trust_polish(sim, start, SerialExecutor(), settings, state=state)
+    assert resumed == straight
+    assert json.loads(state.read_text())["elapsed"] > spent
+    pd.testing.assert_frame_equal(log_resumed, log)
+    # other settings are another polish: the saved state is not used
+    other = replace(settings, seed=5)
+    again, _ = trust_polish(sim, start, SerialExecutor(), other, state=state)
+    fresh, _ = trust_polish(sim, start, SerialExecutor(), other)
+    assert again == fresh
+    assert short != straight  # one step, then three more
