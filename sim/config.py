@@ -982,7 +982,7 @@ class IranLineEvent(EventBase):
 
 
 class MilitiaEvent(EventBase):
-    """Changes to a militia's disposition (compliance, resolve, stake, tactics)."""
+    """Changes to a militia (compliance, resolve, stake, grievance, revenge, tactics)."""
 
     type: Literal["militia"]
     militia: str = Field(description="Militia id, or 'all'.")
@@ -990,6 +990,12 @@ class MilitiaEvent(EventBase):
     resolve: float | None = None
     political_stake: NonNeg | None = None
     grievance: NonNeg | None = Field(None, description="Grievance added.")
+    revenge: NonNeg | None = Field(
+        None,
+        description="Revenge added, as a strike's revenge is (a date that renews a loss, such "
+        "as a slain leader's birthday): it drives attacks on US targets and their size, and "
+        "decays with the militia's revenge half-life.",
+    )
     affinity: dict[str, NonNeg] = Field(
         default_factory=dict, description="Target class -> new affinity (a change of tactics)."
     )

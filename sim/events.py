@@ -79,6 +79,8 @@ def apply_event(model: EscalationModel, eid: str, ev: C.Event) -> None:
                     militia.political_stake = ev.political_stake
                 if ev.grievance is not None:
                     militia.grievance += ev.grievance
+                if ev.revenge is not None:
+                    militia.revenge += ev.revenge
                 if ev.affinity:
                     militia.affinity.update(ev.affinity)
                     militia.affinity_version += 1

@@ -95,6 +95,44 @@ def test_retaliation_builds_revenge_and_fear(small):
         assert model.militias[mid].fear > 0 and model.militias[mid].revenge > 0
 
 
+def test_a_revenge_event_raises_that_militias_attacks_on_us_targets_and_their_size(small):
+    """A dated militia event that adds revenge (a slain leader's birthday): in the month after
+    it, that militia attacks US targets more often and with more rockets a salvo; the months
+    before are as without it, and so (with no rivalry to answer) is the other militia."""
+    for mid in ("A", "B"):
+        small["militias"][mid]["resolve"] = -4.5
+        small["militias"][mid]["rivals"] = []
+    small["militias"]["A"]["weights"] = {"size": 1.0}
+
+    def ensemble(revenge: float | None) -> pd.DataFrame:
+        events = {}
+        if revenge is not None:
+            events = {
+                "birthday": {
+                    "date": "2020-06-01",
+                    "type": "militia",
+                    "militia": "A",
+                    "label": "birthday",
+                    "revenge": revenge,
+                }
+            }
+        sc = scenario_from_dict({**small, "events": events})
+        return pd.concat([run(sc, s).events.assign(run=s) for s in range(12)])
+
+    def window(ev, actor, start, end):
+        ev = ev[(ev["action"] == "attack") & (ev["actor"] == actor)]
+        return ev[(ev["date"] >= start) & (ev["date"] <= end)]
+
+    without, renewed = ensemble(None), ensemble(3.0)
+    month = ("2020-06-01", "2020-06-30")
+    a0, a1 = window(without, "A", *month), window(renewed, "A", *month)
+    assert len(a1) > 1.5 * len(a0) > 0
+    assert a1["size"].mean() > a0["size"].mean()
+    before = ("2020-01-01", "2020-05-31")
+    assert window(renewed, "A", *before).equals(window(without, "A", *before))
+    assert len(window(renewed, "B", *month)) < 1.5 * max(len(window(without, "B", *month)), 1)
+
+
 def test_truce_lowers_compliant_militias_attacks(small):
     base = scenario_from_dict(small)
     small["events"]["truce"] = {
