@@ -275,8 +275,8 @@ def run_calibration(
                     note=note,
                 )
                 earlier += _earlier(out / "refine_null.json", t0)
-            if steps:
-                blind_steps = max(1, round(steps * cal.spec.null_budget_share))
+            blind_steps = round(steps * cal.spec.null_budget_share)  # its share of the steps
+            if blind_steps:
                 blind_best, _, spent = _polish_jointly(
                     blind, blind_best, executor, b, blind_steps, out / POLISH_STATE_NULL[0], note
                 )

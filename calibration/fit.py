@@ -55,7 +55,7 @@ BUDGETS: dict[str, dict[str, float]] = {
         "minutes": 4.0,
         "refine_sweeps": 1,
         "refine_seeds": 8,
-        "trust_steps": 1,
+        "trust_steps": 0,
         "trust_perturbations": 200,
     },
     "default": {

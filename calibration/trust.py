@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import json
 import time
+import warnings
 from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -35,7 +36,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 from scipy import optimize
-from scipy import stats as sps
+from scipy.special import ndtr  # the standard normal cdf, without scipy.stats' overhead
 
 from calibration.record import FLOAT_RTOL
 from calibration.report import ensemble_centre
@@ -48,6 +49,8 @@ from sim.runner import spawn_seeds
 INTEGER_STATISTICS = frozenset({"count", "zero", "monthly_max", "monthly_min", "longest_zero_run"})
 #: Ratios beyond this are taken as this (an empty reference window gives infinity).
 RATIO_CAP = 1e3
+#: Quantiles of the centre's runs the drift of a statistic is judged on.
+DRIFT_QUANTILES = 50
 
 
 @dataclass(frozen=True)
@@ -180,13 +183,25 @@ class LocalModel:
             ys.append(_transform(every[:, i], st))
         ys_arr = np.array(ys).T if ys else np.zeros((len(every), 0))
         valid = ~np.isnan(ys_arr)
-        fill = np.nanmedian(np.where(valid, ys_arr, np.nan), axis=0) if ys else np.zeros(0)
+        with warnings.catch_warnings():  # a statistic undefined in every run is filled with 0
+            warnings.simplefilter("ignore", RuntimeWarning)
+            fill = np.nanmedian(np.where(valid, ys_arr, np.nan), axis=0) if ys else np.zeros(0)
         fill = np.where(np.isnan(fill), 0.0, fill)
         ys_arr = np.where(valid, ys_arr, fill)
         self._shift = (inv @ (xc.T @ ys_arr))[1:] if ys else np.zeros((n, 0))
-        self._y0, self._valid0 = ys_arr[:n_c], valid[:n_c]
-        sd = self._y0.std(axis=0)
-        iqr = np.subtract(*np.percentile(self._y0, [75, 25], axis=0)) if ys else sd
+        # the centre's runs, summarised per target by evenly spaced quantiles (the search
+        # evaluates this model many thousand times)
+        centre_y = np.where(valid[:n_c], ys_arr[:n_c], np.nan)
+        m = min(n_c, DRIFT_QUANTILES)
+        with warnings.catch_warnings():  # a statistic undefined in every run: no drift
+            warnings.simplefilter("ignore", RuntimeWarning)
+            y0 = np.nanquantile(centre_y, (np.arange(m) + 0.5) / m, axis=0)
+            sd = np.nanstd(centre_y, axis=0)
+            q75, q25 = np.nanpercentile(centre_y, [75, 25], axis=0) if ys else (sd, sd)
+        known = ~np.isnan(y0).any(axis=0)
+        self._y0 = np.where(known, y0, 0.0)
+        self._shift[:, ~known] = 0.0
+        sd, iqr = np.nan_to_num(sd), np.nan_to_num(q75 - q25)
         spread = np.minimum(sd, np.where(iqr > 0, iqr / 1.34, sd))  # Silverman's rule
         self._bw = np.maximum(0.9 * spread * n_c**-0.2, 0.02)
         self._lo, self._hi = np.array(lo), np.array(hi)
@@ -194,52 +209,60 @@ class LocalModel:
 
     def _drift0(self, blur: float) -> np.ndarray:
         if blur not in self._drift0_at:
-            self._drift0_at[blur] = self._drift_chances(np.zeros(self._shift.shape[0]), blur)
+            self._drift0_at[blur] = self._drift_chances(np.zeros((1, self._shift.shape[0])), blur)[
+                0
+            ]
         return self._drift0_at[blur]
 
-    def _drift_chances(self, delta: np.ndarray, blur: float = 1.0) -> np.ndarray:
-        """Chances of meeting each median target if the centre runs' statistics shift as the
-        centre model says (smoothed)."""
-        if not len(self._lo):
-            return np.zeros(0)
-        y = self._y0 + delta @ self._shift
-        n_valid = np.maximum(self._valid0.sum(axis=0), 1)
+    def _drift_chances(self, moves: np.ndarray, blur: float = 1.0) -> np.ndarray:
+        """Chances of meeting each median target (moves x targets) if the centre runs'
+        statistics shift as the centre model says (smoothed)."""
+        y = self._y0[None, :, :] + (moves @ self._shift)[:, None, :]  # moves x quantiles x targets
         bw = self._bw * blur
-        below = (sps.norm.cdf((self._lo - y) / bw) * self._valid0).sum(axis=0) / n_valid
-        above = (sps.norm.sf((self._hi - y) / bw) * self._valid0).sum(axis=0) / n_valid
+        below = ndtr((self._lo - y) / bw).mean(axis=1)
+        above = ndtr((y - self._hi) / bw).mean(axis=1)
         s = 0.5 * blur / np.sqrt(self.runs)
-        return np.maximum(sps.norm.cdf((0.5 - above) / s) + sps.norm.cdf((0.5 - below) / s) - 1, 0)
+        return np.maximum(ndtr((0.5 - above) / s) + ndtr((0.5 - below) / s) - 1, 0)
 
     def chances(self, delta: np.ndarray, blur: float = 1.0) -> np.ndarray:
         """Per target: the predicted chance that an ensemble's median meets it after ``delta``
-        (``blur`` > 1 widens every spread, so a target far from its range still pulls)."""
-        q = np.clip(self._q0 + delta @ self._gain, 0.0, 1.0)
-        var = self._q0_var + self._noise * float(delta @ self._slope_cov @ delta)
-        var = var * blur**2
-        out = np.zeros(len(self.ts.targets))
+        (``blur`` > 1 widens every spread, so a target far from its range still pulls); for a
+        2-d ``delta`` (one move a row), one row of chances a move."""
+        moves = np.atleast_2d(delta)
+        q = np.clip(self._q0 + moves @ self._gain, 0.0, 1.0)  # moves x columns
+        spread = np.einsum("bi,ij,bj->b", moves, self._slope_cov, moves)
+        var = (self._q0_var + self._noise * spread[:, None]) * blur**2
+        out = np.zeros((len(moves), len(self.ts.targets)))
         med = self._med
         if len(med):
             i, kb, ka = med[:, 0], med[:, 1], med[:, 2]
             r = self.runs
-            sb = np.sqrt(0.25 * blur**2 / r + var[kb])
-            sa = np.sqrt(0.25 * blur**2 / r + var[ka])
-            p = sps.norm.cdf((0.5 - q[ka]) / sa) + sps.norm.cdf((0.5 - q[kb]) / sb) - 1.0
+            sb = np.sqrt(0.25 * blur**2 / r + var[:, kb])
+            sa = np.sqrt(0.25 * blur**2 / r + var[:, ka])
+            p = ndtr((0.5 - q[:, ka]) / sa) + ndtr((0.5 - q[:, kb]) / sb) - 1.0
             # what the drift of the statistic's centre takes away (its gains are left to the
             # chances above, which see runs cross the edge)
-            p = p + np.minimum(0.0, self._drift_chances(delta, blur) - self._drift0(blur))
-            out[i] = np.clip(p, 0.0, 1.0)
+            p = p + np.minimum(0.0, self._drift_chances(moves, blur) - self._drift0(blur))
+            out[:, i] = np.clip(p, 0.0, 1.0)
         for i, k, rivals in self._peaks:
-            pt, pm = q[k], q[rivals]
+            pt, pm = q[:, [k]], q[:, rivals]
             s = np.sqrt(
                 blur**2 * np.maximum(pt + pm - (pt - pm) ** 2, 1e-6) / self.runs
-                + var[k]
-                + var[rivals]
+                + var[:, [k]]
+                + var[:, rivals]
             )
-            out[i] = float(np.prod(sps.norm.cdf((pt - pm) / s)))
-        return out
+            out[:, i] = np.prod(ndtr((pt - pm) / s), axis=1)
+        return out if np.ndim(delta) == 2 else out[0]
 
     def expected_hits(self, delta: np.ndarray, blur: float = 1.0) -> float:
         return float(self.chances(delta, blur).sum())
+
+    def _value_and_gradient(self, d: np.ndarray, blur: float) -> tuple[float, np.ndarray]:
+        """Minus the expected hits at ``d`` and its gradient (forward differences, in one
+        batch of moves)."""
+        h = 1e-5
+        hits = self.chances(np.vstack([d, d + np.eye(len(d)) * h]), blur).sum(axis=1)
+        return -float(hits[0]), -(hits[1:] - hits[0]) / h
 
     #: Spreads widened by these factors in turn: a target far from its range, whose chance is
     #: flat at zero, still pulls the first search; each later one starts where the last ended.
@@ -255,8 +278,10 @@ class LocalModel:
         d = np.zeros(n)
         for blur in self.BLURS:
             res = optimize.minimize(
-                lambda x, b=blur: -self.expected_hits(x, b),
+                self._value_and_gradient,
                 d,
+                args=(blur,),
+                jac=True,
                 method="SLSQP",
                 bounds=bounds,
                 constraints=[ball],
