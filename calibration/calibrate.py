@@ -16,6 +16,7 @@ import matplotlib
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt
+import matplotlib.ticker as mticker
 import numpy as np
 import pandas as pd
 
@@ -418,6 +419,11 @@ def plot_marginals(cal: Calibration, posterior: pd.DataFrame, best: list[float],
         ax.axvline(best[k], color="#c0392b", lw=1.5, label="best set")
         if prior.prior == "loguniform":
             ax.set_xscale("log")
+            # plain labels at 1, 2 and 5 of each decade (the default labels the minor ticks
+            # too, in a larger font, and they run into each other)
+            ax.xaxis.set_major_locator(mticker.LogLocator(subs=(1.0, 2.0, 5.0)))
+            ax.xaxis.set_major_formatter(mticker.FormatStrFormatter("%g"))
+            ax.xaxis.set_minor_formatter(mticker.NullFormatter())
         ax.set_xlim(lo, hi)
         ax.set_title(
             name.replace("militia_defaults.", "all militias: ").replace("militias.", ""),
@@ -436,7 +442,7 @@ def plot_marginals(cal: Calibration, posterior: pd.DataFrame, best: list[float],
         x=0.01,
         ha="left",
     )
-    fig.tight_layout(rect=(0, 0, 1, 0.95))
+    fig.tight_layout(rect=(0, 0, 1, 1 - 0.7 / fig.get_figheight()))  # room for the title
     fig.savefig(path, dpi=110)
     plt.close(fig)
 
