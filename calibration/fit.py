@@ -61,8 +61,8 @@ BUDGETS: dict[str, dict[str, float]] = {
     "default": {
         "particles": 150,
         "simulations": 5200,
-        "minutes": 10.0,
-        "refine_sweeps": 2,
+        "minutes": 5.0,
+        "refine_sweeps": 1,
         "refine_seeds": 12,
         "trust_steps": 1,
         "trust_perturbations": 800,
