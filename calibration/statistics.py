@@ -111,7 +111,8 @@ def _longest_run(mask: np.ndarray) -> int:
     return best
 
 
-def _slack(bound: float) -> float:
+def slack(bound: float) -> float:
+    """The floating-point slack allowed beside an inclusive bound or an exact figure."""
     return FLOAT_RTOL * max(1.0, abs(bound))
 
 
@@ -132,11 +133,11 @@ def target_satisfied(target: Target, value: float | str) -> bool:
     if v.low_strict:
         ok_low = x > v.low
     else:
-        ok_low = x >= v.low - _slack(v.low) if math.isfinite(v.low) else True
+        ok_low = x >= v.low - slack(v.low) if math.isfinite(v.low) else True
     if v.high_strict:
         ok_high = x < v.high
     else:
-        ok_high = x <= v.high + _slack(v.high) if math.isfinite(v.high) else True
+        ok_high = x <= v.high + slack(v.high) if math.isfinite(v.high) else True
     return ok_low and ok_high
 
 

@@ -16,8 +16,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from calibration.record import FLOAT_RTOL, Target, Window
-from calibration.statistics import ZERO_EPS
+from calibration.record import Target, Window
+from calibration.statistics import ZERO_EPS, slack
 
 #: Shares and ratios are compared on log(x + RATIO_EPS): a small floor keeps zero finite.
 RATIO_EPS = 0.05
@@ -129,7 +129,7 @@ class TargetSet:
                     if top <= ZERO_EPS:
                         out[i] = -1.0
                     else:
-                        near = monthly >= top - FLOAT_RTOL * max(1.0, abs(top))
+                        near = monthly >= top - slack(top)
                         out[i] = float(np.argmax(near))
             elif k in ("ratio", "share"):
                 den = cs[c.ref_b + 1, c.ref_col] - cs[c.ref_a, c.ref_col]
@@ -179,7 +179,7 @@ class TargetSet:
                 d[i] = 1.0
                 continue
             lo, hi = self.low[i], self.high[i]
-            inside = lo - FLOAT_RTOL * max(1.0, abs(lo)) <= x <= hi + FLOAT_RTOL * max(1.0, abs(hi))
+            inside = lo - slack(lo) <= x <= hi + slack(hi)
             strict_miss = (t.value.low_strict and x <= lo) or (t.value.high_strict and x >= hi)
             if inside and not strict_miss:
                 continue

@@ -38,8 +38,8 @@ import pandas as pd
 from scipy import optimize
 from scipy.special import ndtr  # the standard normal cdf, without scipy.stats' overhead
 
-from calibration.record import FLOAT_RTOL
 from calibration.report import ensemble_centre
+from calibration.statistics import slack
 from calibration.summary import RATIO_EPS, TargetSet, rms
 from sim.executors import Shared
 from sim.output import write_json
@@ -96,13 +96,13 @@ def _outside(ts: TargetSet, i: int, x: np.ndarray) -> tuple[np.ndarray, np.ndarr
         if v.low_strict:
             below = x <= v.low
         elif np.isfinite(v.low):
-            below = x < v.low - FLOAT_RTOL * max(1.0, abs(v.low))
+            below = x < v.low - slack(v.low)
         else:
             below = np.zeros(len(x), dtype=bool)
         if v.high_strict:
             above = x >= v.high
         elif np.isfinite(v.high):
-            above = x > v.high + FLOAT_RTOL * max(1.0, abs(v.high))
+            above = x > v.high + slack(v.high)
         else:
             above = np.zeros(len(x), dtype=bool)
     return (below & ~nan).astype(float), (above & ~nan).astype(float)
