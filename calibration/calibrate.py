@@ -191,6 +191,8 @@ def run_calibration(
             )
             refinement.to_csv(out / "refinement.csv", index=False)
             earlier += _earlier(out / "refine.json", t0)
+        elif not (out / "refine.json").exists():  # no coordinate search: no stale table of one
+            (out / "refinement.csv").unlink(missing_ok=True)
         steps = int(b.get("trust_steps", 0)) if polish_steps is None else polish_steps
         if steps:
             best, joint, spent = _polish_jointly(
@@ -664,10 +666,15 @@ def write_report(
             else " and the posterior mean"
         )
         + " by the expected number of fit targets the median of a 100-run ensemble meets "
-        "(estimated by resampling each candidate's runs), then polished by an adaptive "
-        "coordinate search in prior-quantile steps on the same criterion with common seeds "
-        f"({_refine_summary(out)}; `refinement.csv` lists the accepted moves), then by "
-        "trust-region steps that move every value at once, on a local linear model of each "
+        "(estimated by resampling each candidate's runs), then polished"
+        + (
+            " by an adaptive coordinate search in prior-quantile steps on the same criterion "
+            f"with common seeds ({_refine_summary(out)}; `refinement.csv` lists the accepted "
+            "moves), then"
+            if (out / "refine.json").exists()
+            else " (no coordinate search)"
+        )
+        + " by trust-region steps that move every value at once, on a local linear model of each "
         "target's chances fitted to runs at random perturbations, each step kept only if the "
         f"ensemble there is expected to meet more targets ({_trust_summary(cal, out)}; "
         "`trust.csv` lists the steps); the scores above come from fresh seeds:",
@@ -693,8 +700,6 @@ def write_report(
 def _refine_summary(out: Path) -> str:
     """How far the coordinate search went, from its saved state."""
     path = out / "refine.json"
-    if not path.exists():
-        return "no polish"
     saved = json.loads(path.read_text(encoding="utf-8"))
     sweeps = int(saved["sweep"]) - 1
     moves = len(saved["log"]) - 1

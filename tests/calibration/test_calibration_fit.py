@@ -456,6 +456,10 @@ def test_shipped_baseline_carries_the_fitted_values():
     have = {k: v for k, v in _leaves(baseline) if k.split(".")[0] not in skip}
     assert want and want == have
     assert (fitted / "report.md").exists() and (fitted / "posterior.csv").exists()
+    # the report describes the polish that was run, and no table of one that was not
+    searched = (fitted / "refine.json").exists()
+    assert ("adaptive coordinate search" in (fitted / "report.md").read_text()) == searched
+    assert (fitted / "refinement.csv").exists() == searched
 
 
 class _Interrupted(Exception):
