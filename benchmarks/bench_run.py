@@ -18,9 +18,9 @@ from pathlib import Path
 
 from mesa import Agent, DataCollector, Model
 
-from sim import load_scenario, run
-from sim.agents import Militia
-from sim.model import MILITIA_REPORTERS, MODEL_REPORTERS, EscalationModel
+from escalation import load_scenario, run
+from escalation.model.agents import Militia
+from escalation.model.model import MILITIA_REPORTERS, MODEL_REPORTERS, EscalationModel
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -97,7 +97,7 @@ def main() -> None:
         result = run(scenario, seed=1)
         assert len(result.events) and len(result.monthly)  # built on first read
 
-    from calibration.fit import load_calibration, load_start
+    from escalation.calibration.fit import load_calibration, load_start
 
     cal = load_calibration(args.calibration)
     fitted = Path(args.calibration).parent / "fitted" / cal.spec.name / "scores.json"

@@ -12,7 +12,7 @@ Prints:
   design, processes and steps (the throughput ratio);
 - the peak memory (resident set) of a sweep of --memory-runs runs: the parent process and the
   largest worker;
-- with --calibration, the wall time of `escalation calibrate calibration/baseline.yaml`.
+- with --calibration, the wall time of `escalation calibrate calibrations/baseline.yaml`.
 """
 
 from __future__ import annotations
@@ -34,10 +34,10 @@ sys.path.insert(0, str(ROOT))
 from mesa import DataCollector  # noqa: E402
 from mesa.batchrunner import batch_run  # noqa: E402
 
-from sim import load_scenario, with_overrides  # noqa: E402
-from sim.model import EscalationModel  # noqa: E402
-from sim.runner import run, run_ensemble, spawn_seeds  # noqa: E402
-from sim.sweep import run_sweep, sweep_from_dict  # noqa: E402
+from escalation import load_scenario, with_overrides  # noqa: E402
+from escalation.experiments.runner import run, run_ensemble, spawn_seeds  # noqa: E402
+from escalation.experiments.sweep import run_sweep, sweep_from_dict  # noqa: E402
+from escalation.model.model import EscalationModel  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 SEVERITIES = [0.5 + 0.25 * i for i in range(12)]
@@ -174,7 +174,7 @@ def bench_memory(tmp: Path, n_runs: int) -> None:
     cmd = [
         sys.executable,
         "-m",
-        "sim.cli",
+        "escalation.cli",
         "sweep",
         str(sweep_file),
         "--out",
@@ -213,9 +213,9 @@ def bench_calibration() -> None:
     cmd = [
         sys.executable,
         "-m",
-        "sim.cli",
+        "escalation.cli",
         "calibrate",
-        str(ROOT / "calibration/baseline.yaml"),
+        str(ROOT / "calibrations/baseline.yaml"),
         "--out",
         str(out),
         "--no-progress",

@@ -8,10 +8,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import load_scenario, scenario_from_dict
-from sim.cli import main
-from sim.compare import compare, paired_differences
-from sim.metrics import Period
+from escalation import load_scenario, scenario_from_dict
+from escalation.cli.main import main
+from escalation.experiments.compare import compare, paired_differences
+from escalation.observe.periods import Period
 
 ROOT = Path(__file__).resolve().parent.parent
 WHAT_IFS = sorted(

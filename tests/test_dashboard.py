@@ -21,9 +21,9 @@ from pathlib import Path
 import pytest
 import yaml
 
-from sim import ScenarioError, UserError
-from sim.app import HOLD_EVENT, Library, make_server
-from sim.cli import main
+from escalation import ScenarioError, UserError
+from escalation.cli.main import main
+from escalation.dashboard.server import HOLD_EVENT, Library, make_server
 
 ROOT = Path(__file__).resolve().parent.parent
 BROWSER_ARGS = [
@@ -221,7 +221,17 @@ def need(what: str) -> None:
 def dashboard_url() -> Iterator[str]:
     """``escalation dashboard`` in a subprocess on a free loopback port."""
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sim.cli", "dashboard", "--no-browser", "--port", "0", "-n", "8"],
+        [
+            sys.executable,
+            "-m",
+            "escalation.cli",
+            "dashboard",
+            "--no-browser",
+            "--port",
+            "0",
+            "-n",
+            "8",
+        ],
         cwd=ROOT,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,

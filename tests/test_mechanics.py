@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from sim import EscalationModel, load_scenario, run, scenario_from_dict
+from escalation import EscalationModel, load_scenario, run, scenario_from_dict
 
 SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
 
@@ -275,7 +275,7 @@ def test_us_leaving_removes_us_targets(small):
 
 def _exact_odds_every_day(patch) -> None:
     """Make every militia compute its exact odds of attacking every day (no shortcut)."""
-    from sim import agents
+    from escalation.model import agents
 
     original = agents.Militia.attack_odds_bound
 

@@ -7,10 +7,11 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from calibration import RecordError, load_record
-from calibration.plugin import TEMPO_PANELS, overlay, periods
-from sim import UserError, load_scenario, run
-from sim.cli import main, plugins
+from escalation import UserError, load_scenario, run
+from escalation.cli.main import main
+from escalation.record import RecordError, load_record
+from escalation.record.overlap import TEMPO_PANELS, comparison_periods
+from escalation.viz.tempo import record_overlay
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -24,8 +25,12 @@ def test_record_errors_are_user_errors():
     assert issubclass(RecordError, UserError)
 
 
-def test_the_record_is_a_registered_plugin():
-    assert any(p.__name__ == "calibration.plugin" for p in plugins())
+def test_the_record_is_package_data_found_without_a_plugin():
+    import escalation.record
+
+    data = Path(escalation.record.__file__).parent / "data"
+    assert {"targets.yaml", "series.yaml", "phases.yaml"} <= {p.name for p in data.iterdir()}
+    assert load_record().targets
 
 
 def test_every_record_series_maps_onto_the_observation_layer(baseline):
@@ -42,7 +47,7 @@ def test_every_record_series_maps_onto_the_observation_layer(baseline):
 
 
 def test_min_size_filters_small_attacks(baseline):
-    from sim.config import SeriesSpec
+    from escalation.scenario.schema import SeriesSpec
 
     specs = {
         "all": SeriesSpec(label="all", targets=["us_base"]),
@@ -61,11 +66,11 @@ def test_min_size_filters_small_attacks(baseline):
 
 
 def test_overlay_panels_and_phases_for_the_baseline(baseline):
-    ov = overlay(baseline)
+    ov = record_overlay(baseline)
     assert ov is not None
     assert [p for p, _ in ov.panels()] == [p for p, _ in TEMPO_PANELS]
     assert len(ov.phases()) >= 5
-    assert periods(baseline)
+    assert comparison_periods(baseline, None)[1] == "phases"
 
 
 def test_no_overlay_outside_the_record(baseline):
@@ -73,7 +78,7 @@ def test_no_overlay_outside_the_record(baseline):
         ROOT / "scenarios" / "baseline.yaml",
         ["start=2030-01-01", "end=2030-12-31", "events=null"],
     )
-    assert overlay(later) is None
+    assert record_overlay(later) is None
 
 
 @pytest.mark.slow

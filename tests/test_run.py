@@ -10,9 +10,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from sim import load_scenario, run_ensemble, scenario_from_dict, spawn_seeds
-from sim.cli import main
-from sim.schema_doc import describe
+from escalation import load_scenario, run_ensemble, scenario_from_dict, spawn_seeds
+from escalation.cli.main import main
+from escalation.scenario.reference import describe
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -98,8 +98,8 @@ def test_schema_describes_every_doctrine_key():
 
 
 def test_a_scenario_sent_to_a_worker_is_the_same_scenario():
-    from sim import run
-    from sim.scenario import provenance
+    from escalation import run
+    from escalation.scenario.loading import provenance
 
     scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
     copy = pickle.loads(pickle.dumps(scenario))
@@ -111,7 +111,7 @@ def test_a_scenario_sent_to_a_worker_is_the_same_scenario():
 
 
 def test_a_shared_input_is_unpickled_once_per_process():
-    from sim.executors import Shared
+    from escalation.experiments.executors import Shared
 
     scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
     shared = Shared(scenario)
@@ -124,7 +124,7 @@ def test_a_shared_input_is_unpickled_once_per_process():
 
 
 def test_a_run_without_tables_has_the_same_summary():
-    from sim import run
+    from escalation import run
 
     scenario = load_scenario(ROOT / "scenarios" / "baseline.yaml")
     for seed in (3, 4):
@@ -135,9 +135,9 @@ def test_a_run_without_tables_has_the_same_summary():
 
 
 def test_a_result_travels_without_its_tables_and_rebuilds_them(small):
-    from sim import run
-    from sim.observe import EventColumns, observe
-    from sim.runner import all_series
+    from escalation import run
+    from escalation.experiments.runner import all_series
+    from escalation.observe.series import EventColumns, observe
 
     scenario = scenario_from_dict(small)
     result = run(scenario, 5)
@@ -162,9 +162,9 @@ def test_a_result_travels_without_its_tables_and_rebuilds_them(small):
 def test_series_of_one_source_thin_the_same_events(small):
     """A source that misses an event misses it in every series it reports: a subset series
     never exceeds its superset, while another source thins on its own."""
-    from sim import config as C
-    from sim import run
-    from sim.observe import observe
+    from escalation import run
+    from escalation.observe.series import observe
+    from escalation.scenario import schema as C
 
     scenario = scenario_from_dict(small)
     events = run(scenario, 11).events

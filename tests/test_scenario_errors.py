@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from sim import ScenarioError, load_scenario
-from sim.cli import main
+from escalation import ScenarioError, load_scenario
+from escalation.cli.main import main
 
 
 def error_of(path: Path, overrides=()) -> ScenarioError:
@@ -241,7 +241,7 @@ def test_cli_run_bad_file_in_a_subprocess_has_no_traceback(write_yaml, small):
     small["militias"]["A"]["compliance"] = -1
     path = write_yaml("bad.yaml", small)
     proc = subprocess.run(
-        [sys.executable, "-m", "sim.cli", "run", str(path), "-n", "2"],
+        [sys.executable, "-m", "escalation.cli", "run", str(path), "-n", "2"],
         capture_output=True,
         text=True,
     )

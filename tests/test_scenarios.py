@@ -7,8 +7,8 @@ from pathlib import Path
 
 import pytest
 
-from calibration import find_seeds_dir
-from sim import EscalationModel, load_scenario
+from escalation import EscalationModel, load_scenario
+from escalation.record import find_seeds_dir
 
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIO_FILES = sorted(p for p in (ROOT / "scenarios").glob("*.yaml"))

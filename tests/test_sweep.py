@@ -13,9 +13,9 @@ import pandas as pd
 import pytest
 import yaml
 
-from sim import ScenarioError
-from sim.cli import main
-from sim.sweep import load_sweep, run_sweep, sweep_from_dict
+from escalation import ScenarioError
+from escalation.cli.main import main
+from escalation.experiments.sweep import load_sweep, run_sweep, sweep_from_dict
 
 SHORT = {"end": "2020-03-31"}
 
@@ -200,7 +200,7 @@ def test_killed_sweep_resumes_to_the_uninterrupted_table(sweep_file, tmp_path):
     cmd = [
         sys.executable,
         "-m",
-        "sim.cli",
+        "escalation.cli",
         "sweep",
         str(path),
         "--out",

@@ -7,11 +7,11 @@ from pathlib import Path
 
 import pytest
 
-import calibration
-from calibration import load_record, reconstruct
-from calibration.record import Record
+import escalation.record as calibration
+from escalation.record import load_record, reconstruct
+from escalation.record.record import Record
 
-PACKAGE_DIR = Path(calibration.__file__).resolve().parent
+PACKAGE_DIR = Path(calibration.__file__).resolve().parent / "data"
 
 
 @pytest.fixture(scope="session")

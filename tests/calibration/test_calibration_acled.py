@@ -8,9 +8,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from calibration import RecordError, compute_statistic, load_acled, target_satisfied
-from calibration.acled import REQUIRED_COLUMNS, load_acled_mapping
-from calibration.record import Record
+from escalation.record import RecordError, compute_statistic, load_acled, target_satisfied
+from escalation.record.acled import REQUIRED_COLUMNS, load_acled_mapping
+from escalation.record.record import Record
 
 COLUMNS = [
     "event_id_cnty", "event_date", "year", "time_precision", "disorder_type", "event_type",

@@ -14,9 +14,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calibration import compute_statistic, load_record
-from calibration.abc import Settings, abc_smc
-from calibration.fit import (
+from escalation import ScenarioError, scenario_from_dict
+from escalation.calibration.abc import Settings, abc_smc
+from escalation.calibration.fit import (
     Prior,
     Simulator,
     apply_series_params,
@@ -24,13 +24,13 @@ from calibration.fit import (
     load_calibration,
     refine,
 )
-from calibration.record import Source, Target, Value, Window
-from calibration.summary import TargetSet, rms
-from calibration.trust import TrustSettings, trust_polish
-from sim import ScenarioError, scenario_from_dict
-from sim.errors import UserError
-from sim.executors import SerialExecutor
-from sim.runner import all_series, run
+from escalation.calibration.trust import TrustSettings, trust_polish
+from escalation.errors import UserError
+from escalation.experiments.executors import SerialExecutor
+from escalation.experiments.runner import all_series, run
+from escalation.record import compute_statistic, load_record
+from escalation.record.record import Source, Target, Value, Window
+from escalation.record.summary import TargetSet, rms
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -129,7 +129,7 @@ def test_series_parameters_accept_globs():
 
 
 def test_shipped_calibration_file_loads():
-    cal = load_calibration(ROOT / "calibration" / "baseline.yaml")
+    cal = load_calibration(ROOT / "calibrations" / "baseline.yaml")
     assert len(cal.fit_targets) >= 60
     assert all(not t.is_episode for t in cal.fit_targets)
     assert cal.episodes and all(t.is_episode for t in cal.episodes)
@@ -142,12 +142,12 @@ def test_start_values_are_read_and_bad_ones_named(tmp_path, capsys):
 
     import yaml
 
-    from calibration.fit import load_start
-    from sim.cli import main
+    from escalation.calibration.fit import load_start
+    from escalation.cli.main import main
 
-    spec = ROOT / "calibration" / "baseline.yaml"
+    spec = ROOT / "calibrations" / "baseline.yaml"
     cal = load_calibration(spec)
-    shipped = ROOT / "calibration" / "baseline-start.yaml"
+    shipped = ROOT / "calibrations" / "baseline-start.yaml"
     values = load_start(shipped, cal)
     assert len(values) == len(cal.names)
     flat = yaml.safe_load(shipped.read_text())
@@ -179,7 +179,7 @@ def test_start_values_are_read_and_bad_ones_named(tmp_path, capsys):
 
 
 def test_fit_until_splits_the_targets_and_rejects_dates_that_leave_nothing():
-    spec = ROOT / "calibration" / "baseline.yaml"
+    spec = ROOT / "calibrations" / "baseline.yaml"
     cal = load_calibration(spec, fit_until=date(2021, 12, 31))
     assert cal.fit_targets and cal.holdout_targets
     assert all(t.span.end <= date(2021, 12, 31) for t in cal.fit_targets)
@@ -191,7 +191,7 @@ def test_fit_until_splits_the_targets_and_rejects_dates_that_leave_nothing():
 
 
 def test_the_fit_scores_every_phase_direction_as_a_rate_ratio(tmp_path):
-    from calibration.report import phase_fit_targets, phase_targets
+    from escalation.calibration.report import phase_fit_targets, phase_targets
 
     record = load_record()
     changes = phase_targets(record)
@@ -210,7 +210,7 @@ def test_the_fit_scores_every_phase_direction_as_a_rate_ratio(tmp_path):
         assert ts.satisfied_one(0, days * (1.5 if direction == "increase" else 0.5))
         assert not ts.satisfied_one(0, days * (0.5 if direction == "increase" else 1.5))
 
-    spec = ROOT / "calibration" / "baseline.yaml"
+    spec = ROOT / "calibrations" / "baseline.yaml"
     cal = load_calibration(spec)
     fitted = {t.id for t in cal.simulator.targets.targets}
     assert {t.id for t in fits} <= fitted
@@ -366,7 +366,7 @@ TRUTH = {"militias.A.resolve": -4.5, "militia_defaults.motives.us.context.talks"
 
 def _recovery_simulator() -> tuple[Simulator, TargetSet]:
     """A two-militia year and half-year count targets (+-15%) made by the model at TRUTH."""
-    from sim.config import SeriesSpec
+    from escalation.scenario.schema import SeriesSpec
 
     truth = TRUTH
     scenario = scenario_from_dict(SMALL)
@@ -448,7 +448,7 @@ def _leaves(node, prefix=""):
 def test_shipped_baseline_carries_the_fitted_values():
     import yaml
 
-    fitted = ROOT / "calibration" / "fitted" / "baseline"
+    fitted = ROOT / "calibrations" / "fitted" / "baseline"
     best = yaml.safe_load((fitted / "best.yaml").read_text())
     baseline = yaml.safe_load((ROOT / "scenarios" / "baseline.yaml").read_text())
     skip = {"extends", "name", "description"}

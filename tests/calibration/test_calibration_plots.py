@@ -7,9 +7,9 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from calibration import plot_history, write_history_png
-from calibration.reconstruct import Reconstruction
-from calibration.record import Record
+from escalation.record import plot_history, write_history_png
+from escalation.record.reconstruct import Reconstruction
+from escalation.record.record import Record
 
 
 def test_write_history_png(record: Record, recon: Reconstruction, tmp_path: Path) -> None:

@@ -8,9 +8,9 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from calibration import compute_statistic, load_record, reconstruct, target_satisfied
-from calibration.reconstruct import LABEL, TOLERANCE, Reconstruction
-from calibration.record import Record
+from escalation.record import compute_statistic, load_record, reconstruct, target_satisfied
+from escalation.record.reconstruct import LABEL, TOLERANCE, Reconstruction
+from escalation.record.record import Record
 
 
 def test_every_used_target_is_met(record: Record, recon: Reconstruction) -> None:

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from calibration import RecordError, find_seeds_dir, load_record, verify_passages
-from calibration.record import APPROXIMATE_TOLERANCE, BASELINE_START, Record
+from escalation.record import RecordError, find_seeds_dir, load_record, verify_passages
+from escalation.record.record import APPROXIMATE_TOLERANCE, BASELINE_START, Record
 
 # --------------------------------------------------------------------------------------------
 # content

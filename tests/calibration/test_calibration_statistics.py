@@ -8,8 +8,8 @@ from datetime import date
 import pandas as pd
 import pytest
 
-from calibration import compute_statistic, evaluate_targets, target_satisfied
-from calibration.record import Record, Source, Target, Value, Window
+from escalation.record import compute_statistic, evaluate_targets, target_satisfied
+from escalation.record.record import Record, Source, Target, Value, Window
 
 
 def _daily(points: dict[str, float]) -> pd.Series:

@@ -7,10 +7,10 @@ from datetime import date
 
 import numpy as np
 
-from calibration.fit import expected_hits
-from calibration.record import Source, Target, Value, Window
-from calibration.summary import TargetSet
-from calibration.trust import LocalModel
+from escalation.calibration.fit import expected_hits
+from escalation.calibration.trust import LocalModel
+from escalation.record.record import Source, Target, Value, Window
+from escalation.record.summary import TargetSet
 
 
 def _target(tid: str, statistic: str, value: Value) -> Target:

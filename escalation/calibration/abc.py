@@ -1,0 +1,403 @@
+"""Approximate Bayesian computation by sequential Monte Carlo (ABC-SMC), resumable.
+
+Replenishment ABC-SMC (Drovandi and Pettitt 2011), which stays well behaved with many
+parameters: generation 0 samples the prior; each later generation keeps the ``quantile`` of
+particles with the smallest distances (its tolerance is the largest kept distance), resamples the
+rest from the kept ones and moves each resampled particle by Metropolis steps (a Gaussian random
+walk with the kept particles' covariance) that accept a proposal whose simulated distance is
+within the tolerance. The number of steps adapts to the last acceptance rate, so that a particle
+moves with probability about 0.99; the run stops when the acceptance rate falls below
+``min_acceptance`` or the budget is spent. All particles have equal weight.
+
+Parameters live in the unit cube: every prior is mapped through its CDF, so the prior density
+there is uniform; random-walk proposals are folded back into the cube at its faces.
+
+Determinism: every proposal and its simulation seed are functions of (seed, generation, index)
+alone and acceptance is decided in index order, so the posterior does not depend on how many
+workers simulate or in which order results arrive. Every simulation is appended to ``sims.csv``
+and every finished generation to ``population_<g>.csv``: an interrupted run resumes without
+redoing or losing a simulation.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import math
+import os
+import time
+from collections.abc import Callable, Iterator, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from escalation.errors import UserError
+
+
+@dataclass(frozen=True)
+class Settings:
+    """How long and how finely ABC-SMC runs."""
+
+    particles: int = 200
+    quantile: float = 0.5
+    max_generations: int = 15
+    max_simulations: int = 8000
+    max_minutes: float = 14.0
+    min_acceptance: float = 0.02
+    batch: int = 32
+    seed: int = 0
+    max_moves: int = 10
+
+
+@dataclass
+class Generation:
+    """One finished population."""
+
+    index: int
+    epsilon: float
+    u: np.ndarray  # particles x parameters, in the unit cube
+    distance: np.ndarray
+    weight: np.ndarray
+    simulations: int
+    acceptance: float
+
+    @property
+    def ess(self) -> float:
+        """Effective sample size: distinct particles (weights are equal; copies add nothing)."""
+        return float(len(np.unique(self.u, axis=0)))
+
+
+@dataclass
+class Progress:
+    """What the caller sees after every batch."""
+
+    generation: int
+    epsilon: float
+    accepted: int
+    proposed: int
+    simulations: int
+    elapsed: float
+    last: Generation | None = None
+    done: bool = False
+    reason: str = ""
+    history: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _rng(seed: int, generation: int, k: int) -> np.random.Generator:
+    return np.random.default_rng(np.random.SeedSequence([seed, generation, k]))
+
+
+def sim_seed(seed: int, generation: int, k: int) -> int:
+    """The simulation seed of proposal k in a generation."""
+    ss = np.random.SeedSequence([seed, generation, k, 1])
+    return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+
+
+class Store:
+    """Files of a run: sims.csv (every evaluation), population_<g>.csv, state.json."""
+
+    def __init__(self, folder: Path, names: Sequence[str]) -> None:
+        self.folder = folder
+        self.names = list(names)
+        folder.mkdir(parents=True, exist_ok=True)
+        self.sims_path = folder / "sims.csv"
+        self._file = None
+
+    def evaluated(self) -> dict[tuple[int, int], float]:
+        """(generation, proposal) -> distance of everything evaluated so far."""
+        out: dict[tuple[int, int], float] = {}
+        if not self.sims_path.exists():
+            return out
+        lines = self.sims_path.read_text(encoding="utf-8").splitlines(keepends=True)
+        if not lines:
+            return out
+        header = next(csv.reader([lines[0]]))
+        keep = [lines[0]]
+        for line in lines[1:]:
+            fields = next(csv.reader([line]))
+            if not line.endswith("\n") or len(fields) != len(header):
+                continue  # a torn last line from a killed process
+            out[(int(fields[0]), int(fields[1]))] = float(fields[2])
+            keep.append(line)
+        if len(keep) != len(lines):
+            tmp = self.sims_path.with_suffix(".tmp")
+            tmp.write_text("".join(keep), encoding="utf-8")
+            os.replace(tmp, self.sims_path)
+        return out
+
+    def append(self, generation: int, k: int, distance: float, u: np.ndarray, seed: int) -> None:
+        if self._file is None:
+            new = not self.sims_path.exists() or self.sims_path.stat().st_size == 0
+            self._file = self.sims_path.open("a", newline="", encoding="utf-8")
+            if new:
+                csv.writer(self._file).writerow(
+                    ["generation", "proposal", "distance", "seed", *[f"u:{n}" for n in self.names]]
+                )
+        csv.writer(self._file).writerow(
+            [generation, k, repr(float(distance)), seed, *[repr(float(x)) for x in u]]
+        )
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+    def save_generation(self, gen: Generation) -> None:
+        frame = pd.DataFrame(gen.u, columns=[f"u:{n}" for n in self.names])
+        frame["distance"] = gen.distance
+        frame["weight"] = gen.weight
+        tmp = self.folder / f"population_{gen.index}.csv.tmp"
+        frame.to_csv(tmp, index=False, float_format="%.17g")
+        os.replace(tmp, self.folder / f"population_{gen.index}.csv")
+
+    def load_generations(self, state: dict[str, Any]) -> list[Generation]:
+        gens = []
+        for info in state.get("generations", []):
+            frame = pd.read_csv(self.folder / f"population_{info['index']}.csv")
+            gens.append(
+                Generation(
+                    index=info["index"],
+                    epsilon=info["epsilon"],
+                    # C order, as in memory: BLAS sums depend on the layout
+                    u=np.ascontiguousarray(frame[[f"u:{n}" for n in self.names]].to_numpy()),
+                    distance=np.ascontiguousarray(frame["distance"].to_numpy()),
+                    weight=np.ascontiguousarray(frame["weight"].to_numpy()),
+                    simulations=info["simulations"],
+                    acceptance=info["acceptance"],
+                )
+            )
+        return gens
+
+    def state(self) -> dict[str, Any]:
+        path = self.folder / "state.json"
+        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+
+    def save_state(self, state: dict[str, Any]) -> None:
+        path = self.folder / "state.json"
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
+        os.replace(tmp, path)
+
+
+def _reflect(x: np.ndarray) -> np.ndarray:
+    """Fold a point back into the unit cube (a symmetric proposal stays symmetric)."""
+    x = np.mod(x, 2.0)
+    return np.where(x > 1.0, 2.0 - x, x)
+
+
+def _steps(acceptance: float, most: int) -> int:
+    """Metropolis steps so that a particle moves with probability about 0.99."""
+    if acceptance <= 0:
+        return most
+    if acceptance >= 1:
+        return 1
+    return int(min(most, max(1, math.ceil(math.log(0.01) / math.log(1 - acceptance)))))
+
+
+def _summary(gen: Generation, simulations: int, start: float, steps: int = 0) -> dict[str, Any]:
+    return {
+        "generation": gen.index,
+        "epsilon": None if math.isinf(gen.epsilon) else gen.epsilon,
+        "acceptance": gen.acceptance,
+        "moves_per_particle": steps,
+        "unique_particles": gen.ess,
+        "simulations": simulations,
+        "median_distance": float(np.median(gen.distance)),
+        "elapsed_s": round(time.monotonic() - start, 1),
+    }
+
+
+def abc_smc(
+    names: Sequence[str],
+    simulate: Callable[[list[tuple[np.ndarray, int]]], Iterator[tuple[int, float]]],
+    settings: Settings,
+    folder: Path,
+    *,
+    on_progress: Callable[[Progress], None] | None = None,
+    identity: dict[str, Any] | None = None,
+) -> list[Generation]:
+    """Run (or resume) ABC-SMC; returns the finished generations (the last is the posterior).
+
+    ``simulate`` takes a list of (u, seed) pairs and yields (position in that list, distance)
+    as simulations finish, in any order.
+    """
+    store = Store(folder, names)
+    state = store.state()
+    if identity is not None and state and state.get("identity") != identity:
+        raise UserError(
+            f"{folder}: holds a fit of a different calibration (its parameters, priors, "
+            "scenario or targets differ); use another --out, or --restart to discard it"
+        )
+    gens = store.load_generations(state) if state else []
+    evaluated = store.evaluated()
+    history = list(state.get("history", [])) if state else []
+    simulations = len(evaluated)
+    start = time.monotonic() - float(state.get("elapsed", 0.0) if state else 0.0)
+    s = settings
+    d = len(names)
+    # a run stopped by its budget continues when asked again with a larger budget
+    same = bool(state) and state.get("settings") == s.__dict__
+    reason = state.get("stopped", "") if same else ""
+
+    def persist(extra: dict[str, Any] | None = None) -> None:
+        payload = {
+            "identity": identity,
+            "settings": s.__dict__,
+            "generations": [
+                {
+                    "index": g.index,
+                    "epsilon": g.epsilon,
+                    "simulations": g.simulations,
+                    "acceptance": g.acceptance,
+                    "ess": g.ess,
+                }
+                for g in gens
+            ],
+            "history": history,
+            "simulations": simulations,
+            "elapsed": time.monotonic() - start,
+        }
+        payload.update(extra or {})
+        store.save_state(payload)
+
+    def run_batch(g: int, items: list[tuple[int, np.ndarray]]) -> dict[int, float]:
+        """Simulate proposals (index, u) of generation g not evaluated yet; distances by index."""
+        nonlocal simulations
+        todo = [(k, u, sim_seed(s.seed, g, k)) for k, u in items if (g, k) not in evaluated]
+        for pos, dist in simulate([(u, seed) for _, u, seed in todo]):
+            k, u, seed = todo[pos]
+            evaluated[(g, k)] = dist
+            store.append(g, k, dist, u, seed)
+            simulations += 1
+        return {k: evaluated[(g, k)] for k, _ in items}
+
+    def over_budget() -> str:
+        if simulations >= s.max_simulations:
+            return "simulation budget spent"
+        if time.monotonic() - start > s.max_minutes * 60:
+            return "time budget spent"
+        return ""
+
+    def report(g: int, eps: float, accepted: int, proposed: int) -> None:
+        if on_progress:
+            on_progress(
+                Progress(
+                    g,
+                    eps,
+                    accepted,
+                    proposed,
+                    simulations,
+                    time.monotonic() - start,
+                    gens[-1] if gens else None,
+                    history=history,
+                )
+            )
+
+    n = s.particles
+    try:
+        if not gens:  # generation 0: the prior
+            us = [_rng(s.seed, 0, k).random(d) for k in range(n)]
+            dist: dict[int, float] = {}
+            for lo in range(0, n, s.batch):
+                dist.update(run_batch(0, [(k, us[k]) for k in range(lo, min(lo + s.batch, n))]))
+                report(0, math.inf, len(dist), len(dist))
+            gens.append(
+                Generation(
+                    0,
+                    math.inf,
+                    np.array(us),
+                    np.array([dist[k] for k in range(n)]),
+                    np.full(n, 1.0 / n),
+                    n,
+                    1.0,
+                )
+            )
+            store.save_generation(gens[0])
+            history.append(_summary(gens[0], simulations, start))
+            persist()
+        while not reason:
+            g = len(gens)
+            prev = gens[-1]
+            if g >= s.max_generations:
+                reason = "reached the last generation"
+                break
+            reason = over_budget()
+            if reason:
+                break
+            order = np.argsort(prev.distance, kind="stable")
+            n_keep = max(2, math.floor(n * s.quantile + 0.5))
+            kept = order[:n_keep]
+            epsilon = float(prev.distance[kept[-1]])
+            rng = _rng(s.seed, g, 1 << 30)  # the resampling draw of generation g
+            parents = rng.choice(kept, size=n - n_keep, replace=True)
+            u = [prev.u[i].copy() for i in parents]
+            du = [float(prev.distance[i]) for i in parents]
+            # random-walk scale 2.38^2 / d (Roberts, Gelman and Gilks 1997)
+            cov = np.atleast_2d(np.cov(prev.u[kept].T)) * (2.38**2 / d) + np.eye(d) * 1e-10
+            chol = np.linalg.cholesky(cov)
+            last = prev.acceptance if g > 1 else 0.5
+            steps = _steps(last, s.max_moves)
+            accepted = proposed = 0
+            for step in range(steps):
+                items = []
+                for j in range(len(u)):
+                    k = step * n + j
+                    x = _reflect(u[j] + chol @ _rng(s.seed, g, k).standard_normal(d))
+                    proposed += 1
+                    items.append((k, x))
+                for lo in range(0, len(items), s.batch):
+                    batch = items[lo : lo + s.batch]
+                    dist = run_batch(g, batch)
+                    for k, x in batch:
+                        if dist[k] <= epsilon:
+                            j = k - step * n
+                            u[j], du[j] = x, dist[k]
+                            accepted += 1
+                    report(g, epsilon, accepted, proposed)
+                    stop = over_budget()
+                    if stop:
+                        reason = f"{stop} during generation {g}"
+                        break
+                if reason:
+                    break
+            if reason:
+                break
+            gen = Generation(
+                index=g,
+                epsilon=epsilon,
+                u=np.vstack([prev.u[kept], np.array(u)]),
+                distance=np.r_[prev.distance[kept], np.array(du)],
+                weight=np.full(n, 1.0 / n),
+                simulations=proposed,
+                acceptance=accepted / max(proposed, 1),
+            )
+            gens.append(gen)
+            store.save_generation(gen)
+            history.append(_summary(gen, simulations, start, steps))
+            persist()
+            if gen.acceptance < s.min_acceptance:
+                reason = f"acceptance rate {gen.acceptance:.3f} below {s.min_acceptance}"
+    finally:
+        store.close()
+    persist({"stopped": reason})
+    if on_progress and gens:
+        last = gens[-1]
+        on_progress(
+            Progress(
+                last.index,
+                last.epsilon,
+                len(last.u),
+                last.simulations,
+                simulations,
+                time.monotonic() - start,
+                last,
+                done=True,
+                reason=reason,
+                history=history,
+            )
+        )
+    return gens

@@ -1,0 +1,1 @@
+"""The ``escalation`` command line: a thin adapter over the layers below."""

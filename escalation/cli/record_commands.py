@@ -1,0 +1,289 @@
+"""``escalation history`` and ``escalation calibrate``: the record's commands."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import pandas as pd
+
+if TYPE_CHECKING:
+    from escalation.calibration.fit import Calibration
+
+# --------------------------------------------------------------------------- escalation history
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``escalation history`` to the command line."""
+    p = subparsers.add_parser(
+        "history",
+        help="draw the historical record (targets, reconstruction, phases, events)",
+        description="Draw the record of militia attack tempo as the sources report it: every "
+        "reported figure over the window it covers, a monthly reconstruction from those "
+        "aggregates with its band, the phases and the key events; and write the target table "
+        "and the reconstruction as CSV. Add your own targets, series or an ACLED export.",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        default=Path("results") / "history",
+        help="output folder (default: results/history)",
+    )
+    p.add_argument(
+        "--targets",
+        type=Path,
+        action="append",
+        default=[],
+        help="extra targets file (same format as calibration/targets.yaml)",
+    )
+    p.add_argument(
+        "--series",
+        type=Path,
+        action="append",
+        default=[],
+        help="extra observed-series file (same format as calibration/series.yaml)",
+    )
+    p.add_argument("--acled", type=Path, help="an ACLED export (CSV) to draw as observed counts")
+    p.add_argument(
+        "--mapping",
+        type=Path,
+        help="mapping of ACLED events to series (default: the packaged mapping)",
+    )
+    p.add_argument(
+        "--check-passages",
+        action="store_true",
+        help="check that every cited passage occurs verbatim in its seed document",
+    )
+    p.set_defaults(func=cmd_history)
+    _register_calibrate(subparsers)
+
+
+def _register_calibrate(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "calibrate",
+        help="fit scenario values to the record (ABC-SMC) and report how well the model fits",
+        description="Fit the values a calibration file names to the record's tempo targets by "
+        "ABC-SMC, choose the best parameter set, and score the calibrated ensemble per target "
+        "and per phase against null models. Writes posterior.csv, best.yaml, report.md, "
+        "scores.json, targets.csv, phases.csv and plots to calibrations/fitted/<name>/ (or "
+        "--out). Interrupt it and run the same command again to continue.",
+        epilog="examples:\n"
+        "  escalation calibrate calibrations/baseline.yaml\n"
+        "  escalation calibrate calibrations/baseline.yaml --budget quick\n"
+        "  escalation calibrate calibrations/baseline.yaml --fit-until 2021-12-31",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("spec", type=Path, help="calibration file (e.g. calibrations/baseline.yaml)")
+    p.add_argument(
+        "--budget",
+        choices=("quick", "default", "thorough"),
+        default="default",
+        help="time against precision: quick (~5 min), default (<20 min on two cores), "
+        "thorough (hours)",
+    )
+    p.add_argument(
+        "--fit-until",
+        metavar="DATE",
+        type=_date,
+        help="fit only targets ending by DATE (YYYY-MM-DD); score the rest",
+    )
+    p.add_argument(
+        "--out", type=Path, help="output folder (default: calibrations/fitted/<name>[-until-DATE])"
+    )
+    p.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: all)")
+    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster")
+    p.add_argument("--restart", action="store_true", help="discard an earlier, unfinished fit")
+    p.add_argument(
+        "--polish-sweeps",
+        type=_sweeps,
+        metavar="N",
+        help="sweeps of the coordinate search that polishes the best set (default: the "
+        "budget's); run again with a larger N to continue a finished polish",
+    )
+    p.add_argument(
+        "--polish-steps",
+        type=_sweeps,
+        metavar="N",
+        help="steps of the trust-region polish that follows the coordinate search, moving "
+        "every value at once (default: the budget's); run again with a larger N to continue",
+    )
+    p.add_argument(
+        "--start",
+        type=Path,
+        metavar="FILE",
+        help="YAML of values for every fitted name (or a fit's scores.json) to try beside the "
+        "ABC particles as the start of the polish",
+    )
+    p.add_argument(
+        "--write-scenario",
+        type=Path,
+        metavar="PATH",
+        help="also write the best parameter set as a scenario file at PATH (named "
+        "after the file), e.g. scenarios/baseline.yaml",
+    )
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=cmd_calibrate)
+
+
+def _sweeps(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        n = -1
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    return n
+
+
+def _date(text: str):
+    import datetime as dt
+
+    try:
+        return dt.date.fromisoformat(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    import sys
+
+    from escalation.calibration.calibrate import run_calibration
+    from escalation.calibration.fit import load_calibration, load_start
+    from escalation.cli.common import progress_bar
+
+    cal = load_calibration(args.spec, fit_until=args.fit_until)
+    suffix = f"-until-{cal.spec.fit_until}" if cal.spec.fit_until else ""
+    out = args.out or Path("calibrations") / "fitted" / f"{cal.spec.name}{suffix}"
+    bars: dict = {}
+
+    def progress(stage, p=None) -> None:
+        if p is None:
+            for bar in bars.values():
+                bar.close()
+            bars.clear()
+            if not args.no_progress:
+                print(f"{stage}...", file=sys.stderr)
+            return
+        bar = bars.get(stage)
+        if bar is None:
+            bar = bars[stage] = progress_bar(None, stage, args.no_progress)
+            bar.unit = "sim"
+        bar.n = p.simulations
+        bar.set_postfix(
+            gen=p.generation,
+            eps=f"{p.epsilon:.3g}",
+            accepted=f"{p.accepted}/{p.proposed}",
+            ess=f"{p.last.ess:.0f}" if p.last is not None else "-",
+            refresh=False,
+        )
+        bar.refresh()
+
+    try:
+        scores = run_calibration(
+            cal,
+            out,
+            budget=args.budget,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            restart=args.restart,
+            polish_sweeps=args.polish_sweeps,
+            polish_steps=args.polish_steps,
+            start=load_start(args.start, cal) if args.start is not None else None,
+            progress=progress,
+        )
+    except KeyboardInterrupt:
+        for bar in bars.values():
+            bar.close()
+        print(
+            f"interrupted: every finished simulation is in {out}/abc/ and the polish so far in "
+            f"{out}/refine.json and {out}/trust.json; run the same command to continue",
+            file=sys.stderr,
+        )
+        return 130
+    for bar in bars.values():
+        bar.close()
+    if args.write_scenario is not None:
+        write_fitted_scenario(cal, list(scores["best"].values()), args.write_scenario, out)
+    c = scores["calibrated"]["all_tempo_targets"]
+    print(
+        f"{cal.spec.name}: {scores['abc']['simulations']} simulations, "
+        f"{scores['abc']['generations']} generations, {scores['elapsed_minutes']} min; "
+        f"calibrated median inside the observed range for {c['hits']} of {c['targets']} tempo "
+        f"targets ({c['hit_rate']:.0%}); {scores['phases']['reproduced']} of "
+        f"{scores['phases']['changes']} phase changes reproduced; wrote report.md, best.yaml, "
+        f"posterior.csv and plots to {out}/"
+    )
+    return 0
+
+
+def write_fitted_scenario(cal: Calibration, values: list[float], path: Path, fitted: Path) -> None:
+    """The best parameter set as a scenario at ``path`` extending the calibrated scenario."""
+    from escalation.calibration.fit import best_overlay
+
+    fitted = Path(fitted).resolve()
+    if fitted.is_relative_to(Path.cwd()):  # cite the report as a reader of the repository would
+        fitted = fitted.relative_to(Path.cwd())
+
+    text = best_overlay(
+        cal,
+        values,
+        path.parent,
+        name=path.stem,
+        description=f"{cal.scenario.description.strip()} Incentives fitted to the record by "
+        f"escalation calibrate (see {fitted}/report.md).",
+    )
+    path.write_text(text, encoding="utf-8")
+
+
+def cmd_history(args: argparse.Namespace) -> int:
+    from escalation.experiments.output import write_table
+    from escalation.record.acled import load_acled
+    from escalation.record.reconstruct import reconstruct
+    from escalation.record.record import load_record, verify_passages
+    from escalation.viz.history import write_history_png
+
+    record = load_record(extra_targets=args.targets, extra_series=args.series)
+    if args.check_passages:
+        verify_passages(record)
+    args.out.mkdir(parents=True, exist_ok=True)
+    rec = reconstruct(record)
+    write_table(rec.table, args.out / "reconstruction.csv")
+    write_table(target_table(record), args.out / "targets.csv")
+    written = ["targets.csv", "reconstruction.csv"]
+    if args.acled is not None:
+        data = load_acled(args.acled, args.mapping)
+        write_table(data.monthly, args.out / "acled_monthly.csv")
+        written.append("acled_monthly.csv")
+    write_history_png(record, args.out / "history.png", reconstruction=rec)
+    written.append("history.png")
+    used = len(record.used_targets())
+    unmet = len(rec.unmet)
+    print(
+        f"record: {len(record.targets)} targets ({used} used), {len(record.series)} series, "
+        f"{len(record.main_phases)} phases; reconstruction meets "
+        f"{'every target' if not unmet else f'all but {unmet} targets'}; wrote "
+        f"{', '.join(written)} to {args.out}/"
+    )
+    return 0
+
+
+def target_table(record) -> pd.DataFrame:
+    """One row per target: id, series, window, statistic, value, use, source file and passage."""
+    rows = []
+    for t in record.targets:
+        src = t.sources[0]
+        rows.append(
+            {
+                "id": t.id,
+                "series": t.series,
+                "start": t.window.start,
+                "end": t.window.end,
+                "statistic": t.statistic,
+                "value": t.value.describe(),
+                "use": t.use,
+                "source_file": src.file,
+                "passage": src.passages[0],
+            }
+        )
+    return pd.DataFrame(rows)

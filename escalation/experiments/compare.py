@@ -1,0 +1,178 @@
+"""Scenario comparison: paired runs on common seeds, differences per period with intervals."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt
+import numpy as np
+import pandas as pd
+
+from escalation.errors import UserError
+from escalation.experiments.runner import RunResult, run_ensemble
+from escalation.observe.periods import Period, period_metrics, years
+from escalation.scenario import schema as C
+
+PLOT_METRICS = (
+    "attacks_on_us",
+    "attacks_us_base",
+    "attacks_us_convoy",
+    "attacks_turkish_base",
+    "attacks_domestic",
+    "us_wounded",
+    "us_strikes",
+    "truce_days",
+)
+METRIC_LABELS = {
+    "attacks": "all attacks",
+    "attacks_on_us": "attacks on US targets",
+    "us_wounded": "US wounded",
+    "us_killed": "US killed",
+    "us_strikes": "US strikes",
+    "truce_days": "days under truce",
+}
+
+
+@dataclass
+class Comparison:
+    """Paired runs of several scenarios; the first is the reference."""
+
+    names: list[str]
+    seeds: list[int]
+    periods: list[Period]
+    targets: dict[str, C.TargetClass] = field(repr=False)
+    metrics: pd.DataFrame = field(repr=False)
+    """scenario, run, period, metric, value"""
+    differences: pd.DataFrame = field(repr=False)
+    """scenario, reference, period, metric, reference_mean, mean, mean_difference, ci_low,
+    ci_high (90% bootstrap interval of the mean difference), low, high (5% and 95% of the
+    paired run differences), share_higher (share of paired runs where the scenario is higher)"""
+
+
+def paired_differences(
+    metrics: pd.DataFrame, reference: str, seed: int = 0, n_boot: int = 2000
+) -> pd.DataFrame:
+    """Per scenario, period and metric: statistics of run-by-run differences to ``reference``."""
+    wide = metrics.pivot_table(
+        index=["period", "metric", "run"], columns="scenario", values="value", aggfunc="first"
+    )
+    rng = np.random.default_rng(seed)
+    rows = []
+    for (period, metric), block in wide.groupby(level=["period", "metric"], sort=False):
+        ref = block[reference].to_numpy()
+        n = len(ref)
+        idx = rng.integers(0, n, size=(n_boot, n))
+        for name in block.columns:
+            if name == reference:
+                continue
+            d = block[name].to_numpy() - ref
+            boot = d[idx].mean(axis=1)
+            rows.append(
+                {
+                    "scenario": name,
+                    "reference": reference,
+                    "period": period,
+                    "metric": metric,
+                    "reference_mean": ref.mean(),
+                    "mean": block[name].to_numpy().mean(),
+                    "mean_difference": d.mean(),
+                    "ci_low": np.quantile(boot, 0.05),
+                    "ci_high": np.quantile(boot, 0.95),
+                    "low": np.quantile(d, 0.05),
+                    "high": np.quantile(d, 0.95),
+                    "share_higher": float((d > 0).mean()),
+                }
+            )
+    return pd.DataFrame(rows)
+
+
+def compare(
+    scenarios: Sequence[C.Scenario],
+    replicates: int = 100,
+    seed: int = 0,
+    *,
+    periods: Sequence[Period] | None = None,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[RunResult], None] | None = None,
+) -> Comparison:
+    """Run every scenario on the same seeds and compare each with the first.
+
+    Periods default to calendar years; a period outside a scenario's dates is skipped.
+    """
+    if len(scenarios) < 2:
+        raise UserError("compare needs at least two scenarios (the first is the reference)")
+    names = [s.name for s in scenarios]
+    if len(set(names)) != len(names):
+        raise UserError(f"compare needs scenarios with distinct names, got {', '.join(names)}")
+    periods = list(periods) if periods is not None else years(scenarios[0])
+    frames = []
+    seeds: list[int] = []
+    for sc in scenarios:
+        ens = run_ensemble(sc, replicates, seed, jobs=jobs, scheduler=scheduler, progress=progress)
+        seeds = ens.seeds
+        inside = [p for p in periods if p.start <= sc.end and p.end >= sc.start]
+        m = period_metrics(ens.events, sc, inside)
+        frames.append(m.assign(scenario=sc.name))
+    metrics = pd.concat(frames, ignore_index=True)[["scenario", "run", "period", "metric", "value"]]
+    diffs = paired_differences(metrics, names[0], seed=seed)
+    return Comparison(names, seeds, periods, dict(scenarios[0].targets), metrics, diffs)
+
+
+def plot_comparison(
+    comparison: Comparison,
+    metrics: Sequence[str] = PLOT_METRICS,
+    path: str | Path | None = None,
+) -> plt.Figure:
+    """Differences from the reference per period: mean with its 90% interval (thick) and the
+    5-95% range of paired run differences (thin)."""
+    d = comparison.differences
+    metrics = [m for m in metrics if m in set(d["metric"])]
+    order = [p.name for p in comparison.periods if p.name in set(d["period"])] + ["overall"]
+    others = list(comparison.names[1:])
+    labels = {f"attacks_{t}": f"attacks on {c.label}" for t, c in comparison.targets.items()}
+    colours = plt.get_cmap("tab10").colors
+    n = len(metrics)
+    ncols = 2
+    nrows = (n + 1) // 2
+    fig, axes = plt.subplots(nrows, ncols, figsize=(13, 2.6 * nrows + 1.4), squeeze=False)
+    width = 0.8 / max(len(others), 1)
+    for k, metric in enumerate(metrics):
+        ax = axes[k // ncols][k % ncols]
+        for j, name in enumerate(others):
+            sub = d[(d["metric"] == metric) & (d["scenario"] == name)].set_index("period")
+            sub = sub.reindex([p for p in order if p in sub.index])
+            x = np.array([order.index(p) for p in sub.index]) + (j - (len(others) - 1) / 2) * width
+            c = colours[j % len(colours)]
+            ax.vlines(x, sub["low"], sub["high"], color=c, lw=1, alpha=0.45)
+            ax.vlines(x, sub["ci_low"], sub["ci_high"], color=c, lw=3.5)
+            ax.plot(x, sub["mean_difference"], "o", color=c, ms=4, label=name if k == 0 else None)
+        ax.axhline(0, color="#444444", lw=0.8)
+        ax.axvline(len(order) - 1.5, color="#999999", lw=0.8, ls="--")
+        ax.set_xticks(range(len(order)))
+        ax.set_xticklabels(order, rotation=30, ha="right", fontsize=8)
+        label = METRIC_LABELS.get(metric) or labels.get(metric, metric.replace("_", " "))
+        ax.set_title(f"{label}: difference", fontsize=10, loc="left")
+        ax.grid(axis="y", color="#e0e0e0", lw=0.6)
+        ax.spines[["top", "right"]].set_visible(False)
+        ax.tick_params(axis="y", labelsize=8)
+    for k in range(n, nrows * ncols):
+        axes[k // ncols][k % ncols].axis("off")
+    fig.legend(loc="upper right", fontsize=9, frameon=False, title="scenario", title_fontsize=9)
+    fig.suptitle(
+        f"Difference from {comparison.names[0]} per period (paired runs, "
+        f"{len(comparison.seeds)} seeds): dot = mean, thick = 90% interval of the mean, "
+        "thin = 5-95% of run differences",
+        fontsize=10.5,
+        x=0.01,
+        ha="left",
+    )
+    fig.tight_layout(rect=(0, 0, 0.88, 0.96))
+    if path is not None:
+        fig.savefig(path, dpi=120)
+    return fig

@@ -1,0 +1,203 @@
+"""Where runs execute: local processes (all cores by default) or a Dask cluster.
+
+Both executors take a function and an iterable of tasks and yield ``(index, result)`` pairs as
+runs finish, keeping at most a bounded number of tasks in flight so memory stays flat however
+long the sweep. Results depend only on each task (its seed), never on the executor.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import multiprocessing as mp
+import os
+import pickle
+from collections import OrderedDict
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from typing import Any, Protocol
+
+from escalation.errors import UserError
+
+#: Objects a worker process has already unpickled, by content digest (most recent last).
+_RECEIVED: OrderedDict[bytes, Any] = OrderedDict()
+_RECEIVED_MAX = 8
+
+
+class Shared[T]:
+    """A large input common to many tasks (a scenario, a simulator), pickled once by the sender
+    and unpickled once per worker process instead of once per task.
+
+    Tasks carry its pickled bytes and their digest; a worker keeps the last few objects it
+    unpickled by digest, so the identical object is rebuilt at most once per process. The
+    object must not be changed by the tasks that use it (a run leaves its scenario as it was).
+    """
+
+    __slots__ = ("_data", "_key", "_obj")
+
+    def __init__(self, obj: T) -> None:
+        self._obj: T | None = obj
+        self._data: bytes | None = None
+        self._key: bytes | None = None
+
+    def _pack(self) -> None:
+        if self._data is None:
+            self._data = pickle.dumps(self._obj, protocol=pickle.HIGHEST_PROTOCOL)
+            self._key = hashlib.blake2b(self._data, digest_size=16).digest()
+
+    @property
+    def key(self) -> bytes:
+        """A digest of the object's content."""
+        self._pack()
+        assert self._key is not None
+        return self._key
+
+    def __getstate__(self) -> tuple[bytes, bytes]:
+        self._pack()
+        assert self._data is not None and self._key is not None
+        return self._key, self._data
+
+    def __setstate__(self, state: tuple[bytes, bytes]) -> None:
+        self._key, self._data = state
+        self._obj = None
+
+    def get(self) -> T:
+        """The object (unpickled on first use in this process)."""
+        if self._obj is None:
+            assert self._key is not None and self._data is not None
+            obj = _RECEIVED.get(self._key)
+            if obj is None:
+                obj = pickle.loads(self._data)
+                _RECEIVED[self._key] = obj
+                if len(_RECEIVED) > _RECEIVED_MAX:
+                    _RECEIVED.popitem(last=False)
+            else:
+                _RECEIVED.move_to_end(self._key)
+            self._obj = obj
+        return self._obj
+
+
+def default_jobs() -> int:
+    """All local cores (respecting CPU affinity)."""
+    try:
+        return max(1, len(os.sched_getaffinity(0)))
+    except AttributeError:  # pragma: no cover - not Linux
+        return max(1, os.cpu_count() or 1)
+
+
+class Executor(Protocol):
+    """Runs ``fn`` over tasks, yielding (task index, result) as results arrive."""
+
+    workers: int
+
+    def imap(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[tuple[int, Any]]: ...
+
+    def close(self) -> None: ...
+
+
+class SerialExecutor:
+    """Runs tasks one after another in this process."""
+
+    workers = 1
+
+    def imap(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[tuple[int, Any]]:
+        for i, task in enumerate(tasks):
+            yield i, fn(task)
+
+    def close(self) -> None:
+        pass
+
+
+class LocalExecutor:
+    """A pool of local worker processes (forked: scripts and notebooks need no main guard)."""
+
+    def __init__(self, jobs: int | None = None, in_flight_per_worker: int = 4) -> None:
+        self.workers = default_jobs() if jobs is None else max(1, jobs)
+        self.limit = self.workers * in_flight_per_worker
+        ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
+        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+
+    def imap(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[tuple[int, Any]]:
+        it = enumerate(tasks)
+        running: dict[Future, int] = {}
+        try:
+            for i, task in it:
+                running[self.pool.submit(fn, task)] = i
+                if len(running) >= self.limit:
+                    break
+            while running:
+                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                for fut in done:
+                    i = running.pop(fut)
+                    yield i, fut.result()
+                for i, task in it:
+                    running[self.pool.submit(fn, task)] = i
+                    if len(running) >= self.limit:
+                        break
+        finally:
+            for fut in running:
+                fut.cancel()
+
+    def close(self) -> None:
+        self.pool.shutdown(wait=True, cancel_futures=True)
+
+
+class DaskExecutor:
+    """Tasks on a Dask distributed cluster (``address`` of its scheduler)."""
+
+    def __init__(self, address: str, in_flight_per_worker: int = 4) -> None:
+        try:
+            from distributed import Client
+        except ImportError:  # pragma: no cover
+            raise UserError(
+                "--scheduler needs the 'distributed' package; install it with "
+                "pip install 'dask[distributed]'"
+            ) from None
+        try:
+            self.client = Client(address, timeout="10s")
+        except (OSError, TimeoutError) as exc:
+            raise UserError(
+                f"cannot reach the Dask scheduler at {address} ({exc}); expected the address of "
+                "a running scheduler, e.g. tcp://127.0.0.1:8786"
+            ) from None
+        self.workers = max(1, sum(self.client.nthreads().values()))
+        self.limit = self.workers * in_flight_per_worker
+
+    def imap(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[tuple[int, Any]]:
+        from distributed import as_completed
+
+        it = enumerate(tasks)
+        index: dict[Any, int] = {}
+        first = []
+        for i, task in it:
+            fut = self.client.submit(fn, task, pure=False)
+            index[fut] = i
+            first.append(fut)
+            if len(first) >= self.limit:
+                break
+        queue = as_completed(first)
+        try:
+            for fut in queue:
+                i = index.pop(fut)
+                result = fut.result()
+                fut.release()
+                yield i, result
+                for j, task in it:
+                    new = self.client.submit(fn, task, pure=False)
+                    index[new] = j
+                    queue.add(new)
+                    break
+        finally:
+            for fut in index:
+                fut.cancel()
+
+    def close(self) -> None:
+        self.client.close()
+
+
+def make_executor(jobs: int | None = None, scheduler: str | None = None) -> Executor:
+    """A Dask executor if ``scheduler`` is given, else local processes (serial for one job)."""
+    if scheduler:
+        return DaskExecutor(scheduler)
+    if jobs == 1:
+        return SerialExecutor()
+    return LocalExecutor(jobs)

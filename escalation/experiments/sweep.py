@@ -1,0 +1,549 @@
+"""Parameter sweeps: designs (grid, Latin hypercube, Sobol), resumable runs, analysis, plots.
+
+A sweep is a scenario, the parameters to vary (dotted key paths with a range or a list of
+values), a design and a number of replicates. Every run is written to disk as soon as it
+finishes; running the same sweep again continues where it stopped, with no run lost, redone or
+duplicated. All points share the same replicate seeds (common random numbers), so differences
+between points are not noise from different seeds.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import hashlib
+import itertools
+import json
+import os
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Annotated, Any, Literal
+
+import numpy as np
+import pandas as pd
+import yaml
+from pydantic import Field, ValidationError, model_validator
+
+from escalation.errors import ScenarioError, UserError
+from escalation.experiments.executors import Shared, make_executor
+from escalation.experiments.runner import run, spawn_seeds
+from escalation.scenario import schema as C
+from escalation.scenario.loading import (
+    Layer,
+    _line_of,
+    _raise_validation,
+    load_scenario,
+    read_yaml_mapping,
+    with_overrides,
+)
+
+DEFAULT_OUTCOMES = (
+    "attacks_on_us",
+    "attacks_us_base",
+    "attacks_us_convoy",
+    "us_wounded",
+    "us_killed",
+    "retaliations",
+    "truce_days",
+    "spiral",
+    "peak_war_fear",
+)
+
+
+class ParamSpec(C.Frozen):
+    """One swept parameter: a range (low, high) or a list of values."""
+
+    low: float | None = Field(None, description="Lowest value of a range.")
+    high: float | None = Field(None, description="Highest value of a range.")
+    values: list[Any] | None = Field(None, description="Discrete values (instead of a range).")
+    type: Literal["float", "int"] = Field("float", description="Number type of a range.")
+    levels: Annotated[int, Field(ge=2)] = Field(5, description="Grid levels of a range.")
+    log: bool = Field(False, description="Space a range logarithmically (low > 0).")
+
+    @model_validator(mode="after")
+    def _range_or_values(self) -> ParamSpec:
+        has_range = self.low is not None or self.high is not None
+        if self.values is not None and has_range:
+            raise ValueError("give either low and high, or values, not both")
+        if self.values is None:
+            if self.low is None or self.high is None:
+                raise ValueError("a range needs both low and high (or give values)")
+            if not self.low < self.high:
+                raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+            if self.log and self.low <= 0:
+                raise ValueError("a log range needs low > 0")
+        elif len(self.values) < 1:
+            raise ValueError("values needs at least one value")
+        return self
+
+
+class DesignSpec(C.Frozen):
+    """How points are chosen."""
+
+    method: Literal["grid", "lhs", "sobol"] = Field(
+        "grid",
+        description="grid: every combination of levels; lhs: Latin hypercube of `samples` points; "
+        "sobol: Saltelli's scheme for Sobol indices, `samples` * (parameters + 2) points.",
+    )
+    samples: Annotated[int, Field(ge=1)] = Field(
+        32, description="Points (lhs) or base sample size (sobol, a power of 2)."
+    )
+    seed: Annotated[int, Field(ge=0)] = Field(0, description="Seed of the design's sampling.")
+
+
+class SweepSpec(C.Frozen):
+    """A sweep file."""
+
+    name: str = Field(description="Sweep name (the output folder).")
+    description: str = Field("", description="The question the sweep asks.")
+    scenario: str = Field(description="Scenario file, relative to the sweep file.")
+    set: dict[str, Any] = Field(
+        default_factory=dict, description="Fixed overrides of the scenario (key path -> value)."
+    )
+    parameters: dict[str, ParamSpec] = Field(description="Key path -> what to vary.")
+    design: DesignSpec = Field(default_factory=DesignSpec)
+    replicates: Annotated[int, Field(ge=1)] = Field(10, description="Runs per point.")
+    seed: Annotated[int, Field(ge=0)] = Field(0, description="Master seed of the replicates.")
+    outcomes: list[str] = Field(
+        default_factory=lambda: list(DEFAULT_OUTCOMES),
+        description="Columns of the runs table to analyse and plot.",
+    )
+
+    @model_validator(mode="after")
+    def _some_parameter(self) -> SweepSpec:
+        if not self.parameters:
+            raise ValueError("at least one parameter is needed")
+        return self
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """A validated sweep: spec, base scenario, points, seeds."""
+
+    spec: SweepSpec
+    scenario: C.Scenario
+    points: pd.DataFrame  # point, then one column per parameter
+    seeds: list[int]
+    source: str
+
+    @property
+    def parameters(self) -> list[str]:
+        return list(self.spec.parameters)
+
+    @property
+    def total_runs(self) -> int:
+        return len(self.points) * self.spec.replicates
+
+    def digest(self) -> str:
+        """Identity of the sweep: points, seeds and scenario."""
+        from escalation.scenario.loading import provenance
+
+        prov = provenance(self.scenario)
+        blob = json.dumps(
+            {
+                "points": self.points.to_dict(orient="list"),
+                "seeds": self.seeds,
+                "scenario": prov.digest() if prov else self.scenario.model_dump_json(),
+            },
+            sort_keys=True,
+            default=str,
+        )
+        return hashlib.sha256(blob.encode()).hexdigest()
+
+
+# --------------------------------------------------------------------------- loading
+
+
+def read_sweep_file(path: str | Path) -> tuple[dict[str, Any], str]:
+    """The mapping in a sweep file and its text (for line numbers in errors)."""
+    return read_yaml_mapping(path, kind="sweep")
+
+
+def load_sweep(path: str | Path, overrides: Sequence[str] = ()) -> Sweep:
+    """Read and validate a sweep file; its scenario is loaded relative to it."""
+    data, text = read_sweep_file(path)
+    path = Path(path)
+    return sweep_from_dict(
+        data, base_dir=path.parent, label=str(path), text=text, overrides=overrides
+    )
+
+
+def sweep_from_dict(
+    data: Mapping[str, Any],
+    *,
+    base_dir: Path = Path("."),
+    label: str = "<sweep>",
+    text: str | None = None,
+    overrides: Sequence[str] = (),
+) -> Sweep:
+    """Validate a sweep given as a mapping (the CLI builds one from --param options)."""
+    layer = Layer(label=label, data=dict(data), text=text)
+    try:
+        spec = SweepSpec.model_validate(data)
+    except ValidationError as exc:
+        _raise_validation(exc, [layer], data, SweepSpec)
+
+    def where(*keys: str | int) -> str:
+        line = _line_of(text, keys)
+        return f"{label}, line {line}" if line else label
+
+    scenario_path = Path(spec.scenario)
+    if not scenario_path.is_absolute():
+        scenario_path = base_dir / scenario_path
+    if not scenario_path.exists():
+        raise ScenarioError(
+            where("scenario"), "scenario", f"names {spec.scenario!r}, which does not exist"
+        )
+    fixed = [f"{k}={json.dumps(v, default=str)}" for k, v in spec.set.items()]
+    scenario = load_scenario(scenario_path, [*fixed, *overrides])
+    for key, param in spec.parameters.items():
+        probes = param.values if param.values is not None else [param.low, param.high]
+        for value in probes:
+            if param.type == "int" and param.values is None:
+                value = int(np.rint(value))
+            try:
+                with_overrides(scenario, {key: value})
+            except ScenarioError as exc:
+                raise ScenarioError(
+                    where("parameters", key),
+                    f"parameters.{key}",
+                    f"value {value!r} is not valid for the scenario ({exc.path}: {exc.message})",
+                ) from None
+    unknown = [o for o in spec.outcomes if o not in outcome_columns(scenario)]
+    if unknown:
+        raise ScenarioError(
+            where("outcomes"),
+            "outcomes",
+            f"unknown outcome {unknown[0]!r}; expected columns of the runs table: "
+            + ", ".join(outcome_columns(scenario)),
+        )
+    points = design_points(spec)
+    seeds = spawn_seeds(spec.seed, spec.replicates)
+    return Sweep(spec=spec, scenario=scenario, points=points, seeds=seeds, source=label)
+
+
+def outcome_columns(scenario: C.Scenario) -> list[str]:
+    """Numeric columns of the runs table (valid sweep outcomes)."""
+    cols = ["attacks", "attacks_on_us"] + [f"attacks_{t}" for t in scenario.targets]
+    cols += [
+        "us_wounded",
+        "us_killed",
+        "other_killed",
+        "retaliations",
+        "iran_direct_strikes",
+        "truce_days",
+        "truces",
+        "crackdowns",
+        "us_withdrawals",
+        "final_us_sites",
+        "final_us_troops",
+        "peak_monthly_attacks_on_us",
+        "peak_war_fear",
+        "spiral",
+    ]
+    return cols
+
+
+def parse_param_option(text: str) -> tuple[str, dict[str, Any]]:
+    """``key=low:high[:levels]`` or ``key=a,b,c`` from the command line."""
+    if "=" not in text:
+        raise UserError(f"--param {text}: expected key.path=low:high or key.path=a,b,c")
+    key, raw = text.split("=", 1)
+    if ":" in raw:
+        parts = raw.split(":")
+        try:
+            nums = [float(p) for p in parts]
+        except ValueError:
+            raise UserError(f"--param {text}: expected numbers in low:high[:levels]") from None
+        spec: dict[str, Any] = {"low": nums[0], "high": nums[1]}
+        if len(nums) > 2:
+            spec["levels"] = int(nums[2])
+        if all(float(p).is_integer() and "." not in p for p in parts[:2]):
+            spec["type"] = "int"
+        return key.strip(), spec
+    values = [yaml.safe_load(v) for v in raw.split(",")]
+    return key.strip(), {"values": values}
+
+
+# --------------------------------------------------------------------------- designs
+
+
+def _scale(param: ParamSpec, u: np.ndarray) -> list[Any]:
+    """Map uniform [0, 1) draws onto a parameter's range or values."""
+    if param.values is not None:
+        k = len(param.values)
+        return [param.values[min(int(x * k), k - 1)] for x in u]
+    lo, hi = float(param.low), float(param.high)  # type: ignore[arg-type]
+    if param.type == "int" and not param.log:
+        # every whole number in [low, high] equally likely
+        return [min(int(np.floor(lo + x * (hi - lo + 1))), int(hi)) for x in u]
+    vals = np.exp(np.log(lo) + u * (np.log(hi / lo))) if param.log else lo + u * (hi - lo)
+    if param.type == "int":
+        return [int(np.rint(v)) for v in vals]
+    return [float(v) for v in vals]
+
+
+def _levels(param: ParamSpec) -> list[Any]:
+    if param.values is not None:
+        return list(param.values)
+    lo, hi = float(param.low), float(param.high)  # type: ignore[arg-type]
+    space = np.geomspace if param.log else np.linspace
+    vals = space(lo, hi, param.levels)
+    if param.type == "int":
+        return sorted({int(np.rint(v)) for v in vals})
+    return [float(v) for v in vals]
+
+
+def design_points(spec: SweepSpec) -> pd.DataFrame:
+    """The design's points: a table with a point index and one column per parameter."""
+    names = list(spec.parameters)
+    params = [spec.parameters[n] for n in names]
+    method = spec.design.method
+    if method == "grid":
+        rows = list(itertools.product(*[_levels(p) for p in params]))
+        cols = {n: [r[i] for r in rows] for i, n in enumerate(names)}
+    elif method == "lhs":
+        from scipy.stats import qmc
+
+        u = qmc.LatinHypercube(d=len(params), seed=spec.design.seed).random(spec.design.samples)
+        cols = {n: _scale(p, u[:, i]) for i, (n, p) in enumerate(zip(names, params, strict=True))}
+    else:
+        from SALib.sample import sobol
+
+        problem = {"num_vars": len(params), "names": names, "bounds": [[0, 1]] * len(params)}
+        u = sobol.sample(
+            problem, spec.design.samples, calc_second_order=False, seed=spec.design.seed
+        )
+        u = np.clip(u, 0, np.nextafter(1, 0))
+        cols = {n: _scale(p, u[:, i]) for i, (n, p) in enumerate(zip(names, params, strict=True))}
+    frame = pd.DataFrame(cols)
+    frame.insert(0, "point", range(len(frame)))
+    return frame
+
+
+# --------------------------------------------------------------------------- running
+
+
+_CACHE: dict[str, Any] = {}
+
+
+def _sweep_task(
+    task: tuple[Shared[C.Scenario], dict[str, Any], int, int, int, int],
+) -> dict[str, Any]:
+    """One run of a sweep (in a worker): apply the point's values, run, return the row. The
+    point's scenario is kept for its next replicate (tasks arrive point by point)."""
+    base, values, seed, point, replicate, _ = task
+    key = base.key.hex() + json.dumps(values, sort_keys=True, default=str)
+    if _CACHE.get("key") != key:
+        _CACHE["scenario"] = with_overrides(base.get(), values)
+        _CACHE["key"] = key
+    result = run(_CACHE["scenario"], seed, run_index=replicate, tables=False)
+    row = {"point": point, "replicate": replicate, "seed": seed, **values}
+    row.update({k: v for k, v in result.summary.items() if k not in ("scenario", "run", "seed")})
+    return row
+
+
+def _tasks(sweep: Sweep, done: set[tuple[int, int]]) -> Iterator[tuple]:
+    names = sweep.parameters
+    base = Shared(sweep.scenario)  # sent to each worker process once
+    for rec in sweep.points[["point", *names]].itertuples(index=False, name=None):
+        point, values = int(rec[0]), {n: _native(v) for n, v in zip(names, rec[1:], strict=True)}
+        for r, seed in enumerate(sweep.seeds):
+            if (point, r) not in done:
+                yield (base, values, seed, point, r, 0)
+
+
+def _native(value: Any) -> Any:
+    return value.item() if isinstance(value, np.generic) else value
+
+
+class RunLog:
+    """Rows appended to a CSV as runs finish; tolerant of a torn last line after a kill."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.header: list[str] | None = None
+        self._file = None
+        self._writer = None
+
+    def read_done(self) -> tuple[set[tuple[int, int]], int]:
+        """(point, replicate) pairs already written, and the count of torn lines dropped."""
+        if not self.path.exists():
+            return set(), 0
+        text = self.path.read_text(encoding="utf-8")
+        lines = text.splitlines(keepends=True)
+        if not lines:
+            return set(), 0
+        self.header = next(csv.reader([lines[0]]))
+        good = [lines[0]]
+        done: set[tuple[int, int]] = set()
+        torn = 0
+        for line in lines[1:]:
+            if not line.endswith("\n"):
+                torn += 1
+                continue
+            fields = next(csv.reader([line]))
+            if len(fields) != len(self.header):
+                torn += 1
+                continue
+            pair = (int(fields[0]), int(fields[1]))
+            if pair in done:
+                continue
+            done.add(pair)
+            good.append(line)
+        if torn or len(good) != len(lines):
+            tmp = self.path.with_suffix(".tmp")
+            tmp.write_text("".join(good), encoding="utf-8")
+            os.replace(tmp, self.path)
+        return done, torn
+
+    def write(self, row: Mapping[str, Any]) -> None:
+        if self._file is None:
+            new = not self.path.exists() or self.path.stat().st_size == 0
+            self._file = self.path.open("a", newline="", encoding="utf-8")
+            if new:
+                self.header = list(row)
+                csv.writer(self._file).writerow(self.header)
+            self._writer = csv.DictWriter(self._file, fieldnames=self.header, extrasaction="ignore")
+        assert self._writer is not None
+        self._writer.writerow(row)
+        self._file.flush()
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+
+
+@dataclass
+class SweepResult:
+    """A finished sweep's tables."""
+
+    sweep: Sweep
+    runs: pd.DataFrame
+    summary: pd.DataFrame
+    sensitivity: pd.DataFrame | None
+
+
+def run_sweep(
+    sweep: Sweep,
+    out: Path,
+    *,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    progress: Callable[[int, int], None] | None = None,
+    restart: bool = False,
+) -> SweepResult:
+    """Run (or continue) a sweep, writing each run to ``out/runs.csv`` as it finishes.
+
+    ``progress(done, total)`` is called at the start and after every run.
+    """
+    out.mkdir(parents=True, exist_ok=True)
+    meta_path = out / "sweep.json"
+    log_path = out / "runs.csv"
+    digest = sweep.digest()
+    if meta_path.exists() and not restart:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        if meta.get("digest") != digest:
+            raise UserError(
+                f"{out}: holds results of a different sweep (its points, seeds or scenario "
+                "differ); use another --out, or --restart to discard them"
+            )
+    if restart:
+        for p in (meta_path, log_path):
+            p.unlink(missing_ok=True)
+    _write_meta(sweep, meta_path, digest)
+    sweep.points.to_csv(out / "points.csv", index=False)
+    log = RunLog(log_path)
+    done, _ = log.read_done()
+    total = sweep.total_runs
+    if progress:
+        progress(len(done), total)
+    if len(done) < total:
+        executor = make_executor(jobs, scheduler)
+        try:
+            for _, row in executor.imap(_sweep_task, _tasks(sweep, done)):
+                log.write(row)
+                done.add((row["point"], row["replicate"]))
+                if progress:
+                    progress(len(done), total)
+        finally:
+            log.close()
+            executor.close()
+    runs = pd.read_csv(log_path).sort_values(["point", "replicate"]).reset_index(drop=True)
+    summary = summarise(runs, sweep)
+    sensitivity = sobol_indices(runs, sweep) if sweep.spec.design.method == "sobol" else None
+    summary.to_csv(out / "summary.csv", index=False)
+    if sensitivity is not None:
+        sensitivity.to_csv(out / "sensitivity.csv", index=False)
+    return SweepResult(sweep, runs, summary, sensitivity)
+
+
+def _write_meta(sweep: Sweep, path: Path, digest: str) -> None:
+    from escalation.experiments.output import scenario_record, versions
+
+    meta = {
+        "name": sweep.spec.name,
+        "source": sweep.source,
+        "digest": digest,
+        "spec": json.loads(sweep.spec.model_dump_json()),
+        "scenario": scenario_record(sweep.scenario),
+        "seeds": sweep.seeds,
+        "points": len(sweep.points),
+        "runs": sweep.total_runs,
+        "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
+        "versions": versions(),
+    }
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+
+
+# --------------------------------------------------------------------------- analysis
+
+
+def summarise(runs: pd.DataFrame, sweep: Sweep) -> pd.DataFrame:
+    """Per point: the parameters and, per outcome, mean, median, 5% and 95% across replicates."""
+    rows = []
+    for point, block in runs.groupby("point", sort=True):
+        row: dict[str, Any] = {"point": point, "replicates": len(block)}
+        for name in sweep.parameters:
+            row[name] = block[name].iloc[0]
+        for outcome in sweep.spec.outcomes:
+            v = block[outcome].astype(float)
+            row[f"{outcome}_mean"] = v.mean()
+            row[f"{outcome}_median"] = v.median()
+            row[f"{outcome}_p05"] = v.quantile(0.05)
+            row[f"{outcome}_p95"] = v.quantile(0.95)
+        rows.append(row)
+    return pd.DataFrame(rows)
+
+
+def sobol_indices(runs: pd.DataFrame, sweep: Sweep) -> pd.DataFrame:
+    """First-order and total Sobol indices of each outcome's replicate mean (SALib)."""
+    from SALib.analyze import sobol
+
+    names = sweep.parameters
+    problem = {"num_vars": len(names), "names": names, "bounds": [[0, 1]] * len(names)}
+    means = runs.groupby("point", sort=True)[sweep.spec.outcomes].mean()
+    rows = []
+    for outcome in sweep.spec.outcomes:
+        y = means[outcome].to_numpy(dtype=float)
+        if np.allclose(y, y[0]):
+            continue
+        res = sobol.analyze(
+            problem, y, calc_second_order=False, seed=sweep.spec.design.seed, print_to_console=False
+        )
+        for i, n in enumerate(names):
+            rows.append(
+                {
+                    "outcome": outcome,
+                    "parameter": n,
+                    "S1": res["S1"][i],
+                    "S1_conf": res["S1_conf"][i],
+                    "ST": res["ST"][i],
+                    "ST_conf": res["ST_conf"][i],
+                }
+            )
+    return pd.DataFrame(rows)

@@ -1,0 +1,491 @@
+"""The escalation model: Iran, militias, US forces and the Iraqi government, stepped in days.
+
+The order of activation within a step is written out in :meth:`EscalationModel.step`.
+The model records true events in an event log; observed series are derived from it afterwards
+(``escalation.observe.series``), never inside the model.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from dataclasses import dataclass, field
+
+from mesa import DataCollector, Model
+
+from escalation.model.agents import FOREIGN, Iran, IraqiGovernment, Militia, USForces, logistic
+from escalation.model.events import apply_event
+from escalation.scenario import schema as C
+
+LOG_COLUMNS = (
+    "day",
+    "actor",
+    "action",
+    "target",
+    "theatre",
+    "weapon",
+    "size",
+    "claim",
+    "brand",
+    "intercepted",
+    "landed_near",
+    "us_wounded",
+    "us_killed",
+    "other_killed",
+    "detail",
+)
+"""Columns of the event log: one row per action an actor takes (see README)."""
+
+
+@dataclass
+class Truce:
+    """A truce with US forces: who declared it, what it covers, who broke it."""
+
+    by: str
+    scope: frozenset[str]
+    start_day: int
+    ends_day: int | None
+    breakers: set[str] = field(default_factory=set)
+
+
+# ---- reporters: one named function per daily state column
+
+
+def iran_line(m: EscalationModel) -> str:
+    return m.iran.line
+
+
+def iran_revenge(m: EscalationModel) -> float:
+    return m.iran.revenge
+
+
+def iran_war_fear(m: EscalationModel) -> float:
+    return m.iran.war_fear
+
+
+def us_sites(m: EscalationModel) -> int:
+    return m.us.sites
+
+
+def us_troops(m: EscalationModel) -> float:
+    return m.us.troops
+
+
+def us_mission(m: EscalationModel) -> str:
+    return m.us.mission
+
+
+def us_air_defence(m: EscalationModel) -> float:
+    return m.us.air_defence
+
+
+def truce_active(m: EscalationModel) -> bool:
+    return m.truce is not None
+
+
+def sovereignty(m: EscalationModel) -> float:
+    return m.iraq.sovereignty
+
+
+def pressure_on_us(m: EscalationModel) -> float:
+    return m.iraq.pressure_on_us
+
+
+MODEL_REPORTERS = {
+    f.__name__: f
+    for f in (
+        iran_line,
+        iran_revenge,
+        iran_war_fear,
+        us_sites,
+        us_troops,
+        us_mission,
+        us_air_defence,
+        truce_active,
+        sovereignty,
+        pressure_on_us,
+    )
+}
+MILITIA_REPORTERS = {
+    "stocks": "stock_total",
+    "revenge": "revenge",
+    "fear": "fear",
+    "grievance": "grievance",
+    "compliance": "compliance",
+    "observing_truce": "observing",
+}
+
+
+class EscalationModel(Model):
+    """Proxy escalation in Iraq: one step is ``scenario.step_days`` days.
+
+    Args:
+        scenario: a validated scenario (``sim.load_scenario``).
+        seed: the run's seed; all randomness flows from it.
+        collect: record the daily state with Mesa's DataCollector (off when only events and
+            observed series are wanted: ensembles, sweeps, calibration).
+    """
+
+    def __init__(self, scenario: C.Scenario, seed: int | None = None, collect: bool = True) -> None:
+        super().__init__(rng=seed)
+        self.cfg = scenario
+        self.start = scenario.start
+        self.end = scenario.end
+        self.step_days = scenario.step_days
+        self.n_days = (scenario.end - scenario.start).days + 1
+        self.n_steps = math.ceil(self.n_days / self.step_days)
+        self.day = 0
+        self.weapon_cfg = scenario.weapons
+        self.weapons = tuple(scenario.weapons)
+        self.min_size = {
+            w: min(s.min for s in c.sizes.values()) for w, c in scenario.weapons.items()
+        }
+        self.targets = scenario.targets
+        # one front (the default) keeps the single daily decision of every militia
+        self.several_fronts = len({t.front for t in scenario.targets.values()}) > 1
+        self.context: dict[str, float] = {k: float(v) for k, v in scenario.context.items()}
+        self.context_version = 0
+        self._motive_cache: dict[tuple[str, str], tuple[int, float]] = {}
+
+        self.iran = Iran(self, scenario.iran)
+        self.us = USForces(self, scenario.us)
+        self.iraq = IraqiGovernment(self, scenario.iraq)
+        self.militias: dict[str, Militia] = {
+            mid: Militia(self, mid, mcfg) for mid, mcfg in scenario.militias.items()
+        }
+        self.context["us_mission"] = self.us.mission_level
+        self.context["militias_in_government"] = float(self.iraq.government.militias_in_government)
+
+        self.truce: Truce | None = None
+        self.truce_days = 0
+        self.pending: set = set()
+        self.log: list[tuple] = []
+        self.today_us_attacks: list[tuple] = []
+        self.force_attacks_by_day = [0] * self.n_days  # on sites with US personnel
+        self.foreign_attacks_by_day = [0] * self.n_days
+        self.domestic_log: list[tuple[int, str]] = []
+        self.timeline = [(self.day_of(ev.date), eid, ev) for eid, ev in scenario.sorted_events()]
+        self._next_event = 0
+
+        self.collect = collect
+        self.datacollector = DataCollector(
+            model_reporters=MODEL_REPORTERS,
+            agenttype_reporters={Militia: MILITIA_REPORTERS},
+        )
+
+    # ---- time
+
+    def day_of(self, date: dt.date) -> int:
+        """Days from the scenario's start to ``date``."""
+        return (date - self.start).days
+
+    @property
+    def date(self) -> dt.date:
+        return self.start + dt.timedelta(days=self.day)
+
+    def run(self) -> None:
+        """Run from the scenario's start to its end."""
+        self.run_until(self.n_steps)
+
+    # ---- the step
+
+    def step(self) -> None:
+        """One step: events, then Iran, the government, militias (shuffled), US forces."""
+        self.day = (self.steps - 1) * self.step_days
+        self.today_us_attacks = []
+        self.apply_due_events()
+        truce = self.truce
+        if truce is not None and truce.ends_day is not None and self.day >= truce.ends_day:
+            self.end_truce("scheduled end")
+        self.iran.step()
+        self.iraq.step()
+        self.agents_by_type[Militia].shuffle_do("step")
+        self.us.step()
+        self.end_of_step()
+        if self.collect:
+            self.datacollector.collect(self)
+
+    def apply_due_events(self) -> None:
+        horizon = self.day + self.step_days
+        while (
+            self._next_event < len(self.timeline) and self.timeline[self._next_event][0] < horizon
+        ):
+            _, eid, ev = self.timeline[self._next_event]
+            self._next_event += 1
+            apply_event(self, eid, ev)
+            self.log_simple("timeline", "event", eid, ev.label)
+
+    def end_of_step(self) -> None:
+        d = self.step_days
+        if self.truce is not None:
+            self.truce_days += d
+        for militia in self.militias.values():
+            militia.decay(d)
+        self.iran.decay(d)
+        self.iraq.decay(d)
+
+    # ---- shared quantities
+
+    def context_changed(self) -> None:
+        self.context_version += 1
+
+    def motive(self, militia: Militia, owner: str) -> float:
+        """A militia's motive to pressure ``owner`` under the current context (cached)."""
+        key = (militia.mid, owner)
+        cached = self._motive_cache.get(key)
+        if cached is not None and cached[0] == self.context_version:
+            return cached[1]
+        spec = militia.cfg.motives.get(owner)
+        value = 0.0
+        if spec is not None:
+            ctx = self.context
+            value = max(0.0, spec.base + sum(w * ctx[k] for k, w in spec.context.items()))
+        self._motive_cache[key] = (self.context_version, value)
+        return value
+
+    def exposure(self, t: C.TargetClass) -> float:
+        """How available a target class is under the current US posture (0: absent)."""
+        kind = t.exposure
+        if kind == "always":
+            return 1.0
+        us = self.us
+        if kind == "sites":
+            return us.sites / us.initial_sites
+        if kind == "troops":
+            return us.troops / us.initial_troops
+        if kind == "embassy":
+            return 1.0 if us.embassy else 0.0
+        return 1.0 if us.syria else 0.0
+
+    def strongest_militia(self) -> str:
+        return max(sorted(self.militias), key=lambda mid: self.militias[mid].stock_total)
+
+    def recent_attacks_on_forces(self, window: int) -> int:
+        lo = max(0, self.day - window + 1)
+        return sum(self.force_attacks_by_day[lo : self.day + self.step_days])
+
+    def recent_foreign_attacks(self, window: int) -> int:
+        lo = max(0, self.day - window + 1)
+        return sum(self.foreign_attacks_by_day[lo : self.day + self.step_days])
+
+    def recent_domestic_by_militia(self, window: int) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for day, mid in reversed(self.domestic_log):
+            if day <= self.day - window:
+                break
+            out[mid] = out.get(mid, 0) + 1
+        return out
+
+    # ---- actions and their consequences
+
+    def resolve_attack(
+        self,
+        actor: str,
+        tid: str,
+        weapon: str,
+        size: int,
+        claim: str,
+        brand: str,
+        warned: float = 0.0,
+    ) -> None:
+        """Interception, impact and casualties of one attack; log it; update who noticed."""
+        rnd = self.random.random
+        t = self.targets[tid]
+        w = self.weapon_cfg[weapon]
+        span = min(self.step_days, self.n_days - self.day)
+        day = self.day + (self.random.randrange(span) if span > 1 else 0)
+        intercepted = 0
+        if t.defended and t.owner == "us":
+            p = self.us.air_defence * w.interceptable
+            intercepted = sum(1 for _ in range(size) if rnd() < p)
+        landed = size - intercepted
+        landed_near = landed > 0 and rnd() < 1.0 - (1.0 - w.accuracy) ** landed
+        wounded = killed = 0
+        if landed_near and t.personnel > 0 and t.owner == "us":
+            hazard = w.lethality * landed * t.personnel * (1.0 - self.us.force_protection)
+            hazard *= 1.0 - warned
+            if hazard > 0 and rnd() < 1.0 - math.exp(-hazard):
+                casualties = 1 + poisson(rnd, w.cluster - 1.0)
+                killed = sum(1 for _ in range(casualties) if rnd() < w.kill_share)
+                wounded = casualties - killed
+        other_killed = poisson(rnd, t.other_killed_rate) if t.other_killed_rate else 0
+        self.log.append(
+            (
+                day,
+                actor,
+                "attack",
+                tid,
+                t.theatre,
+                weapon,
+                size,
+                claim,
+                brand,
+                intercepted,
+                landed_near,
+                wounded,
+                killed,
+                other_killed,
+                "",
+            )
+        )
+        if t.owner in FOREIGN:
+            self.foreign_attacks_by_day[day] += 1
+        if t.owner == "us":
+            if t.personnel > 0:
+                self.force_attacks_by_day[day] += 1
+            self.today_us_attacks.append((actor, tid, weapon, claim, wounded, killed))
+            self.us.period_attacks += 1
+            if wounded or killed:
+                self.us.wounded += wounded
+                self.us.killed += killed
+                self.us.period_casualties += wounded + killed
+                ic = self.cfg.iran
+                self.iran.war_fear += ic.war_fear_per_us_casualty * (
+                    killed + ic.war_fear_wounded_weight * wounded
+                )
+        if tid == "domestic" or t.owner == "domestic":
+            self.domestic_log.append((day, actor))
+        if self.truce is not None and tid in self.truce.scope and actor in self.militias:
+            self.truce_violation(actor)
+
+    def us_strike(
+        self,
+        militia: str | None,
+        theatre: str,
+        severity: float,
+        reason: str,
+        action: str = "retaliate",
+    ) -> None:
+        """A US strike on a militia (or on Iran) and its consequences.
+
+        ``action`` is "retaliate" for strikes the doctrine orders and "strike" for exogenous
+        strikes from the timeline (such as a leadership strike).
+        """
+        effect = self.cfg.us.strike_effects[theatre]
+        if action == "retaliate":
+            self.us.strikes += 1
+        for mid, m in self.militias.items():
+            if mid == militia:
+                m.struck(effect, severity)
+            else:
+                m.revenge += effect.solidarity * severity
+                m.fear += effect.fear_spillover * severity
+        self.iraq.add_sovereignty_cost(effect.sovereignty * severity)
+        self.iran.war_fear += effect.war_fear * severity
+        self.iran.revenge += effect.iran_revenge * severity
+        self.log.append(
+            (
+                self.day,
+                "us",
+                action,
+                militia or "iran",
+                _strike_country(theatre),
+                "",
+                0,
+                theatre,
+                "",
+                0,
+                False,
+                0,
+                0,
+                0,
+                reason,
+            )
+        )
+        if (
+            self.truce is not None
+            and theatre in ("iraq", "leadership")
+            and self.random.random() < self.cfg.truce.ends_on_us_strike
+        ):
+            self.end_truce("US strike in Iraq")
+
+    def declare_truce(self, by: str, scope: list[str] | None, ends_day: int | None) -> None:
+        """Declare a truce; each militia accepts or refuses according to its compliance."""
+        if self.truce is not None:
+            self.end_truce("superseded")
+        if scope is None:
+            scope = [tid for tid, t in self.targets.items() if t.covered_by_truce]
+        self.truce = Truce(by, frozenset(scope), self.day, ends_day)
+        self.context_changed()  # militias review their targets
+        rules = self.cfg.truce
+        self.log_simple(by, "truce_declare", ",".join(sorted(scope)), "")
+        for mid, m in self.militias.items():
+            u = rules.acceptance + rules.compliance_weight * m.compliance
+            m.observing = self.random.random() < logistic(u)
+            self.log_simple(mid, "truce_accept" if m.observing else "truce_refuse", "", "")
+
+    def truce_violation(self, mid: str) -> None:
+        truce = self.truce
+        assert truce is not None
+        militia = self.militias[mid]
+        if militia.observing:
+            militia.observing = False
+            truce.breakers.add(mid)
+            self.log_simple(mid, "truce_break", "", "")
+        for other in self.militias.values():
+            if other.observing and mid in other.cfg.rivals:
+                other.punish += 1.0
+        refusing = sum(1 for m in self.militias.values() if not m.observing)
+        if refusing / len(self.militias) >= self.cfg.truce.collapse_share:
+            self.end_truce("collapsed")
+
+    def end_truce(self, reason: str) -> None:
+        if self.truce is None:
+            return
+        self.log_simple(self.truce.by, "truce_end", "", reason)
+        self.truce = None
+        self.context_changed()
+        for m in self.militias.values():
+            m.observing = False
+        if self.iran.line == "truce":
+            self.iran.hold_until = -1
+            self.iran.next_review = self.day
+
+    def log_simple(self, actor: str, action: str, target: str, detail: str) -> None:
+        self.log.append(
+            (self.day, actor, action, target, "", "", 0, "", "", 0, False, 0, 0, 0, detail)
+        )
+
+    def log_false_claim(self, militia: Militia) -> None:
+        brand = militia.brands[0][0] if militia.brands else militia.mid
+        self.log.append(
+            (
+                self.day,
+                militia.mid,
+                "false_claim",
+                "",
+                "",
+                "",
+                0,
+                "facade",
+                brand,
+                0,
+                False,
+                0,
+                0,
+                0,
+                "",
+            )
+        )
+
+
+def _strike_country(theatre: str) -> str:
+    return {"iraq": "iraq", "leadership": "iraq", "syria": "syria", "iran": "iran"}[theatre]
+
+
+def poisson(rnd, lam: float) -> int:
+    """A Poisson draw from the model's generator (inversion; lam is small here)."""
+    if lam <= 0:
+        return 0
+    if lam > 30:
+        # normal approximation for the rare large mean (a big direct missile strike)
+        u1, u2 = max(rnd(), 1e-12), rnd()
+        z = math.sqrt(-2 * math.log(u1)) * math.cos(2 * math.pi * u2)
+        return max(0, round(lam + z * math.sqrt(lam)))
+    k, p = 0, math.exp(-lam)
+    s, u = p, rnd()
+    while u > s:
+        k += 1
+        p *= lam / k
+        s += p
+    return k

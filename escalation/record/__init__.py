@@ -1,0 +1,55 @@
+"""The historical record of militia attack tempo, as cited data, and tools to use it.
+
+* :func:`load_record` reads targets.yaml, series.yaml and phases.yaml (every figure with its seed
+  passage, definition and honest range); :class:`RecordError` reports malformed input.
+* :func:`compute_statistic` / :func:`target_satisfied` evaluate a target on daily counts.
+* :func:`reconstruct` builds monthly series from the aggregates (a reconstruction, with a band).
+* :func:`load_acled` brings a user's ACLED export in as observed series.
+* :func:`plot_history` / :func:`write_history_png` draw the record.
+"""
+
+from escalation.record.acled import AcledData, load_acled, load_acled_mapping
+from escalation.record.reconstruct import Reconstruction, reconstruct
+from escalation.record.record import (
+    APPROXIMATE_TOLERANCE,
+    STATISTICS,
+    Phase,
+    Record,
+    RecordError,
+    Series,
+    Target,
+    find_seeds_dir,
+    load_record,
+    verify_passages,
+)
+from escalation.record.statistics import (
+    compute_statistic,
+    evaluate_targets,
+    target_satisfied,
+    target_violation,
+)
+from escalation.viz.history import plot_history, write_history_png
+
+__all__ = [
+    "APPROXIMATE_TOLERANCE",
+    "STATISTICS",
+    "AcledData",
+    "Phase",
+    "Reconstruction",
+    "Record",
+    "RecordError",
+    "Series",
+    "Target",
+    "compute_statistic",
+    "evaluate_targets",
+    "find_seeds_dir",
+    "load_acled",
+    "load_acled_mapping",
+    "load_record",
+    "plot_history",
+    "reconstruct",
+    "target_satisfied",
+    "target_violation",
+    "verify_passages",
+    "write_history_png",
+]

@@ -1,0 +1,723 @@
+"""Loading scenario files: YAML, ``extends:`` inheritance, ``--set`` overrides, clear errors.
+
+A scenario file is read safely, merged onto the files it extends, overridden by ``key.path=value``
+settings, then validated into a frozen :class:`Scenario`. Any mistake becomes a
+:class:`ScenarioError` naming the file (and line), the key path and what was expected.
+"""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import hashlib
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import BaseModel, ValidationError
+
+from escalation.errors import ScenarioError, did_you_mean
+from escalation.scenario import schema as C
+
+DEFAULTS_KEY = "militia_defaults"
+
+
+@dataclass(frozen=True)
+class Layer:
+    """One source of settings: a file in the extends chain, or command-line overrides."""
+
+    label: str
+    data: dict[str, Any]
+    path: Path | None = None
+    text: str | None = None
+
+
+@dataclass(frozen=True)
+class Provenance:
+    """Where a validated scenario came from, for manifests and error messages."""
+
+    layers: tuple[Layer, ...]
+    overrides: tuple[str, ...]
+    resolved: dict[str, Any] = field(repr=False)
+
+    @property
+    def files(self) -> list[Path]:
+        return [layer.path for layer in self.layers if layer.path is not None]
+
+    def file_hashes(self) -> dict[str, str]:
+        """SHA-256 of every file in the extends chain."""
+        return {
+            str(layer.path): hashlib.sha256((layer.text or "").encode()).hexdigest()
+            for layer in self.layers
+            if layer.path is not None
+        }
+
+    def digest(self) -> str:
+        """SHA-256 of the fully resolved scenario (files plus overrides)."""
+        blob = json.dumps(self.resolved, sort_keys=True, default=str).encode()
+        return hashlib.sha256(blob).hexdigest()
+
+
+# --------------------------------------------------------------------------- reading files
+
+
+def read_yaml_mapping(
+    path: str | Path, label: str | None = None, kind: str = "scenario"
+) -> tuple[dict[str, Any], str]:
+    """The mapping in a YAML file of ``kind`` (scenario, sweep, calibration...) and its text,
+    for line numbers in later errors. A missing, unreadable or broken file, or one that holds
+    no mapping, is a :class:`ScenarioError` naming the file (and the line, for broken YAML)."""
+    path = Path(path)
+    label = str(path) if label is None else label
+    expected = f"expected a {kind} YAML file"
+    if not path.exists():
+        raise ScenarioError(label, "", f"file not found; {expected}")
+    if path.is_dir():
+        raise ScenarioError(label, "", f"is a directory; {expected}")
+    try:
+        text = path.read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ScenarioError(
+            label, "", f"cannot be read ({exc}); expected a UTF-8 YAML file"
+        ) from None
+    try:
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"{label}, line {mark.line + 1}" if mark is not None else label
+        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ScenarioError(
+            where, "", f"is not valid YAML ({problem}); expected a mapping of {kind} keys"
+        ) from None
+    if data is None:
+        data = {}
+    if not isinstance(data, dict):
+        raise ScenarioError(
+            label, "", f"holds a {type(data).__name__}; expected a mapping of {kind} keys"
+        )
+    return data, text
+
+
+def _display(path: Path) -> str:
+    try:
+        return str(path.resolve().relative_to(Path.cwd()))
+    except ValueError:
+        return str(path)
+
+
+def _load_chain(path: Path, seen: tuple[Path, ...] = ()) -> list[Layer]:
+    """The file and everything it extends, base first."""
+    resolved = path.resolve()
+    label = _display(path)
+    if resolved in seen:
+        cycle = " -> ".join(_display(p) for p in (*seen, resolved))
+        raise ScenarioError(
+            label, "extends", f"forms a cycle ({cycle}); expected a chain that ends"
+        )
+    data, text = read_yaml_mapping(path, label)
+    parent = data.pop("extends", None)
+    layers: list[Layer] = []
+    if parent is not None:
+        if not isinstance(parent, str) or not parent.strip():
+            raise ScenarioError(
+                label, "extends", f"is {parent!r}; expected the path of another scenario file"
+            )
+        parent_path = Path(parent)
+        if not parent_path.is_absolute():
+            parent_path = path.parent / parent_path
+        if not parent_path.exists():
+            raise ScenarioError(
+                label,
+                "extends",
+                f"names {parent!r}, which does not exist (looked for {_display(parent_path)}); "
+                "expected the path of another scenario file, relative to this one",
+            )
+        layers = _load_chain(parent_path, (*seen, resolved))
+    layers.append(Layer(label=label, data=data, path=path, text=text))
+    return layers
+
+
+# --------------------------------------------------------------------------- merging
+
+
+def deep_merge(base: Mapping[str, Any], over: Mapping[str, Any]) -> dict[str, Any]:
+    """Merge ``over`` onto ``base``: mappings merge key by key, ``null`` deletes, rest replaces."""
+    out = copy.deepcopy(dict(base))
+    _merge_into(out, over)
+    return out
+
+
+def _merge_into(out: dict[str, Any], over: Mapping[str, Any]) -> None:
+    """:func:`deep_merge` in place: ``out`` (whose mappings are its own dicts) takes ``over``,
+    copying only what it takes, so merging many layers copies each value once."""
+    for key, value in over.items():
+        if value is None:
+            out.pop(key, None)
+        elif isinstance(value, Mapping) and isinstance(out.get(key), dict):
+            _merge_into(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+
+
+def _merge_layers(layers: Iterable[Layer]) -> dict[str, Any]:
+    merged: dict[str, Any] = {}
+    for layer in layers:
+        _merge_into(merged, layer.data)
+    return merged
+
+
+def parse_override(text: str) -> tuple[list[str], Any]:
+    """Parse ``key.path=value``; the value is read as a YAML scalar or flow collection."""
+    if "=" not in text:
+        raise ScenarioError(
+            "--set", text, "has no '='; expected key.path=value, e.g. us.doctrine.trigger=never"
+        )
+    key, raw = text.split("=", 1)
+    parts = [p for p in key.strip().split(".")]
+    if not key.strip() or any(not p for p in parts):
+        raise ScenarioError("--set", text, "has an empty key; expected key.path=value")
+    try:
+        value = yaml.safe_load(raw) if raw.strip() else ""
+    except yaml.YAMLError:
+        raise ScenarioError(
+            "--set", text, "has a value that is not valid YAML; quote strings with spaces"
+        ) from None
+    return parts, value
+
+
+def _nest(parts: Sequence[str], value: Any) -> dict[str, Any]:
+    node: Any = value
+    for part in reversed(parts):
+        node = {part: node}
+    return node
+
+
+def collection_defaults(model: type[BaseModel] = C.Scenario) -> dict[str, Any]:
+    """Built-in collections (weapons, target classes, Iran's lines...) as plain data.
+
+    A scenario's entries merge onto these, so ``weapons: {drone: {cost: 0}}`` changes one value
+    of the built-in drone rather than replacing the whole weapon set.
+    """
+    out: dict[str, Any] = {}
+    for name, info in model.model_fields.items():
+        if info.is_required():
+            continue
+        value = info.get_default(call_default_factory=True)
+        if isinstance(value, dict) and value:
+            out[name] = json.loads(json.dumps(value, default=_plain))
+        elif isinstance(value, BaseModel):
+            nested = collection_defaults(type(value))
+            if nested:
+                out[name] = nested
+    return out
+
+
+def _plain(value: Any) -> Any:
+    if isinstance(value, BaseModel):
+        return value.model_dump(mode="json")
+    raise TypeError(type(value).__name__)
+
+
+def _expand_militia_defaults(data: dict[str, Any]) -> dict[str, Any]:
+    defaults = data.pop(DEFAULTS_KEY, None) or {}
+    militias = data.get("militias")
+    if isinstance(militias, dict) and isinstance(defaults, dict):
+        data["militias"] = {
+            mid: deep_merge(defaults, m) if isinstance(m, dict) else m
+            for mid, m in militias.items()
+        }
+    return data
+
+
+# --------------------------------------------------------------------------- errors
+
+
+def _line_of(text: str | None, path: Sequence[str | int]) -> int | None:
+    """Line number (1-based) of a key path in a YAML text, if it is written there."""
+    if not text:
+        return None
+    try:
+        node = yaml.compose(text)
+    except yaml.YAMLError:
+        return None
+    line = None
+    for part in path:
+        if isinstance(node, yaml.MappingNode):
+            for k, v in node.value:
+                if k.value == str(part):
+                    line, node = k.start_mark.line + 1, v
+                    break
+            else:
+                return line
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if part >= len(node.value):
+                return line
+            node = node.value[part]
+            line = node.start_mark.line + 1
+        else:
+            return line
+    return line
+
+
+def _has_path(data: Any, path: Sequence[str | int]) -> bool:
+    node = data
+    for part in path:
+        if (isinstance(node, dict) and part in node) or (
+            isinstance(node, list) and isinstance(part, int) and part < len(node)
+        ):
+            node = node[part]
+        else:
+            return False
+    return True
+
+
+def _locate(layers: Sequence[Layer], path: Sequence[str | int]) -> str:
+    """The label (with line) of the last layer that writes ``path`` or its longest prefix."""
+    candidates = [list(path)]
+    if len(path) >= 2 and path[0] == "militias":
+        candidates.append([DEFAULTS_KEY, *path[2:]])
+    for depth in range(len(path), 0, -1):
+        for cand in candidates:
+            prefix = cand[: depth if cand[0] != DEFAULTS_KEY else max(depth - 1, 1)]
+            for layer in reversed(layers):
+                if _has_path(layer.data, prefix):
+                    line = _line_of(layer.text, prefix)
+                    return f"{layer.label}, line {line}" if line else layer.label
+    return layers[-1].label if layers else "<scenario>"
+
+
+def _shown_path(layers: Sequence[Layer], path: Sequence[str | int]) -> Sequence[str | int]:
+    """The key path to name for a problem at ``path``: a militia's value that only
+    ``militia_defaults`` writes is named under ``militia_defaults``."""
+    if len(path) >= 3 and path[0] == "militias":
+        shared = [DEFAULTS_KEY, *path[2:]]
+        if not any(_has_path(layer.data, path) for layer in layers) and any(
+            _has_path(layer.data, shared) for layer in layers
+        ):
+            return shared
+    return path
+
+
+def _where(layers: Sequence[Layer], path: Sequence[str | int]) -> tuple[str, str]:
+    """Where to point a user for a problem at ``path``: (file and line, dotted key path). A
+    militia's value that only ``militia_defaults`` writes is reported at its place there."""
+    # _locate finds the defaults' line itself
+    return _locate(layers, path), _dotted(_shown_path(layers, path))
+
+
+def _dotted(path: Sequence[str | int]) -> str:
+    out = ""
+    for part in path:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def _unwrap(annotation: Any) -> Any:
+    """The schema class (or ('dict', value annotation)) behind a field annotation."""
+    origin = getattr(annotation, "__origin__", None)
+    args = getattr(annotation, "__args__", ())
+    if origin is dict and len(args) == 2:
+        return ("dict", args[1])
+    if isinstance(annotation, type):
+        return annotation
+    for arg in args:
+        if isinstance(arg, type) and issubclass(arg, BaseModel):
+            return arg
+    return None
+
+
+def _allowed_keys(
+    path: Sequence[str | int], root: type[BaseModel] = C.Scenario
+) -> list[str] | None:
+    """Keys the schema allows in the mapping at ``path`` (None where any key is allowed)."""
+    model: Any = root
+    for _part in path:
+        part = str(_part)
+        if isinstance(model, tuple):  # a mapping of named entries: the key is free
+            model = _unwrap(model[1])
+            continue
+        if not (isinstance(model, type) and issubclass(model, BaseModel)):
+            return None
+        info = model.model_fields.get(part)
+        if info is None:
+            return None
+        model = _unwrap(info.annotation)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return sorted(model.model_fields)
+    return None
+
+
+def _event_keys(data: Mapping[str, Any], event_id: str) -> list[str] | None:
+    event = (data.get("events") or {}).get(event_id)
+    if not isinstance(event, dict):
+        return None
+    for cls in C.Event.__origin__.__args__:  # type: ignore[attr-defined]
+        if cls.model_fields["type"].annotation.__args__[0] == event.get("type"):
+            return sorted(cls.model_fields)
+    return None
+
+
+_EXPECT = {
+    "float_parsing": "a number",
+    "float_type": "a number",
+    "int_parsing": "a whole number",
+    "int_type": "a whole number",
+    "int_from_float": "a whole number",
+    "bool_parsing": "true or false",
+    "bool_type": "true or false",
+    "string_type": "a text string",
+    "dict_type": "a mapping (key: value pairs)",
+    "list_type": "a list",
+    "date_from_datetime_parsing": "a date written YYYY-MM-DD",
+    "date_parsing": "a date written YYYY-MM-DD",
+    "date_type": "a date written YYYY-MM-DD",
+    "model_type": "a mapping (key: value pairs)",
+    "model_attributes_type": "a mapping (key: value pairs)",
+}
+
+
+def _explain(
+    err: Mapping[str, Any], data: Mapping[str, Any], root: type[BaseModel] = C.Scenario
+) -> tuple[list[str | int], str]:
+    loc = [p for p in err["loc"] if not (isinstance(p, str) and p.endswith("]"))]
+    # Discriminated unions insert the tag into the location: drop it.
+    if len(loc) >= 3 and loc[0] == "events" and loc[2] in C.EVENT_TYPES:
+        loc = [loc[0], loc[1], *loc[3:]]
+    kind = err["type"]
+    got = err.get("input")
+    got_text = "" if isinstance(got, dict | list) else f", got {got!r}"
+    ctx = err.get("ctx") or {}
+    if kind == "extra_forbidden":
+        parent = loc[:-1]
+        if len(parent) == 2 and parent[0] == "events":
+            keys = _event_keys(data, str(parent[1]))
+        else:
+            keys = _allowed_keys(parent, root)
+        msg = "unknown key"
+        if keys:
+            msg += did_you_mean(str(loc[-1]), keys) + f"; expected one of: {', '.join(keys)}"
+        return loc, msg
+    if kind == "missing":
+        return loc, "is required but missing"
+    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
+        bounds = []
+        if "ge" in ctx:
+            bounds.append(f">= {ctx['ge']}")
+        if "gt" in ctx:
+            bounds.append(f"> {ctx['gt']}")
+        if "le" in ctx:
+            bounds.append(f"<= {ctx['le']}")
+        if "lt" in ctx:
+            bounds.append(f"< {ctx['lt']}")
+        # pydantic reports one bound; name the whole range for probabilities
+        if kind.startswith("greater") and "le" not in ctx:
+            msg = f"expected a number {' and '.join(bounds)}{got_text}"
+        else:
+            msg = f"expected a number {' and '.join(bounds)}{got_text}"
+        return loc, msg
+    if kind == "literal_error":
+        return loc, f"expected one of {ctx.get('expected', '')}{got_text}"
+    if kind == "union_tag_invalid":
+        return [*loc, "type"], (
+            f"unknown event type {ctx.get('tag')!r}; expected one of: {', '.join(C.EVENT_TYPES)}"
+        )
+    if kind == "union_tag_not_found":
+        return [*loc, "type"], (
+            f"is missing; every event needs a type, one of: {', '.join(C.EVENT_TYPES)}"
+        )
+    if kind in _EXPECT:
+        return loc, f"expected {_EXPECT[kind]}{got_text}"
+    if kind == "value_error":
+        return loc, str(ctx.get("error", err["msg"]))
+    return loc, f"{err['msg'].rstrip('.')}{got_text}"
+
+
+def _raise_validation(
+    exc: ValidationError,
+    layers: Sequence[Layer],
+    data: Mapping[str, Any],
+    root: type[BaseModel] = C.Scenario,
+):
+    errors = exc.errors(include_url=False)
+    # Report the first error in document order; a newcomer fixes one thing at a time.
+    explained = [_explain(err, data, root) for err in errors]
+    loc, msg = explained[0]
+    # Count problems as reported, not raw errors: a mistake in militia_defaults fails once
+    # for every militia that inherits it, but is one problem named once under the defaults.
+    more = len({(_dotted(_shown_path(layers, at)), text) for at, text in explained}) - 1
+    extra = f" ({more} more problem{'s' if more > 1 else ''} after this one)" if more else ""
+    raise ScenarioError(*_where(layers, loc), msg + extra) from None
+
+
+# --------------------------------------------------------------------------- cross-references
+
+
+def _check_refs(sc: C.Scenario, layers: Sequence[Layer]) -> None:
+    """Checks the schema alone cannot make: names that must refer to things that exist."""
+
+    def fail(path: Sequence[str | int], msg: str) -> None:
+        raise ScenarioError(*_where(layers, path), msg)
+
+    def one_of(kind: str, value: str, known: Iterable[str]) -> str:
+        known = sorted(known)
+        hint = did_you_mean(value, known)
+        return f"unknown {kind} {value!r}{hint}; expected one of: {', '.join(known)}"
+
+    militias, targets, weapons = set(sc.militias), set(sc.targets), set(sc.weapons)
+    contexts = set(sc.context) | set(C.BUILTIN_CONTEXT)
+
+    if sc.end <= sc.start:
+        fail(["end"], f"is {sc.end}, not after start {sc.start}; expected a later date")
+
+    def check_context(path: list[str | int], keys: Iterable[str]) -> None:
+        for key in keys:
+            if key not in contexts:
+                fail(
+                    [*path, key],
+                    one_of("context driver", key, contexts)
+                    + " (declare new drivers under 'context:')",
+                )
+
+    for tid, t in sc.targets.items():
+        for i, w in enumerate(t.weapons):
+            if w not in weapons:
+                fail(["targets", tid, "weapons", i], one_of("weapon", w, weapons))
+    for mid, m in sc.militias.items():
+        base = ["militias", mid]
+        for w in (*m.stocks, *m.capacity):
+            if w not in weapons:
+                key = "stocks" if w in m.stocks else "capacity"
+                fail([*base, key, w], one_of("weapon", w, weapons))
+        for key in ("repertoire", "affinity"):
+            for tid in getattr(m, key):
+                if tid not in targets:
+                    fail([*base, key, tid], one_of("target class", tid, targets))
+        for i, b in enumerate(m.brands):
+            for j, tid in enumerate(b.targets):
+                if tid not in targets:
+                    fail([*base, "brands", i, "targets", j], one_of("target class", tid, targets))
+        for i, r in enumerate(m.rivals):
+            if r not in militias or r == mid:
+                fail([*base, "rivals", i], one_of("militia", r, militias - {mid}))
+        for owner, motive in m.motives.items():
+            if owner not in C.OWNERS:
+                fail([*base, "motives", owner], one_of("owner", owner, C.OWNERS))
+            check_context([*base, "motives", owner, "context"], motive.context)
+        for tid, weights in m.tactics.items():
+            if tid not in targets:
+                fail([*base, "tactics", tid], one_of("target class", tid, targets))
+            check_context([*base, "tactics", tid], weights)
+    brands = {b.name for m in sc.militias.values() for b in m.brands}
+    for name in sc.deniability.brand_appeal:
+        if name not in brands:
+            fail(["deniability", "brand_appeal", name], one_of("facade brand", name, brands))
+    check_context(["iran", "leverage", "context"], sc.iran.leverage.context)
+    for line, spec in sc.iran.lines.items():
+        for owner in spec.effect:
+            if owner not in C.OWNERS:
+                fail(["iran", "lines", line, "effect", owner], one_of("owner", owner, C.OWNERS))
+    for w in sc.iran.resupply.amounts:
+        if w not in weapons:
+            fail(["iran", "resupply", "amounts", w], one_of("weapon", w, weapons))
+    if sc.iran.direct_action.target not in targets:
+        fail(
+            ["iran", "direct_action", "target"],
+            one_of("target class", sc.iran.direct_action.target, targets),
+        )
+    if "missile" not in weapons and sc.iran.direct_action.enabled:
+        fail(["iran", "direct_action", "enabled"], "needs a weapon named 'missile'")
+    suspect = sc.us.doctrine.prime_suspect
+    if suspect is not None and suspect not in militias:
+        fail(["us", "doctrine", "prime_suspect"], one_of("militia", suspect, militias))
+
+    for eid, ev in sc.events.items():
+        base = ["events", eid]
+        if not (sc.start <= ev.date <= sc.end):
+            fail(
+                [*base, "date"],
+                f"is {ev.date}, outside the run ({sc.start} to {sc.end}); expected a date in "
+                "the run (move the event, or change start/end)",
+            )
+        match ev:
+            case C.ContextEvent():
+                check_context([*base, "set"], ev.set)
+                check_context([*base, "add"], ev.add)
+            case C.LeadershipStrikeEvent() if ev.militia is not None and ev.militia not in militias:
+                fail([*base, "militia"], one_of("militia", ev.militia, militias))
+            case C.TruceEvent():
+                for i, tid in enumerate(ev.scope or ()):
+                    if tid not in targets:
+                        fail([*base, "scope", i], one_of("target class", tid, targets))
+                if ev.ends is not None and ev.ends <= ev.date:
+                    fail([*base, "ends"], f"is {ev.ends}; expected a date after the truce starts")
+            case C.ElectionEvent():
+                for mid in ev.results:
+                    if mid not in militias:
+                        fail([*base, "results", mid], one_of("militia", mid, militias))
+            case C.ResupplyEvent():
+                for w in ev.amounts or {}:
+                    if w not in weapons:
+                        fail([*base, "amounts", w], one_of("weapon", w, weapons))
+                for mid, load in ev.deliver.items():
+                    if mid != "all" and mid not in militias:
+                        fail([*base, "deliver", mid], one_of("militia", mid, militias | {"all"}))
+                    for w in load:
+                        if w not in weapons:
+                            fail([*base, "deliver", mid, w], one_of("weapon", w, weapons))
+            case C.MilitiaEvent():
+                if ev.militia != "all" and ev.militia not in militias:
+                    fail([*base, "militia"], one_of("militia", ev.militia, militias | {"all"}))
+                for tid in ev.affinity:
+                    if tid not in targets:
+                        fail([*base, "affinity", tid], one_of("target class", tid, targets))
+            case C.DoctrineEvent():
+                merged = {**sc.us.doctrine.model_dump(), **ev.changes}
+                try:
+                    C.Doctrine.model_validate(merged)
+                except ValidationError as exc:
+                    err = exc.errors(include_url=False)[0]
+                    loc, msg = _explain(err, {})
+                    fail([*base, "changes", *loc], msg)
+                if ev.changes.get("prime_suspect") not in (None, *militias):
+                    fail(
+                        [*base, "changes", "prime_suspect"],
+                        one_of("militia", str(ev.changes["prime_suspect"]), militias),
+                    )
+
+    for sid, s in sc.series.items():
+        base = ["series", sid]
+        actors = s.actors
+        if isinstance(actors, str):
+            if actors not in ("militias", "iran", "any", "us"):
+                fail([*base, "actors"], "expected militias, iran, any, us or a list of militia ids")
+        else:
+            for i, a in enumerate(actors):
+                if a not in militias and a != "iran":
+                    fail([*base, "actors", i], one_of("militia", a, militias))
+        for key, known, kind in (
+            ("targets", targets, "target class"),
+            ("weapons", weapons, "weapon"),
+        ):
+            value = getattr(s, key)
+            if isinstance(value, str):
+                if value != "any":
+                    fail([*base, key], f"expected 'any' or a list of {kind}es")
+            else:
+                for i, v in enumerate(value):
+                    if v not in known:
+                        fail([*base, key, i], one_of(kind, v, known))
+        if isinstance(s.coverage, dict):
+            for tid in s.coverage:
+                if tid not in targets:
+                    fail([*base, "coverage", tid], one_of("target class", tid, targets))
+
+
+# --------------------------------------------------------------------------- public API
+
+
+def _validate(layers: Sequence[Layer], overrides: Sequence[str]) -> C.Scenario:
+    merged = _merge_layers(layers)
+    resolved = copy.deepcopy(merged)
+    data = _expand_militia_defaults(deep_merge(collection_defaults(), merged))
+    try:
+        scenario = C.Scenario.model_validate(data)
+    except ValidationError as exc:
+        _raise_validation(exc, layers, data)
+    _check_refs(scenario, layers)
+    scenario._provenance = Provenance(tuple(layers), tuple(overrides), resolved)  # type: ignore[attr-defined]
+    return scenario
+
+
+def load_scenario(
+    path: str | Path, overrides: Iterable[str] | Mapping[str, Any] = ()
+) -> C.Scenario:
+    """Read, merge and validate a scenario file.
+
+    ``overrides`` are ``key.path=value`` strings (as given to ``--set``) or a mapping of dotted
+    key paths to values. Raises :class:`ScenarioError` on any mistake.
+    """
+    layers = _load_chain(Path(path))
+    return _with_overrides(layers, overrides)
+
+
+def scenario_from_dict(
+    data: Mapping[str, Any],
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+    label: str = "<dict>",
+) -> C.Scenario:
+    """Validate a scenario given as a Python mapping (for notebooks and tests)."""
+    data = copy.deepcopy(dict(data))
+    if "extends" in data:
+        raise ScenarioError(label, "extends", "is only allowed in files; merge dicts yourself")
+    return _with_overrides([Layer(label=label, data=data)], overrides)
+
+
+_NAMED = {"events": "event", "militias": "militia"}
+
+
+def _with_overrides(
+    layers: list[Layer], overrides: Iterable[str] | Mapping[str, Any]
+) -> C.Scenario:
+    texts: list[str] = []
+    if isinstance(overrides, Mapping):  # from Python: name the setting as given
+        items = [(str(k).split("."), v) for k, v in overrides.items()]
+        texts = [f"{k}={json.dumps(v, default=str)}" for k, v in overrides.items()]
+        prefix = "setting "
+    else:  # from the command line
+        texts = list(overrides)
+        items = [parse_override(t) for t in texts]
+        prefix = "--set "
+    n_base = len(layers)
+    layers = list(layers)
+    for (parts, value), text in zip(items, texts, strict=True):
+        layers.append(Layer(label=f"{prefix}{text}", data=_nest(parts, value)))
+    try:
+        return _validate(layers, texts)
+    except ScenarioError:
+        # an override naming an event or militia the scenario lacks starts a new, incomplete one;
+        # say so rather than list the keys the new entry misses
+        base = _merge_layers(layers[:n_base])
+        for (parts, _), text in zip(items, texts, strict=True):
+            known = base.get(parts[0]) if len(parts) > 2 else None
+            if parts[0] in _NAMED and isinstance(known, dict) and parts[1] not in known:
+                raise ScenarioError(
+                    f"{prefix}{text}",
+                    ".".join(parts),
+                    f"the scenario has no {_NAMED[parts[0]]} named {parts[1]!r}"
+                    f"{did_you_mean(parts[1], known)}; "
+                    f"expected one of: {', '.join(sorted(known))}",
+                ) from None
+        raise
+
+
+def with_overrides(
+    scenario: C.Scenario, overrides: Mapping[str, Any] | Iterable[str]
+) -> C.Scenario:
+    """A new scenario: ``scenario`` with dotted-path overrides applied and re-validated."""
+    prov = provenance(scenario)
+    layers = list(prov.layers) if prov else [Layer("<scenario>", scenario.model_dump())]
+    result = _with_overrides(layers, overrides)
+    if prov:
+        merged_over = (*prov.overrides, *provenance(result).overrides)
+        result._provenance = Provenance(  # type: ignore[attr-defined]
+            provenance(result).layers, merged_over, provenance(result).resolved
+        )
+    return result
+
+
+def provenance(scenario: C.Scenario) -> Provenance | None:
+    """Where a scenario was loaded from (None if built directly from the schema)."""
+    return getattr(scenario, "_provenance", None)
+
+
+def resolved_dict(scenario: C.Scenario) -> dict[str, Any]:
+    """The fully resolved parameters, JSON-ready (dates as ISO strings)."""
+    return json.loads(scenario.model_dump_json())
+
+
+def date_of(value: str | dt.date) -> dt.date:
+    """Parse an ISO date (for the CLI and API)."""
+    return value if isinstance(value, dt.date) else dt.date.fromisoformat(value)
