@@ -35,9 +35,10 @@ from mesa import DataCollector  # noqa: E402
 from mesa.batchrunner import batch_run  # noqa: E402
 
 from escalation import load_scenario, with_overrides  # noqa: E402
-from escalation.experiments.runner import run, run_ensemble, spawn_seeds  # noqa: E402
+from escalation.experiments.runner import run, run_ensemble  # noqa: E402
 from escalation.experiments.sweep import run_sweep, sweep_from_dict  # noqa: E402
 from escalation.model.model import EscalationModel  # noqa: E402
+from escalation.seeds import spawn_seeds  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 SEVERITIES = [0.5 + 0.25 * i for i in range(12)]

@@ -47,8 +47,9 @@ from escalation.calibration.report import (
 )
 from escalation.calibration.trust import TrustSettings, trust_polish
 from escalation.experiments.executors import Shared, make_executor
-from escalation.experiments.runner import run, spawn_seeds
+from escalation.experiments.runner import run
 from escalation.record.summary import TargetSet
+from escalation.seeds import spawn_seeds
 
 
 @dataclass

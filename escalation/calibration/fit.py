@@ -31,8 +31,8 @@ from escalation.calibration.abc import Generation, Settings
 from escalation.calibration.report import ensemble_centre, phase_fit_targets
 from escalation.errors import ScenarioError, UserError, did_you_mean
 from escalation.experiments.executors import Shared
-from escalation.experiments.output import write_json
-from escalation.experiments.runner import all_series, run, spawn_seeds
+from escalation.experiments.runner import all_series, run
+from escalation.files import write_json
 from escalation.record.record import Record, Target, load_record
 from escalation.record.summary import TargetSet, rms
 from escalation.scenario import schema as C
@@ -44,6 +44,7 @@ from escalation.scenario.loading import (
     read_yaml_mapping,
     with_overrides,
 )
+from escalation.seeds import spawn_seeds
 
 BUDGETS: dict[str, dict[str, float]] = {
     # particles, simulations and minutes of ABC for the main fit; sweeps and common seeds of the
@@ -623,7 +624,7 @@ def refine(
             "log": log,
             "elapsed": earlier + time.monotonic() - t0,  # seconds, over every call
         }
-        write_json(body, state)
+        write_json(state, body)
 
     while not done and sweep <= sweeps:
         order = np.random.default_rng([int(seeds[0]) if seeds else 0, sweep]).permutation(n)

@@ -40,10 +40,10 @@ from scipy.special import ndtr  # the standard normal cdf, without scipy.stats' 
 
 from escalation.calibration.report import ensemble_centre
 from escalation.experiments.executors import Shared
-from escalation.experiments.output import write_json
-from escalation.experiments.runner import spawn_seeds
+from escalation.files import write_json
 from escalation.record.statistics import slack
 from escalation.record.summary import RATIO_EPS, TargetSet, rms
+from escalation.seeds import spawn_seeds
 
 #: Statistics that take whole-number values (their range edges sit half-way between integers).
 INTEGER_STATISTICS = frozenset({"count", "zero", "monthly_max", "monthly_min", "longest_zero_run"})
@@ -370,7 +370,7 @@ def trust_polish(
             "log": log,
             "elapsed": earlier + time.monotonic() - t0,  # seconds, over every call
         }
-        write_json(body, state)
+        write_json(state, body)
 
     while k < settings.steps and radius >= settings.min_radius:
         k += 1

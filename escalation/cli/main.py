@@ -240,8 +240,9 @@ def overlay_for(scenario):
 
 def cmd_run(args: argparse.Namespace) -> int:
     from escalation.experiments.executors import default_jobs
-    from escalation.experiments.output import manifest, write_json, write_table
+    from escalation.experiments.output import manifest
     from escalation.experiments.runner import run_ensemble
+    from escalation.files import write_json, write_table
     from escalation.scenario.loading import load_scenario
     from escalation.viz.tempo import plot_tempo
 
@@ -271,22 +272,23 @@ def cmd_run(args: argparse.Namespace) -> int:
         "manifest.json": "scenario files and hashes, resolved parameters, seeds, versions",
         "tempo.png": "monthly attacks by target class, ensemble median and 90% band",
     }
-    write_table(ens.runs, out / "runs.csv")
+    write_table(out / "runs.csv", ens.runs)
     monthly = ens.monthly
-    write_table(monthly, out / "monthly.csv")
+    write_table(out / "monthly.csv", monthly)
     events = ens.events
-    write_table(events, out / "events.csv")
+    write_table(out / "events.csv", events)
     if args.daily:
         frames = [r.daily.assign(run=r.run) for r in ens.results if r.daily is not None]
         import pandas as pd
 
-        write_table(pd.concat(frames, ignore_index=True), out / "daily.csv")
+        write_table(out / "daily.csv", pd.concat(frames, ignore_index=True))
         outputs["daily.csv"] = "every run's daily state"
     fig = plot_tempo(monthly, scenario, events=events, overlay=record, path=out / "tempo.png")
     import matplotlib.pyplot as plt
 
     plt.close(fig)
     write_json(
+        out / "manifest.json",
         manifest(
             scenario,
             command=["escalation", *sys.argv[1:]],
@@ -296,7 +298,6 @@ def cmd_run(args: argparse.Namespace) -> int:
             started=started,
             outputs=outputs,
         ),
-        out / "manifest.json",
     )
     runs = ens.runs
     print(
@@ -334,7 +335,8 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     from escalation.experiments.compare import compare, plot_comparison
     from escalation.experiments.executors import default_jobs
-    from escalation.experiments.output import scenario_record, versions, write_json, write_table
+    from escalation.experiments.output import scenario_record, versions
+    from escalation.files import write_json, write_table
     from escalation.scenario.loading import load_scenario
 
     scenarios = [load_scenario(p, args.overrides) for p in args.scenarios]
@@ -354,11 +356,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
             scheduler=args.scheduler,
             progress=lambda _: bar.update(1),
         )
-    write_table(result.metrics, out / "metrics.csv")
-    write_table(result.differences, out / "differences.csv")
+    write_table(out / "metrics.csv", result.metrics)
+    write_table(out / "differences.csv", result.differences)
     fig = plot_comparison(result, path=out / "compare.png")
     plt.close(fig)
     write_json(
+        out / "manifest.json",
         {
             "scenarios": [scenario_record(s) for s in scenarios],
             "command": ["escalation", *sys.argv[1:]],
@@ -371,7 +374,6 @@ def cmd_compare(args: argparse.Namespace) -> int:
             "started": started.isoformat(timespec="seconds"),
             "versions": versions(),
         },
-        out / "manifest.json",
     )
     overall = result.differences[result.differences["period"] == "overall"]
     print(

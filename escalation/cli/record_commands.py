@@ -237,7 +237,7 @@ def write_fitted_scenario(cal: Calibration, values: list[float], path: Path, fit
 
 
 def cmd_history(args: argparse.Namespace) -> int:
-    from escalation.experiments.output import write_table
+    from escalation.files import write_table
     from escalation.record.acled import load_acled
     from escalation.record.reconstruct import reconstruct
     from escalation.record.record import load_record, verify_passages
@@ -248,12 +248,12 @@ def cmd_history(args: argparse.Namespace) -> int:
         verify_passages(record)
     args.out.mkdir(parents=True, exist_ok=True)
     rec = reconstruct(record)
-    write_table(rec.table, args.out / "reconstruction.csv")
-    write_table(target_table(record), args.out / "targets.csv")
+    write_table(args.out / "reconstruction.csv", rec.table)
+    write_table(args.out / "targets.csv", target_table(record))
     written = ["targets.csv", "reconstruction.csv"]
     if args.acled is not None:
         data = load_acled(args.acled, args.mapping)
-        write_table(data.monthly, args.out / "acled_monthly.csv")
+        write_table(args.out / "acled_monthly.csv", data.monthly)
         written.append("acled_monthly.csv")
     write_history_png(record, args.out / "history.png", reconstruction=rec)
     written.append("history.png")

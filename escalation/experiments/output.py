@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata as md
-import json
 import os
 import platform
 import subprocess
@@ -12,8 +11,6 @@ import sys
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import Any
-
-import pandas as pd
 
 from escalation.scenario import schema as C
 from escalation.scenario.loading import provenance, resolved_dict
@@ -105,16 +102,3 @@ def manifest(
         out.update(extra)
     out["parameters"] = resolved_dict(scenario)
     return out
-
-
-def write_table(frame: pd.DataFrame, path: Path) -> None:
-    """Write a CSV atomically (a partial file never replaces a complete one)."""
-    tmp = path.with_suffix(path.suffix + ".part")
-    frame.to_csv(tmp, index=False)
-    os.replace(tmp, path)
-
-
-def write_json(data: Mapping[str, Any], path: Path) -> None:
-    tmp = path.with_suffix(path.suffix + ".part")
-    tmp.write_text(json.dumps(data, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)

@@ -22,6 +22,7 @@ from escalation.model.agents import Militia
 from escalation.model.model import LOG_COLUMNS, EscalationModel
 from escalation.observe.series import EventColumns, builtin_series, observe, to_monthly
 from escalation.scenario import schema as C
+from escalation.seeds import spawn_seeds
 
 
 @dataclass(eq=False)
@@ -227,12 +228,6 @@ def spiralled(model: EscalationModel, events: EventColumns) -> bool:
 
 
 # --------------------------------------------------------------------------- ensembles
-
-
-def spawn_seeds(master: int, n: int) -> list[int]:
-    """``n`` independent run seeds drawn from one master seed (63-bit integers)."""
-    children = np.random.SeedSequence(master).spawn(n)
-    return [int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1)) for c in children]
 
 
 def _task(

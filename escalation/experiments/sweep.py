@@ -9,12 +9,10 @@ between points are not noise from different seeds.
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
 import hashlib
 import itertools
 import json
-import os
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +25,9 @@ from pydantic import Field, ValidationError, model_validator
 
 from escalation.errors import ScenarioError, UserError
 from escalation.experiments.executors import Shared, make_executor
-from escalation.experiments.runner import run, spawn_seeds
+from escalation.experiments.output import scenario_record, versions
+from escalation.experiments.runner import run
+from escalation.files import AppendLog, read_json, write_json, write_table
 from escalation.scenario import schema as C
 from escalation.scenario.loading import (
     Layer,
@@ -37,6 +37,7 @@ from escalation.scenario.loading import (
     read_yaml_mapping,
     with_overrides,
 )
+from escalation.seeds import spawn_seeds
 
 DEFAULT_OUTCOMES = (
     "attacks_on_us",
@@ -358,64 +359,6 @@ def _native(value: Any) -> Any:
     return value.item() if isinstance(value, np.generic) else value
 
 
-class RunLog:
-    """Rows appended to a CSV as runs finish; tolerant of a torn last line after a kill."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.header: list[str] | None = None
-        self._file = None
-        self._writer = None
-
-    def read_done(self) -> tuple[set[tuple[int, int]], int]:
-        """(point, replicate) pairs already written, and the count of torn lines dropped."""
-        if not self.path.exists():
-            return set(), 0
-        text = self.path.read_text(encoding="utf-8")
-        lines = text.splitlines(keepends=True)
-        if not lines:
-            return set(), 0
-        self.header = next(csv.reader([lines[0]]))
-        good = [lines[0]]
-        done: set[tuple[int, int]] = set()
-        torn = 0
-        for line in lines[1:]:
-            if not line.endswith("\n"):
-                torn += 1
-                continue
-            fields = next(csv.reader([line]))
-            if len(fields) != len(self.header):
-                torn += 1
-                continue
-            pair = (int(fields[0]), int(fields[1]))
-            if pair in done:
-                continue
-            done.add(pair)
-            good.append(line)
-        if torn or len(good) != len(lines):
-            tmp = self.path.with_suffix(".tmp")
-            tmp.write_text("".join(good), encoding="utf-8")
-            os.replace(tmp, self.path)
-        return done, torn
-
-    def write(self, row: Mapping[str, Any]) -> None:
-        if self._file is None:
-            new = not self.path.exists() or self.path.stat().st_size == 0
-            self._file = self.path.open("a", newline="", encoding="utf-8")
-            if new:
-                self.header = list(row)
-                csv.writer(self._file).writerow(self.header)
-            self._writer = csv.DictWriter(self._file, fieldnames=self.header, extrasaction="ignore")
-        assert self._writer is not None
-        self._writer.writerow(row)
-        self._file.flush()
-
-    def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
-
-
 @dataclass
 class SweepResult:
     """A finished sweep's tables."""
@@ -444,7 +387,7 @@ def run_sweep(
     log_path = out / "runs.csv"
     digest = sweep.digest()
     if meta_path.exists() and not restart:
-        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        meta = read_json(meta_path) or {}
         if meta.get("digest") != digest:
             raise UserError(
                 f"{out}: holds results of a different sweep (its points, seeds or scenario "
@@ -454,9 +397,9 @@ def run_sweep(
         for p in (meta_path, log_path):
             p.unlink(missing_ok=True)
     _write_meta(sweep, meta_path, digest)
-    sweep.points.to_csv(out / "points.csv", index=False)
-    log = RunLog(log_path)
-    done, _ = log.read_done()
+    write_table(out / "points.csv", sweep.points)
+    log = AppendLog(log_path, key=2)
+    done = {(int(r[0]), int(r[1])) for r in log.rows()}
     total = sweep.total_runs
     if progress:
         progress(len(done), total)
@@ -464,25 +407,26 @@ def run_sweep(
         executor = make_executor(jobs, scheduler)
         try:
             for _, row in executor.imap(_sweep_task, _tasks(sweep, done)):
-                log.write(row)
+                log.append(row)
                 done.add((row["point"], row["replicate"]))
                 if progress:
                     progress(len(done), total)
         finally:
             log.close()
             executor.close()
-    runs = pd.read_csv(log_path).sort_values(["point", "replicate"]).reset_index(drop=True)
+    # runs finish in any order; in (point, replicate) order the file is the same however many
+    # workers wrote it
+    log.sort(key=lambda r: (int(r[0]), int(r[1])))
+    runs = pd.read_csv(log_path)
     summary = summarise(runs, sweep)
     sensitivity = sobol_indices(runs, sweep) if sweep.spec.design.method == "sobol" else None
-    summary.to_csv(out / "summary.csv", index=False)
+    write_table(out / "summary.csv", summary)
     if sensitivity is not None:
-        sensitivity.to_csv(out / "sensitivity.csv", index=False)
+        write_table(out / "sensitivity.csv", sensitivity)
     return SweepResult(sweep, runs, summary, sensitivity)
 
 
 def _write_meta(sweep: Sweep, path: Path, digest: str) -> None:
-    from escalation.experiments.output import scenario_record, versions
-
     meta = {
         "name": sweep.spec.name,
         "source": sweep.source,
@@ -495,9 +439,7 @@ def _write_meta(sweep: Sweep, path: Path, digest: str) -> None:
         "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "versions": versions(),
     }
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(meta, indent=2, default=str) + "\n", encoding="utf-8")
-    os.replace(tmp, path)
+    write_json(path, meta)
 
 
 # --------------------------------------------------------------------------- analysis

@@ -13,13 +13,13 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-import hashlib
 from collections.abc import Mapping
 
 import numpy as np
 import pandas as pd
 
 from escalation.scenario import schema as C
+from escalation.seeds import observation_rng
 
 
 def builtin_series(scenario: C.Scenario) -> dict[str, C.SeriesSpec]:
@@ -52,11 +52,6 @@ def builtin_series(scenario: C.Scenario) -> dict[str, C.SeriesSpec]:
         out[f"attacks_by_{mid}"] = S(label=f"Attacks by {m.name}", actors=[mid])
     out["attacks_by_iran"] = S(label="Direct attacks by Iran", actors="iran")
     return out
-
-
-def _seed_for(run_seed: int, name: str) -> np.random.Generator:
-    digest = hashlib.sha256(f"{run_seed}:{name}".encode()).digest()
-    return np.random.default_rng(int.from_bytes(digest[:8], "little"))
 
 
 #: String columns of the event log that series select on.
@@ -183,7 +178,7 @@ def observe(
             key = spec.source or name
             u = draws.get(key)
             if u is None:
-                u = draws[key] = _seed_for(run_seed, key).random(ev.n)
+                u = draws[key] = observation_rng(run_seed, key).random(ev.n)
             keep = u[mask] < p
             values = values * keep
         np.add.at(out[:, j], ev.day[mask], values)

@@ -1,0 +1,150 @@
+"""Files the tool writes: atomically, and as resumable state.
+
+Every output is written to a temporary file beside its destination and moved into place, so a
+killed process leaves either the old file or the new one, never half of one. Long jobs (sweeps,
+ABC, polishes) append each finished result to an :class:`AppendLog` and keep their progress in
+a JSON state that :func:`read_state` hands back only when it belongs to the same job, so running
+the same command again continues where it stopped.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import os
+from collections.abc import Callable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+
+def _replace(path: Path, write: Callable[[Path], None]) -> None:
+    """Write through ``write(tmp)`` to a temporary file, then move it over ``path``."""
+    path = Path(path)
+    tmp = path.with_name(path.name + ".part")
+    write(tmp)
+    os.replace(tmp, path)
+
+
+def write_text(path: Path, text: str) -> None:
+    """Write UTF-8 text atomically."""
+    _replace(path, lambda tmp: tmp.write_text(text, encoding="utf-8"))
+
+
+def jsonable(x: Any) -> Any:
+    """A JSON-ready form of values ``json`` does not know: numpy scalars and arrays, paths,
+    dates (as text)."""
+    if isinstance(x, np.generic):
+        return x.item()
+    if isinstance(x, np.ndarray):
+        return x.tolist()
+    return str(x)
+
+
+def write_json(path: Path, data: Mapping[str, Any] | Sequence[Any]) -> None:
+    """Write JSON (indented, numpy values as plain numbers) atomically."""
+    write_text(path, json.dumps(data, indent=2, default=jsonable) + "\n")
+
+
+def read_json(path: Path) -> Any | None:
+    """The JSON in ``path``, or None if there is no such file."""
+    path = Path(path)
+    if not path.exists():
+        return None
+    return json.loads(path.read_text(encoding="utf-8"))
+
+
+def write_table(path: Path, frame: pd.DataFrame, **to_csv: Any) -> None:
+    """Write a CSV atomically (without the index unless asked for)."""
+    to_csv.setdefault("index", False)
+    _replace(path, lambda tmp: frame.to_csv(tmp, **to_csv))
+
+
+def read_state(path: Path, identity: Mapping[str, Any]) -> dict[str, Any] | None:
+    """A saved state whose ``"identity"`` equals ``identity`` (the job it belongs to), else None:
+    a state left by a different job is never resumed."""
+    saved = read_json(path)
+    if not isinstance(saved, dict):
+        return None
+    # compare through JSON so tuples and lists, or numpy and Python numbers, are alike
+    if json.loads(json.dumps(identity, default=jsonable)) != saved.get("identity"):
+        return None
+    return saved
+
+
+class AppendLog:
+    """A CSV that grows a row per finished result and survives being killed mid-write.
+
+    :meth:`rows` reads it back, dropping a torn last line and any row whose first ``key`` fields
+    repeat an earlier row's, and rewrites the file without them, so appending can go on.
+    """
+
+    def __init__(self, path: Path, key: int = 2) -> None:
+        self.path = Path(path)
+        self.key = key
+        self.header: list[str] | None = None
+        self.torn = 0
+        self._file: Any = None
+        self._writer: csv.DictWriter | None = None
+
+    def rows(self) -> list[list[str]]:
+        """Every complete, first-seen row (as text fields), header excluded."""
+        if not self.path.exists():
+            return []
+        text = self.path.read_text(encoding="utf-8")
+        lines = text.splitlines(keepends=True)
+        if not lines:
+            return []
+        self.header = next(csv.reader([lines[0]]))
+        kept, rows, seen = [lines[0]], [], set()
+        self.torn = 0
+        for line in lines[1:]:
+            fields = next(csv.reader([line]))
+            if not line.endswith("\n") or len(fields) != len(self.header):
+                self.torn += 1
+                continue
+            key = tuple(fields[: self.key])
+            if key in seen:
+                continue
+            seen.add(key)
+            kept.append(line)
+            rows.append(fields)
+        if len(kept) != len(lines):
+            write_text(self.path, "".join(kept))
+        return rows
+
+    def append(self, row: Mapping[str, Any]) -> None:
+        """Write one row (its keys are the header when the file is new) and flush it."""
+        if self._file is None:
+            new = not self.path.exists() or self.path.stat().st_size == 0
+            self._file = self.path.open("a", newline="", encoding="utf-8")
+            if new:
+                self.header = list(row)
+                csv.writer(self._file).writerow(self.header)
+            elif self.header is None:
+                with self.path.open(encoding="utf-8") as f:
+                    self.header = next(csv.reader([f.readline()]))
+            self._writer = csv.DictWriter(self._file, fieldnames=self.header, extrasaction="ignore")
+        assert self._writer is not None
+        self._writer.writerow(row)
+        self._file.flush()
+
+    def sort(self, key: Callable[[list[str]], Any]) -> None:
+        """Rewrite the file with its rows in ``key`` order (results arrive in completion order;
+        sorting them makes a parallel run's file identical to a serial one's)."""
+        self.close()
+        rows = self.rows()
+        if self.header is None:
+            return
+        with self.path.open(newline="", encoding="utf-8") as f:
+            raw = f.read().splitlines(keepends=True)
+        body = sorted(zip(rows, raw[1:], strict=True), key=lambda pair: key(pair[0]))
+        write_text(self.path, raw[0] + "".join(line for _, line in body))
+
+    def close(self) -> None:
+        if self._file is not None:
+            self._file.close()
+            self._file = None
+            self._writer = None

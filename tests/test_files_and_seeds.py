@@ -1,0 +1,59 @@
+"""Atomic files, resumable logs and the seed scheme."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+
+from escalation.files import AppendLog, read_json, read_state, write_json, write_table
+from escalation.seeds import Streams, spawn_seeds
+
+
+def test_write_json_takes_numpy_values_and_leaves_no_temporary_file(tmp_path):
+    path = tmp_path / "a.json"
+    write_json(path, {"n": np.int64(3), "x": np.float64(0.5), "v": np.arange(2)})
+    assert read_json(path) == {"n": 3, "x": 0.5, "v": [0, 1]}
+    write_table(tmp_path / "t.csv", pd.DataFrame({"a": [1, 2]}))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.json", "t.csv"]
+
+
+def test_read_state_resumes_only_the_same_job(tmp_path):
+    path = tmp_path / "state.json"
+    assert read_state(path, {"job": 1}) is None
+    write_json(path, {"identity": {"job": 1, "seeds": (1, 2)}, "done": 5})
+    assert read_state(path, {"job": 1, "seeds": [1, 2]})["done"] == 5
+    assert read_state(path, {"job": 2, "seeds": [1, 2]}) is None
+
+
+def test_append_log_drops_a_torn_line_and_repeats_then_goes_on(tmp_path):
+    path = tmp_path / "runs.csv"
+    log = AppendLog(path, key=2)
+    for point, rep in [(1, 0), (0, 1), (0, 0)]:
+        log.append({"point": point, "replicate": rep, "value": point + rep})
+    log.close()
+    with path.open("a", encoding="utf-8") as f:
+        f.write("0,0,9\n1,1,")  # a repeated key, then a line cut short by a kill
+    again = AppendLog(path, key=2)
+    assert again.rows() == [["1", "0", "1"], ["0", "1", "1"], ["0", "0", "0"]]
+    assert again.torn == 1
+    again.append({"point": 1, "replicate": 1, "value": 2})
+    again.sort(key=lambda r: (int(r[0]), int(r[1])))
+    frame = pd.read_csv(path)
+    assert list(zip(frame["point"], frame["replicate"], strict=True)) == [
+        (0, 0), (0, 1), (1, 0), (1, 1)
+    ]  # fmt: skip
+
+
+def test_named_streams_are_reproducible_and_independent():
+    s = Streams(7)
+    assert s.child("report").seeds(5) == Streams(7).child("report").seeds(5)
+    assert s.child("report").seeds(3) == s.child("report").seeds(5)[:3]
+    assert s.child("report").seeds(5) != s.child("candidates").seeds(5)
+    assert s.child("abc").child(1).seed() != s.child("abc").child(2).seed()
+    assert Streams(8).child("report").seeds(5) != s.child("report").seeds(5)
+    assert s.child("x").rng().random() == Streams(7).child("x").rng().random()
+    # run seeds of an ensemble are the master's first-level children
+    assert spawn_seeds(7, 4) == [
+        int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
+        for c in np.random.SeedSequence(7).spawn(4)
+    ]
