@@ -1,6 +1,89 @@
-"""Helpers shared by the commands."""
+"""Helpers the commands share: argument types, the run options, the progress bar, the output
+folder."""
 
 from __future__ import annotations
+
+import argparse
+import importlib.metadata as md
+from pathlib import Path
+
+from escalation.errors import UserError
+
+
+def positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a number of at least 1, got {value}")
+    return value
+
+
+def seed_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if value < 0:
+        raise argparse.ArgumentTypeError(f"expected a seed of 0 or more, got {value}")
+    return value
+
+
+def port_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a port number, got {text!r}") from None
+    if not 0 <= value <= 65535:
+        raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {value}")
+    return value
+
+
+def add_run_options(p: argparse.ArgumentParser, replicates: int | None = 100) -> None:
+    """Options shared by commands that run the model: replicates, seed, --set, jobs, progress."""
+    if replicates is None:
+        p.add_argument("-n", "--replicates", type=positive_int, help="runs per point")
+        p.add_argument("--seed", type=seed_int, help="master seed of the replicates")
+    else:
+        p.add_argument(
+            "-n", "--replicates", type=positive_int, default=replicates,
+            help=f"runs (default {replicates})",
+        )  # fmt: skip
+        p.add_argument("--seed", type=seed_int, default=0, help="master seed (default 0)")
+    p.add_argument(
+        "--set",
+        dest="overrides",
+        action="append",
+        default=[],
+        metavar="KEY=VALUE",
+        help="override a scenario value, e.g. --set us.doctrine.delay_days=5 (repeatable)",
+    )
+    p.add_argument(
+        "-j",
+        "--jobs",
+        type=positive_int,
+        default=None,
+        help="worker processes (default: all cores)",
+    )
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+
+
+def version() -> str:
+    try:
+        return f"escalation {md.version('proxy-escalation')}"
+    except md.PackageNotFoundError:  # pragma: no cover
+        return "escalation (not installed)"
+
+
+def prepare_out(out: Path) -> None:
+    """Create the output folder, or say why it cannot be."""
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UserError(f"{out}: cannot create the output folder ({exc.strerror})") from None
+    if not out.is_dir():
+        raise UserError(f"{out}: is not a folder; expected a folder for the results")
 
 
 def progress_bar(total: int, desc: str, disable: bool):

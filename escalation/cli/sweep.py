@@ -1,0 +1,125 @@
+"""``escalation sweep``: parameter sweeps (grid, Latin hypercube, Sobol), resumable."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+import time
+from pathlib import Path
+
+from escalation.cli.common import add_run_options, positive_int, prepare_out, progress_bar
+from escalation.errors import UserError
+
+
+def register(subparsers: argparse._SubParsersAction) -> None:
+    """Add ``escalation sweep`` to the command line."""
+    p = subparsers.add_parser(
+        "sweep",
+        help="sweep parameters (grid, Latin hypercube, Sobol) and plot the responses",
+        description="Run a sweep file, or a sweep given with --scenario and --param options. "
+        "Each run is written to runs.csv as it finishes; running the same command again "
+        "continues where it stopped. Writes points.csv, runs.csv, summary.csv (per point), "
+        "sensitivity.csv (Sobol designs) and plots to results/sweeps/<name>/.",
+        epilog="examples:\n"
+        "  escalation sweep scenarios/sweeps/deterrence.yaml\n"
+        "  escalation sweep --scenario scenarios/baseline.yaml "
+        "--param us.doctrine.delay_days=0:20:5 -n 10\n"
+        "  escalation sweep --scenario scenarios/baseline.yaml --design lhs --samples 40 \\\n"
+        "      --param us.doctrine.severity=0.5:3 --param us.doctrine.trigger=casualties,attacks",
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    p.add_argument("sweep", type=Path, nargs="?", help="sweep YAML file")
+    p.add_argument("--scenario", type=Path, help="scenario to sweep (instead of a sweep file)")
+    p.add_argument(
+        "--param",
+        action="append",
+        default=[],
+        metavar="KEY=LOW:HIGH[:LEVELS]|A,B,C",
+        help="a parameter to vary (repeatable)",
+    )
+    p.add_argument("--design", choices=("grid", "lhs", "sobol"), help="design (default: grid)")
+    p.add_argument("--samples", type=positive_int, help="points (lhs) or base samples (sobol)")
+    p.add_argument("--name", help="sweep name (default: from the file, or 'sweep')")
+    add_run_options(p, replicates=None)
+    p.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="run on the Dask cluster whose scheduler is at ADDRESS",
+    )
+    p.add_argument("--out", type=Path, help="output folder (default: results/sweeps/<name>)")
+    p.add_argument("--restart", action="store_true", help="discard earlier results in --out")
+    p.set_defaults(func=cmd_sweep)
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from escalation.experiments.sweep import (
+        parse_param_option,
+        read_sweep_file,
+        run_sweep,
+        sweep_from_dict,
+    )
+    from escalation.viz.sweep import plot_sweep
+
+    if (args.sweep is None) == (args.scenario is None):
+        raise UserError("sweep: give a sweep file, or --scenario with --param options")
+    if args.sweep is not None:
+        if args.param:
+            raise UserError("sweep: --param only goes with --scenario (a sweep file has its own)")
+        data, text = read_sweep_file(args.sweep)
+        base_dir, label = args.sweep.parent, str(args.sweep)
+    else:
+        if not args.param:
+            raise UserError("sweep: --scenario needs at least one --param KEY=LOW:HIGH")
+        data = {"name": "sweep", "scenario": str(args.scenario.resolve()), "parameters": {}}
+        for text_opt in args.param:
+            key, spec = parse_param_option(text_opt)
+            data["parameters"][key] = spec
+        base_dir, label, text = Path("."), "--param", None
+    for key, value in (("replicates", args.replicates), ("seed", args.seed), ("name", args.name)):
+        if value is not None:
+            data[key] = value
+    if args.design or args.samples:
+        design = dict(data.get("design") or {})
+        if args.design:
+            design["method"] = args.design
+        if args.samples:
+            design["samples"] = args.samples
+        data["design"] = design
+    sweep = sweep_from_dict(
+        data, base_dir=base_dir, label=label, text=text, overrides=args.overrides
+    )
+    out = args.out or Path("results") / "sweeps" / sweep.spec.name
+    prepare_out(out)
+    bar = progress_bar(sweep.total_runs, sweep.spec.name, args.no_progress)
+
+    def progress(done: int, total: int) -> None:
+        bar.n = done
+        bar.refresh()
+
+    t0 = time.perf_counter()
+    try:
+        result = run_sweep(
+            sweep,
+            out,
+            jobs=args.jobs,
+            scheduler=args.scheduler,
+            progress=progress,
+            restart=args.restart,
+        )
+    except KeyboardInterrupt:
+        bar.close()
+        print(
+            f"interrupted: finished runs are in {out}/runs.csv; run the same command to continue",
+            file=sys.stderr,
+        )
+        return 130
+    bar.close()
+    plots = plot_sweep(result, out)
+    print(
+        f"{sweep.spec.name}: {len(sweep.points)} points x {sweep.spec.replicates} replicates = "
+        f"{sweep.total_runs} runs ({time.perf_counter() - t0:.1f} s); wrote points.csv, "
+        f"runs.csv, summary.csv"
+        + (", sensitivity.csv" if result.sensitivity is not None else "")
+        + f", {', '.join(p.name for p in plots)} to {out}/"
+    )
+    return 0
