@@ -38,12 +38,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_compare(args: argparse.Namespace) -> int:
     import matplotlib.pyplot as plt
 
-    from escalation.experiments.compare import compare, plot_comparison
+    from escalation.experiments.compare import compare
     from escalation.experiments.executors import default_jobs
     from escalation.experiments.output import scenario_record, versions
     from escalation.files import write_json, write_table
     from escalation.record.overlap import comparison_periods
     from escalation.scenario.loading import load_scenario
+    from escalation.viz.compare import plot_comparison
 
     scenarios = [load_scenario(p, args.overrides) for p in args.scenarios]
     names = [s.name for s in scenarios]

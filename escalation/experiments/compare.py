@@ -4,12 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from pathlib import Path
 
-import matplotlib
-
-matplotlib.use("Agg")
-import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
@@ -122,57 +117,3 @@ def compare(
     metrics = pd.concat(frames, ignore_index=True)[["scenario", "run", "period", "metric", "value"]]
     diffs = paired_differences(metrics, names[0], seed=seed)
     return Comparison(names, seeds, periods, dict(scenarios[0].targets), metrics, diffs)
-
-
-def plot_comparison(
-    comparison: Comparison,
-    metrics: Sequence[str] = PLOT_METRICS,
-    path: str | Path | None = None,
-) -> plt.Figure:
-    """Differences from the reference per period: mean with its 90% interval (thick) and the
-    5-95% range of paired run differences (thin)."""
-    d = comparison.differences
-    metrics = [m for m in metrics if m in set(d["metric"])]
-    order = [p.name for p in comparison.periods if p.name in set(d["period"])] + ["overall"]
-    others = list(comparison.names[1:])
-    labels = {f"attacks_{t}": f"attacks on {c.label}" for t, c in comparison.targets.items()}
-    colours = plt.get_cmap("tab10").colors
-    n = len(metrics)
-    ncols = 2
-    nrows = (n + 1) // 2
-    fig, axes = plt.subplots(nrows, ncols, figsize=(13, 2.6 * nrows + 1.4), squeeze=False)
-    width = 0.8 / max(len(others), 1)
-    for k, metric in enumerate(metrics):
-        ax = axes[k // ncols][k % ncols]
-        for j, name in enumerate(others):
-            sub = d[(d["metric"] == metric) & (d["scenario"] == name)].set_index("period")
-            sub = sub.reindex([p for p in order if p in sub.index])
-            x = np.array([order.index(p) for p in sub.index]) + (j - (len(others) - 1) / 2) * width
-            c = colours[j % len(colours)]
-            ax.vlines(x, sub["low"], sub["high"], color=c, lw=1, alpha=0.45)
-            ax.vlines(x, sub["ci_low"], sub["ci_high"], color=c, lw=3.5)
-            ax.plot(x, sub["mean_difference"], "o", color=c, ms=4, label=name if k == 0 else None)
-        ax.axhline(0, color="#444444", lw=0.8)
-        ax.axvline(len(order) - 1.5, color="#999999", lw=0.8, ls="--")
-        ax.set_xticks(range(len(order)))
-        ax.set_xticklabels(order, rotation=30, ha="right", fontsize=8)
-        label = METRIC_LABELS.get(metric) or labels.get(metric, metric.replace("_", " "))
-        ax.set_title(f"{label}: difference", fontsize=10, loc="left")
-        ax.grid(axis="y", color="#e0e0e0", lw=0.6)
-        ax.spines[["top", "right"]].set_visible(False)
-        ax.tick_params(axis="y", labelsize=8)
-    for k in range(n, nrows * ncols):
-        axes[k // ncols][k % ncols].axis("off")
-    fig.legend(loc="upper right", fontsize=9, frameon=False, title="scenario", title_fontsize=9)
-    fig.suptitle(
-        f"Difference from {comparison.names[0]} per period (paired runs, "
-        f"{len(comparison.seeds)} seeds): dot = mean, thick = 90% interval of the mean, "
-        "thin = 5-95% of run differences",
-        fontsize=10.5,
-        x=0.01,
-        ha="left",
-    )
-    fig.tight_layout(rect=(0, 0, 0.88, 0.96))
-    if path is not None:
-        fig.savefig(path, dpi=120)
-    return fig

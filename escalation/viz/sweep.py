@@ -58,49 +58,63 @@ def _grid(n: int, ncols: int = 3) -> tuple[plt.Figure, list[plt.Axes]]:
     return fig, flat[:n]
 
 
-def response_curves(result: SweepResult, outcomes: Sequence[str], path: Path) -> Path:
-    """One panel per (parameter, outcome): replicate median and 5-95% band against the value.
+def plot_response(
+    runs: pd.DataFrame,
+    param: str,
+    outcome: str,
+    *,
+    declared: Sequence[object] | None = None,
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """One outcome against one parameter: replicate median, mean and 5-95% band of the runs.
 
-    With several parameters varied at once, values are binned and each panel shows the
-    response averaged over the other parameters.
+    A numeric parameter with many values is binned (the response is then averaged over the
+    other parameters); ``declared`` keeps the order a sweep file gives its choices.
     """
-    runs = result.runs
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.3, 3.1))
+    x = runs[param]
+    y = runs[outcome].astype(float)
+    if _is_numeric(x) and x.nunique() > 8:
+        bins = np.unique(np.quantile(x, np.linspace(0, 1, 9)))
+        key = pd.cut(x, bins, include_lowest=True)
+        centre = x.groupby(key, observed=True).mean()
+    else:
+        key = x
+        centre = None
+    g = y.groupby(key, observed=True)
+    med, lo, hi, mean = g.median(), g.quantile(0.05), g.quantile(0.95), g.mean()
+    if declared is not None and centre is None:
+        order = [v for v in declared if v in med.index]
+        med, lo, hi, mean = (s.reindex(order) for s in (med, lo, hi, mean))
+    if centre is not None:
+        xs = centre.reindex(med.index).to_numpy()
+    elif _is_numeric(x):
+        xs = med.index.to_numpy(dtype=float)
+    else:
+        xs = np.arange(len(med))
+        ax.set_xticks(xs)
+        ax.set_xticklabels([str(v) for v in med.index], rotation=20, fontsize=8)
+    ax.fill_between(xs, lo, hi, color=COLOUR, alpha=0.2, lw=0, label="5-95% of runs")
+    ax.plot(xs, med, color=COLOUR, lw=1.8, marker="o", ms=3, label="median")
+    ax.plot(xs, mean, color=COLOUR, lw=0.9, ls="--", label="mean")
+    ax.set_xlabel(param_label(param), fontsize=9)
+    ax.set_ylabel(outcome_label(outcome), fontsize=9)
+    ax.set_ylim(bottom=0)
+    ax.grid(color="#e6e6e6", lw=0.6)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=8)
+    return ax
+
+
+def response_curves(result: SweepResult, outcomes: Sequence[str], path: Path) -> Path:
+    """One panel per (parameter, outcome) (:func:`plot_response`)."""
     params = result.sweep.parameters
     panels = [(p, o) for p in params for o in outcomes]
     fig, axes = _grid(len(panels))
     for ax, (param, outcome) in zip(axes, panels, strict=True):
-        x = runs[param]
-        y = runs[outcome].astype(float)
-        if _is_numeric(x) and x.nunique() > 8:
-            bins = np.unique(np.quantile(x, np.linspace(0, 1, 9)))
-            key = pd.cut(x, bins, include_lowest=True)
-            centre = x.groupby(key, observed=True).mean()
-        else:
-            key = x
-            centre = None
-        g = y.groupby(key, observed=True)
-        med, lo, hi, mean = g.median(), g.quantile(0.05), g.quantile(0.95), g.mean()
         declared = result.sweep.spec.parameters[param].values
-        if declared is not None and centre is None:  # keep the order the sweep file gives
-            order = [v for v in declared if v in med.index]
-            med, lo, hi, mean = (s.reindex(order) for s in (med, lo, hi, mean))
-        if centre is not None:
-            xs = centre.reindex(med.index).to_numpy()
-        elif _is_numeric(x):
-            xs = med.index.to_numpy(dtype=float)
-        else:
-            xs = np.arange(len(med))
-            ax.set_xticks(xs)
-            ax.set_xticklabels([str(v) for v in med.index], rotation=20, fontsize=8)
-        ax.fill_between(xs, lo, hi, color=COLOUR, alpha=0.2, lw=0, label="5-95% of runs")
-        ax.plot(xs, med, color=COLOUR, lw=1.8, marker="o", ms=3, label="median")
-        ax.plot(xs, mean, color=COLOUR, lw=0.9, ls="--", label="mean")
-        ax.set_xlabel(param_label(param), fontsize=9)
-        ax.set_ylabel(outcome_label(outcome), fontsize=9)
-        ax.set_ylim(bottom=0)
-        ax.grid(color="#e6e6e6", lw=0.6)
-        ax.spines[["top", "right"]].set_visible(False)
-        ax.tick_params(labelsize=8)
+        plot_response(result.runs, param, outcome, declared=declared, ax=ax)
     axes[0].legend(fontsize=8, frameon=False)
     n = len(result.runs)
     return _finish(
@@ -111,36 +125,41 @@ def response_curves(result: SweepResult, outcomes: Sequence[str], path: Path) ->
     )
 
 
+def plot_heatmap(
+    runs: pd.DataFrame, a: str, b: str, outcome: str, *, ax: plt.Axes | None = None
+) -> plt.Axes:
+    """The mean of an outcome over the grid of two parameters (``a`` across, ``b`` up), with
+    the values written in the cells when there are few, and a colour bar."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.3, 3.1))
+    table = runs.pivot_table(index=b, columns=a, values=outcome, aggfunc="mean")
+    im = ax.imshow(table.to_numpy(), origin="lower", aspect="auto", cmap="viridis")
+    ax.set_xticks(range(table.shape[1]))
+    ax.set_xticklabels([_fmt(v) for v in table.columns], fontsize=8, rotation=30)
+    ax.set_yticks(range(table.shape[0]))
+    ax.set_yticklabels([_fmt(v) for v in table.index], fontsize=8)
+    ax.set_xlabel(param_label(a), fontsize=9)
+    ax.set_ylabel(param_label(b), fontsize=9)
+    ax.set_title(f"{outcome_label(outcome)} (mean)", fontsize=10, loc="left")
+    values = table.to_numpy()
+    if values.size <= 64:
+        top = np.nanmax(values) if np.isfinite(values).any() else 0
+        for (i, j), v in np.ndenumerate(values):
+            if np.isfinite(v):
+                ax.text(
+                    j, i, _fmt(v), ha="center", va="center", fontsize=7,
+                    color="white" if v < 0.6 * top else "black",
+                )  # fmt: skip
+    ax.figure.colorbar(im, ax=ax, shrink=0.85)
+    return ax
+
+
 def heatmaps(result: SweepResult, outcomes: Sequence[str], path: Path) -> Path:
     """For two parameters: the replicate mean of each outcome over the grid."""
     a, b = result.sweep.parameters[:2]
-    runs = result.runs
     fig, axes = _grid(len(outcomes))
     for ax, outcome in zip(axes, outcomes, strict=True):
-        table = runs.pivot_table(index=b, columns=a, values=outcome, aggfunc="mean")
-        im = ax.imshow(table.to_numpy(), origin="lower", aspect="auto", cmap="viridis")
-        ax.set_xticks(range(table.shape[1]))
-        ax.set_xticklabels([_fmt(v) for v in table.columns], fontsize=8, rotation=30)
-        ax.set_yticks(range(table.shape[0]))
-        ax.set_yticklabels([_fmt(v) for v in table.index], fontsize=8)
-        ax.set_xlabel(param_label(a), fontsize=9)
-        ax.set_ylabel(param_label(b), fontsize=9)
-        ax.set_title(f"{outcome_label(outcome)} (mean)", fontsize=10, loc="left")
-        values = table.to_numpy()
-        if values.size <= 64:
-            top = np.nanmax(values) if np.isfinite(values).any() else 0
-            for (i, j), v in np.ndenumerate(values):
-                if np.isfinite(v):
-                    ax.text(
-                        j,
-                        i,
-                        _fmt(v),
-                        ha="center",
-                        va="center",
-                        fontsize=7,
-                        color="white" if v < 0.6 * top else "black",
-                    )
-        fig.colorbar(im, ax=ax, shrink=0.85)
+        plot_heatmap(result.runs, a, b, outcome, ax=ax)
     return _finish(
         fig,
         f"{result.sweep.spec.name}: mean over {result.sweep.spec.replicates} runs per cell",
@@ -148,41 +167,44 @@ def heatmaps(result: SweepResult, outcomes: Sequence[str], path: Path) -> Path:
     )
 
 
+def plot_sensitivity(
+    sensitivity: pd.DataFrame,
+    outcome: str,
+    params: Sequence[str],
+    *,
+    ax: plt.Axes | None = None,
+) -> plt.Axes:
+    """Sobol first-order (S1) and total (ST) indices of one outcome, with 95% confidence."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(4.3, 3.1))
+    y = np.arange(len(params))
+    sub = sensitivity[sensitivity["outcome"] == outcome].set_index("parameter").reindex(params)
+    ax.barh(
+        y + 0.2, sub["ST"], 0.38, xerr=sub["ST_conf"], color="#9bb8d8", label="total (ST)",
+        error_kw={"lw": 0.8},
+    )  # fmt: skip
+    ax.barh(
+        y - 0.2, sub["S1"], 0.38, xerr=sub["S1_conf"], color=COLOUR, label="first order (S1)",
+        error_kw={"lw": 0.8},
+    )  # fmt: skip
+    ax.set_yticks(y)
+    ax.set_yticklabels([param_label(p) for p in params], fontsize=8)
+    ax.axvline(0, color="#444444", lw=0.7)
+    ax.set_title(outcome_label(outcome), fontsize=10, loc="left")
+    ax.set_xlabel("share of variance", fontsize=8)
+    ax.tick_params(labelsize=8)
+    ax.spines[["top", "right"]].set_visible(False)
+    return ax
+
+
 def sensitivity_bars(result: SweepResult, outcomes: Sequence[str], path: Path) -> Path:
-    """Sobol first-order (S1) and total (ST) indices with 95% confidence, per outcome."""
+    """Sobol indices of every outcome (:func:`plot_sensitivity`)."""
     s = result.sensitivity
     assert s is not None
     outcomes = [o for o in outcomes if o in set(s["outcome"])]
     fig, axes = _grid(len(outcomes))
-    params = result.sweep.parameters
-    y = np.arange(len(params))
     for ax, outcome in zip(axes, outcomes, strict=True):
-        sub = s[s["outcome"] == outcome].set_index("parameter").reindex(params)
-        ax.barh(
-            y + 0.2,
-            sub["ST"],
-            0.38,
-            xerr=sub["ST_conf"],
-            color="#9bb8d8",
-            label="total (ST)",
-            error_kw={"lw": 0.8},
-        )
-        ax.barh(
-            y - 0.2,
-            sub["S1"],
-            0.38,
-            xerr=sub["S1_conf"],
-            color=COLOUR,
-            label="first order (S1)",
-            error_kw={"lw": 0.8},
-        )
-        ax.set_yticks(y)
-        ax.set_yticklabels([param_label(p) for p in params], fontsize=8)
-        ax.axvline(0, color="#444444", lw=0.7)
-        ax.set_title(outcome_label(outcome), fontsize=10, loc="left")
-        ax.set_xlabel("share of variance", fontsize=8)
-        ax.tick_params(labelsize=8)
-        ax.spines[["top", "right"]].set_visible(False)
+        plot_sensitivity(s, outcome, result.sweep.parameters, ax=ax)
     handles, names = axes[0].get_legend_handles_labels()
     fig.legend(handles, names, fontsize=9, frameon=False, loc="upper right", ncol=2)
     return _finish(

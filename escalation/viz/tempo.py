@@ -157,6 +157,70 @@ def phase_strip(ax: plt.Axes, phases: Sequence[Period]) -> None:
     ax.set_ylabel("phases", fontsize=8, rotation=0, ha="right", va="center")
 
 
+def default_panels(
+    monthly: pd.DataFrame, scenario: C.Scenario, overlay: Overlay | None = None
+) -> list[tuple[str, str]]:
+    """The (series, title) panels of a tempo figure: the overlay's panels the runs report, else
+    attacks on each target class that saw an attack (else all attacks)."""
+    labels = _series_labels(scenario)
+    panels: list[str | tuple[str, str]] | None = None
+    if overlay is not None:
+        panels = [p for p in overlay.panels() if p[0] in set(monthly["series"])]
+    if panels is None:
+        panels = []
+        for tid in scenario.targets:
+            name = f"attacks_{tid}"
+            sub = monthly[monthly["series"] == name]
+            if not sub.empty and sub["value"].sum() > 0:
+                panels.append(name)
+        panels = panels or ["attacks_all"]
+    return [(p, labels.get(p, p)) if isinstance(p, str) else p for p in panels]
+
+
+def draw_series(
+    monthly: pd.DataFrame,
+    series: str,
+    title: str | None = None,
+    *,
+    ax: plt.Axes | None = None,
+    phases: Sequence[Period] = (),
+    truces: pd.Series | None = None,
+    overlay: Overlay | None = None,
+    period: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> tuple[plt.Axes, bool]:
+    """One series' monthly median and 90% band across runs, on ``ax`` (or a new figure).
+
+    Shades ``phases`` (or, without them, the days most runs spend under a truce, ``truces`` from
+    :func:`truce_share`) and draws the ``overlay``'s observed data for the series within
+    ``period``. Returns the axes and whether the overlay drew anything.
+    """
+    if ax is None:
+        _, ax = plt.subplots(figsize=(12, 2.6))
+    q = bands(monthly, series)
+    x = month_starts(q.index) + pd.Timedelta(days=14)
+    if phases:
+        shade_phases(ax, phases)
+    elif truces is not None:
+        shade_truces(ax, truces)
+    ax.fill_between(x, q["low"], q["high"], color=SIM_COLOUR, alpha=0.25, lw=0, zorder=2)
+    ax.plot(x, q["median"], color=SIM_COLOUR, lw=1.6, zorder=3)
+    drew = False
+    if overlay is not None:
+        start, end = period if period is not None else (x.min(), x.max())
+        drew = bool(overlay.draw(ax, series, start, end))
+    ax.set_ylim(bottom=0)
+    ax.set_ylabel("attacks\nper month", fontsize=8)
+    ax.text(
+        0.005, 0.95, title or series, transform=ax.transAxes, fontsize=10, fontweight="bold",
+        va="top", ha="left", zorder=8,
+        bbox={"facecolor": "white", "alpha": 0.75, "lw": 0, "pad": 1.0},
+    )  # fmt: skip
+    ax.grid(axis="y", color="#dddddd", lw=0.6)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=8)
+    return ax, drew
+
+
 def plot_tempo(
     monthly: pd.DataFrame,
     scenario: C.Scenario,
@@ -167,31 +231,25 @@ def plot_tempo(
     title: str | None = None,
     path: str | Path | None = None,
 ) -> plt.Figure:
-    """Monthly tempo: ensemble median and 90% band per panel, events marked.
+    """Monthly tempo: ensemble median and 90% band per panel (:func:`draw_series`), events
+    marked, the record's phases in a strip above.
 
     Args:
         monthly: tidy table with run, month, series, value (``Ensemble.monthly``).
         scenario: the scenario that was run (for labels and its event timeline).
         events: the ensemble's event log (to shade truces when there are no phases); optional.
-        panels: series to draw, one panel each, as names or (name, title) pairs (default: the
-            overlay's panels if any, else attacks on each target class that saw an attack).
+        panels: series to draw, one panel each, as names or (name, title) pairs (default:
+            :func:`default_panels`).
         overlay: observed data (the historical record) to draw where it has data, with its
             phases shaded.
         path: where to save the PNG (optional).
     """
     start, end = pd.Timestamp(scenario.start), pd.Timestamp(scenario.end)
-    labels = _series_labels(scenario)
-    if panels is None and overlay is not None:
-        panels = [p for p in overlay.panels() if p[0] in set(monthly["series"])]
     if panels is None:
-        panels = []
-        for tid in scenario.targets:
-            name = f"attacks_{tid}"
-            sub = monthly[monthly["series"] == name]
-            if not sub.empty and sub["value"].sum() > 0:
-                panels.append(name)
-        panels = panels or ["attacks_all"]
-    pairs = [(p, labels.get(p, p)) if isinstance(p, str) else p for p in panels]
+        pairs = default_panels(monthly, scenario, overlay)
+    else:
+        labels = _series_labels(scenario)
+        pairs = [(p, labels.get(p, p)) if isinstance(p, str) else p for p in panels]
     phases = overlay.phases() if overlay is not None else []
     n = len(pairs)
     strip = 0.55 if phases else 0.0
@@ -204,45 +262,42 @@ def plot_tempo(
     for ax in axes[1:]:
         ax.sharex(axes[0])
     share = truce_share(events, start, end) if events is not None and not phases else None
-    runs = monthly["run"].nunique()
     drew_record = False
     for ax, (name, panel_title) in zip(axes, pairs, strict=True):
-        q = bands(monthly, name)
-        x = month_starts(q.index) + pd.Timedelta(days=14)
-        if phases:
-            shade_phases(ax, phases)
-        elif share is not None:
-            shade_truces(ax, share)
-        ax.fill_between(x, q["low"], q["high"], color=SIM_COLOUR, alpha=0.25, lw=0, zorder=2)
-        ax.plot(x, q["median"], color=SIM_COLOUR, lw=1.6, zorder=3)
-        if overlay is not None:
-            drew_record |= bool(overlay.draw(ax, name, start, end))
-        ax.set_ylim(bottom=0)
-        ax.set_ylabel("attacks\nper month", fontsize=8)
-        ax.text(
-            0.005, 0.95, panel_title, transform=ax.transAxes, fontsize=10, fontweight="bold",
-            va="top", ha="left", zorder=8,
-            bbox={"facecolor": "white", "alpha": 0.75, "lw": 0, "pad": 1.0},
+        _, drew = draw_series(
+            monthly, name, panel_title, ax=ax, phases=phases, truces=share, overlay=overlay,
+            period=(start, end),
         )  # fmt: skip
-        ax.grid(axis="y", color="#dddddd", lw=0.6)
-        ax.spines[["top", "right"]].set_visible(False)
-        ax.tick_params(labelsize=8)
+        drew_record |= drew
         ax.tick_params(axis="x", labelbottom=ax is axes[-1])
+    label_ax = axes[0]
+    if phases:
+        label_ax = fig.add_subplot(grid[0, 0], sharex=axes[0])
+        phase_strip(label_ax, phases)
     marked = [
         (pd.Timestamp(ev.date), ev.label)
         for _, ev in scenario.sorted_events()
         if ev.mark and start <= pd.Timestamp(ev.date) <= end
     ]
-    label_ax = axes[0]
-    if phases:
-        top = fig.add_subplot(grid[0, 0], sharex=axes[0])
-        phase_strip(top, phases)
-        label_ax = top
     labels_drawn = mark_events(axes, marked, label_ax)
-    axes[-1].set_xlim(start, end)
-    axes[-1].xaxis.set_major_locator(mdates.YearLocator())
-    axes[-1].xaxis.set_minor_locator(mdates.MonthLocator(bymonth=(4, 7, 10)))
-    axes[-1].xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+    _year_axis(axes[-1], start, end)
+    handles = _tempo_handles(monthly["run"].nunique(), share, drew_record)
+    what = "simulated against the record" if drew_record else "simulated"
+    _finish_tempo(fig, handles, title or f"Monthly attack tempo, {what}: {scenario.name}", height,
+                  labels_drawn)  # fmt: skip
+    if path is not None:
+        fig.savefig(path, dpi=130)
+    return fig
+
+
+def _year_axis(ax: plt.Axes, start: pd.Timestamp, end: pd.Timestamp) -> None:
+    ax.set_xlim(start, end)
+    ax.xaxis.set_major_locator(mdates.YearLocator())
+    ax.xaxis.set_minor_locator(mdates.MonthLocator(bymonth=(4, 7, 10)))
+    ax.xaxis.set_major_formatter(mdates.DateFormatter("%Y"))
+
+
+def _tempo_handles(runs: int, share: pd.Series | None, drew_record: bool) -> list:
     handles = [
         plt.Line2D([], [], color=SIM_COLOUR, lw=1.6, label=f"simulated median ({runs} runs)"),
         plt.Rectangle((0, 0), 1, 1, color=SIM_COLOUR, alpha=0.25, label="simulated 90% band"),
@@ -256,15 +311,18 @@ def plot_tempo(
         )
     if drew_record:
         handles += record_handles()
+    return handles
+
+
+def _finish_tempo(
+    fig: plt.Figure, handles: list, title: str, height: float, labels_drawn: list
+) -> None:
+    """Legend below, title above, and room for the rotated event labels between them."""
     fig.legend(
         handles=handles, loc="lower center", ncol=min(len(handles), 4), frameon=False,
         fontsize=8.5, bbox_to_anchor=(0.5, 0.0),
     )  # fmt: skip
-    what = "simulated against the record" if drew_record else "simulated"
-    fig.suptitle(
-        title or f"Monthly attack tempo, {what}: {scenario.name}",
-        fontsize=13, x=0.01, ha="left", y=0.997,
-    )  # fmt: skip
+    fig.suptitle(title, fontsize=13, x=0.01, ha="left", y=0.997)
     legend_rows = 2 if len(handles) > 4 else 1
     bottom = (0.3 + 0.2 * legend_rows) / height
     top = 1 - 1.2 / height
@@ -275,9 +333,6 @@ def plot_tempo(
         room = (1 - 0.42 / height) * fig.bbox.height
         top = min(0.97, top + (room - highest) / fig.bbox.height)
         fig.tight_layout(rect=(0, bottom, 0.97, top))
-    if path is not None:
-        fig.savefig(path, dpi=130)
-    return fig
 
 
 RECORD_COLOUR = "#c0392b"
@@ -299,9 +354,6 @@ def _series_labels(scenario: C.Scenario) -> dict[str, str]:
     from escalation.experiments.runner import all_series
 
     return {name: spec.label for name, spec in all_series(scenario).items()}
-
-
-RECORD_COLOUR = "#c0392b"
 
 
 class RecordOverlay:
