@@ -42,7 +42,7 @@ def test_never_retaliating_removes_strikes_with_an_interval(small):
         jobs=1,
         periods=[Period("h1", a.start, a.start.replace(month=6, day=30))],
     )
-    row = result.differences.query("period == 'overall' and metric == 'us_strikes'").iloc[0]
+    row = result.differences.query("period == 'overall' and metric == 'retaliations'").iloc[0]
     assert row["mean_difference"] < 0
     assert row["ci_low"] <= row["mean_difference"] <= row["ci_high"] < 0
     assert row["share_higher"] == 0.0

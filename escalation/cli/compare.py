@@ -17,7 +17,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="compare scenarios on common seeds, per period and overall",
         description="Run every scenario on the same seeds and report, per period (the record's "
         "phases when available, else years) and overall, the paired differences from the first "
-        "scenario: attacks by target class, US casualties, US strikes, days under truce, with "
+        "scenario: attacks by target class, US casualties, US retaliations, days under truce, with "
         "intervals. Writes metrics.csv, differences.csv, compare.png and manifest.json.",
     )
     p.add_argument(
@@ -90,7 +90,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for name in names[1:]:
         sub = overall[overall["scenario"] == name].set_index("metric")
         parts = []
-        for metric in ("attacks_on_us", "us_wounded", "us_strikes", "truce_days"):
+        for metric in ("attacks_on_us", "us_wounded", "retaliations", "truce_days"):
             if metric in sub.index:
                 r = sub.loc[metric]
                 mean, lo, hi = r["mean_difference"], r["ci_low"], r["ci_high"]

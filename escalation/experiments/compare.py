@@ -20,17 +20,9 @@ PLOT_METRICS = (
     "attacks_turkish_base",
     "attacks_domestic",
     "us_wounded",
-    "us_strikes",
+    "retaliations",
     "truce_days",
 )
-METRIC_LABELS = {
-    "attacks": "all attacks",
-    "attacks_on_us": "attacks on US targets",
-    "us_wounded": "US wounded",
-    "us_killed": "US killed",
-    "us_strikes": "US strikes",
-    "truce_days": "days under truce",
-}
 
 
 @dataclass

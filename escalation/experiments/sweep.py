@@ -28,6 +28,7 @@ from escalation.experiments.executors import Shared, make_executor
 from escalation.experiments.output import scenario_record, versions
 from escalation.experiments.runner import run
 from escalation.files import AppendLog, read_json, write_json, write_table
+from escalation.observe.outcomes import outcomes
 from escalation.scenario import schema as C
 from escalation.scenario.loading import (
     Layer,
@@ -226,24 +227,7 @@ def sweep_from_dict(
 
 def outcome_columns(scenario: C.Scenario) -> list[str]:
     """Numeric columns of the runs table (valid sweep outcomes)."""
-    cols = ["attacks", "attacks_on_us"] + [f"attacks_{t}" for t in scenario.targets]
-    cols += [
-        "us_wounded",
-        "us_killed",
-        "other_killed",
-        "retaliations",
-        "iran_direct_strikes",
-        "truce_days",
-        "truces",
-        "crackdowns",
-        "us_withdrawals",
-        "final_us_sites",
-        "final_us_troops",
-        "peak_monthly_attacks_on_us",
-        "peak_war_fear",
-        "spiral",
-    ]
-    return cols
+    return list(outcomes(scenario))
 
 
 def parse_param_option(text: str) -> tuple[str, dict[str, Any]]:

@@ -1,4 +1,5 @@
-"""Run metrics per period: attacks by target class, US casualties, US strikes, days under truce.
+"""Run metrics per period: attacks by target class, US casualties, US retaliations, days under
+truce (the outcomes :mod:`escalation.observe.outcomes` marks ``per_period``).
 
 Used by scenario comparison (per phase and overall) and by sweeps (whole run). Periods are
 named, dated windows: the phases of the historical record when a plugin provides them, else
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
+from escalation.observe.outcomes import period_metric_names
 from escalation.scenario import schema as C
 
 
@@ -35,14 +37,6 @@ def years(scenario: C.Scenario) -> list[Period]:
         end = min(scenario.end, dt.date(year, 12, 31))
         out.append(Period(str(year), start, end, str(year)))
     return out
-
-
-def metric_names(scenario: C.Scenario) -> list[str]:
-    """Metrics reported per run and period."""
-    names = ["attacks", "attacks_on_us"]
-    names += [f"attacks_{tid}" for tid in scenario.targets]
-    names += ["us_wounded", "us_killed", "us_strikes", "truce_days"]
-    return names
 
 
 def truce_days_by_day(events: pd.DataFrame, n_days: int) -> np.ndarray:
@@ -81,6 +75,7 @@ def period_metrics(
         for p in all_periods
     ]
     us_targets = [t for t, c in scenario.targets.items() if c.owner == "us"]
+    names = period_metric_names(scenario)
     rows = []
     for run, ev in events.groupby("run", sort=True):
         day = ev["day"].to_numpy()
@@ -100,11 +95,11 @@ def period_metrics(
                 "attacks_on_us": (att & np.isin(target, us_targets)).sum(),
                 "us_wounded": wounded[att].sum(),
                 "us_killed": killed[att].sum(),
-                "us_strikes": (strike & inside).sum(),
+                "retaliations": (strike & inside).sum(),
                 "truce_days": truce[lo : hi + 1].sum(),
             }
             for tid in scenario.targets:
                 values[f"attacks_{tid}"] = (att & (target == tid)).sum()
-            for metric in metric_names(scenario):
+            for metric in names:
                 rows.append((run, p.name, metric, float(values[metric])))
     return pd.DataFrame(rows, columns=["run", "period", "metric", "value"])

@@ -11,7 +11,8 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from escalation.experiments.compare import METRIC_LABELS, PLOT_METRICS, Comparison
+from escalation.experiments.compare import PLOT_METRICS, Comparison
+from escalation.observe.outcomes import label as outcome_label
 
 
 def plot_difference(
@@ -24,7 +25,6 @@ def plot_difference(
     d = comparison.differences
     order = [p.name for p in comparison.periods if p.name in set(d["period"])] + ["overall"]
     others = list(comparison.names[1:])
-    labels = {f"attacks_{t}": f"attacks on {c.label}" for t, c in comparison.targets.items()}
     colours = plt.get_cmap("tab10").colors
     width = 0.8 / max(len(others), 1)
     for j, name in enumerate(others):
@@ -39,8 +39,7 @@ def plot_difference(
     ax.axvline(len(order) - 1.5, color="#999999", lw=0.8, ls="--")
     ax.set_xticks(range(len(order)))
     ax.set_xticklabels(order, rotation=30, ha="right", fontsize=8)
-    label = METRIC_LABELS.get(metric) or labels.get(metric, metric.replace("_", " "))
-    ax.set_title(f"{label}: difference", fontsize=10, loc="left")
+    ax.set_title(f"{outcome_label(metric)}: difference", fontsize=10, loc="left")
     ax.grid(axis="y", color="#e0e0e0", lw=0.6)
     ax.spines[["top", "right"]].set_visible(False)
     ax.tick_params(axis="y", labelsize=8)

@@ -13,23 +13,9 @@ import numpy as np
 import pandas as pd
 
 from escalation.experiments.sweep import SweepResult
+from escalation.observe.outcomes import label as outcome_label
 
 COLOUR = "#1f5fa8"
-LABELS = {
-    "attacks_on_us": "attacks on US targets",
-    "attacks_us_base": "attacks on US bases (Iraq)",
-    "attacks_us_convoy": "attacks on US convoys",
-    "us_wounded": "US wounded",
-    "us_killed": "US killed",
-    "retaliations": "US strikes",
-    "truce_days": "days under truce",
-    "spiral": "share of runs that spiral",
-    "peak_war_fear": "Iran's peak fear of war",
-}
-
-
-def outcome_label(name: str) -> str:
-    return LABELS.get(name, name.replace("_", " "))
 
 
 def param_label(name: str) -> str:
