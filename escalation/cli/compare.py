@@ -40,7 +40,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
     from escalation.experiments.compare import compare
     from escalation.experiments.executors import default_jobs
-    from escalation.experiments.output import scenario_record, versions
+    from escalation.experiments.manifest import scenario_record, versions
     from escalation.files import write_json, write_table
     from escalation.record.overlap import comparison_periods
     from escalation.scenario.loading import load_scenario

@@ -30,7 +30,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from escalation.experiments.executors import default_jobs
-    from escalation.experiments.output import manifest
+    from escalation.experiments.manifest import manifest
     from escalation.experiments.runner import run_ensemble
     from escalation.files import write_json, write_table
     from escalation.scenario.loading import load_scenario

@@ -25,7 +25,7 @@ from pydantic import Field, ValidationError, model_validator
 
 from escalation.errors import ScenarioError, UserError
 from escalation.experiments.executors import Shared, make_executor
-from escalation.experiments.output import scenario_record, versions
+from escalation.experiments.manifest import scenario_record, versions
 from escalation.experiments.runner import run
 from escalation.files import AppendLog, read_json, write_json, write_table
 from escalation.observe.outcomes import outcomes

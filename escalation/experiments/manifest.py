@@ -1,4 +1,5 @@
-"""Writing results: tidy tables and a manifest from which any figure can be remade."""
+"""Manifests: what a result was made from (scenario files and hashes, resolved parameters,
+seeds, versions, the commit), so any table or figure can be remade."""
 
 from __future__ import annotations
 
