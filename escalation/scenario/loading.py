@@ -2,7 +2,9 @@
 
 A scenario file is read safely, merged onto the files it extends, overridden by ``key.path=value``
 settings, then validated into a frozen :class:`Scenario`. Any mistake becomes a
-:class:`ScenarioError` naming the file (and line), the key path and what was expected.
+:class:`ScenarioError` naming the file (and line), the key path and what was expected: this
+module finds the file and line, :mod:`~escalation.scenario.messages` words schema errors and
+:mod:`~escalation.scenario.references` finds names that point nowhere.
 """
 
 from __future__ import annotations
@@ -21,6 +23,8 @@ from pydantic import BaseModel, ValidationError
 
 from escalation.errors import ScenarioError, did_you_mean
 from escalation.scenario import schema as C
+from escalation.scenario.messages import explain_error
+from escalation.scenario.references import broken_references
 
 DEFAULTS_KEY = "militia_defaults"
 
@@ -315,126 +319,6 @@ def _dotted(path: Sequence[str | int]) -> str:
     return out
 
 
-def _unwrap(annotation: Any) -> Any:
-    """The schema class (or ('dict', value annotation)) behind a field annotation."""
-    origin = getattr(annotation, "__origin__", None)
-    args = getattr(annotation, "__args__", ())
-    if origin is dict and len(args) == 2:
-        return ("dict", args[1])
-    if isinstance(annotation, type):
-        return annotation
-    for arg in args:
-        if isinstance(arg, type) and issubclass(arg, BaseModel):
-            return arg
-    return None
-
-
-def _allowed_keys(
-    path: Sequence[str | int], root: type[BaseModel] = C.Scenario
-) -> list[str] | None:
-    """Keys the schema allows in the mapping at ``path`` (None where any key is allowed)."""
-    model: Any = root
-    for _part in path:
-        part = str(_part)
-        if isinstance(model, tuple):  # a mapping of named entries: the key is free
-            model = _unwrap(model[1])
-            continue
-        if not (isinstance(model, type) and issubclass(model, BaseModel)):
-            return None
-        info = model.model_fields.get(part)
-        if info is None:
-            return None
-        model = _unwrap(info.annotation)
-    if isinstance(model, type) and issubclass(model, BaseModel):
-        return sorted(model.model_fields)
-    return None
-
-
-def _event_keys(data: Mapping[str, Any], event_id: str) -> list[str] | None:
-    event = (data.get("events") or {}).get(event_id)
-    if not isinstance(event, dict):
-        return None
-    for cls in C.Event.__origin__.__args__:  # type: ignore[attr-defined]
-        if cls.model_fields["type"].annotation.__args__[0] == event.get("type"):
-            return sorted(cls.model_fields)
-    return None
-
-
-_EXPECT = {
-    "float_parsing": "a number",
-    "float_type": "a number",
-    "int_parsing": "a whole number",
-    "int_type": "a whole number",
-    "int_from_float": "a whole number",
-    "bool_parsing": "true or false",
-    "bool_type": "true or false",
-    "string_type": "a text string",
-    "dict_type": "a mapping (key: value pairs)",
-    "list_type": "a list",
-    "date_from_datetime_parsing": "a date written YYYY-MM-DD",
-    "date_parsing": "a date written YYYY-MM-DD",
-    "date_type": "a date written YYYY-MM-DD",
-    "model_type": "a mapping (key: value pairs)",
-    "model_attributes_type": "a mapping (key: value pairs)",
-}
-
-
-def _explain(
-    err: Mapping[str, Any], data: Mapping[str, Any], root: type[BaseModel] = C.Scenario
-) -> tuple[list[str | int], str]:
-    loc = [p for p in err["loc"] if not (isinstance(p, str) and p.endswith("]"))]
-    # Discriminated unions insert the tag into the location: drop it.
-    if len(loc) >= 3 and loc[0] == "events" and loc[2] in C.EVENT_TYPES:
-        loc = [loc[0], loc[1], *loc[3:]]
-    kind = err["type"]
-    got = err.get("input")
-    got_text = "" if isinstance(got, dict | list) else f", got {got!r}"
-    ctx = err.get("ctx") or {}
-    if kind == "extra_forbidden":
-        parent = loc[:-1]
-        if len(parent) == 2 and parent[0] == "events":
-            keys = _event_keys(data, str(parent[1]))
-        else:
-            keys = _allowed_keys(parent, root)
-        msg = "unknown key"
-        if keys:
-            msg += did_you_mean(str(loc[-1]), keys) + f"; expected one of: {', '.join(keys)}"
-        return loc, msg
-    if kind == "missing":
-        return loc, "is required but missing"
-    if kind in ("greater_than_equal", "greater_than", "less_than_equal", "less_than"):
-        bounds = []
-        if "ge" in ctx:
-            bounds.append(f">= {ctx['ge']}")
-        if "gt" in ctx:
-            bounds.append(f"> {ctx['gt']}")
-        if "le" in ctx:
-            bounds.append(f"<= {ctx['le']}")
-        if "lt" in ctx:
-            bounds.append(f"< {ctx['lt']}")
-        # pydantic reports one bound; name the whole range for probabilities
-        if kind.startswith("greater") and "le" not in ctx:
-            msg = f"expected a number {' and '.join(bounds)}{got_text}"
-        else:
-            msg = f"expected a number {' and '.join(bounds)}{got_text}"
-        return loc, msg
-    if kind == "literal_error":
-        return loc, f"expected one of {ctx.get('expected', '')}{got_text}"
-    if kind == "union_tag_invalid":
-        return [*loc, "type"], (
-            f"unknown event type {ctx.get('tag')!r}; expected one of: {', '.join(C.EVENT_TYPES)}"
-        )
-    if kind == "union_tag_not_found":
-        return [*loc, "type"], (
-            f"is missing; every event needs a type, one of: {', '.join(C.EVENT_TYPES)}"
-        )
-    if kind in _EXPECT:
-        return loc, f"expected {_EXPECT[kind]}{got_text}"
-    if kind == "value_error":
-        return loc, str(ctx.get("error", err["msg"]))
-    return loc, f"{err['msg'].rstrip('.')}{got_text}"
-
-
 def _raise_validation(
     exc: ValidationError,
     layers: Sequence[Layer],
@@ -443,176 +327,13 @@ def _raise_validation(
 ):
     errors = exc.errors(include_url=False)
     # Report the first error in document order; a newcomer fixes one thing at a time.
-    explained = [_explain(err, data, root) for err in errors]
+    explained = [explain_error(err, data, root) for err in errors]
     loc, msg = explained[0]
     # Count problems as reported, not raw errors: a mistake in militia_defaults fails once
     # for every militia that inherits it, but is one problem named once under the defaults.
     more = len({(_dotted(_shown_path(layers, at)), text) for at, text in explained}) - 1
     extra = f" ({more} more problem{'s' if more > 1 else ''} after this one)" if more else ""
     raise ScenarioError(*_where(layers, loc), msg + extra) from None
-
-
-# --------------------------------------------------------------------------- cross-references
-
-
-def _check_refs(sc: C.Scenario, layers: Sequence[Layer]) -> None:
-    """Checks the schema alone cannot make: names that must refer to things that exist."""
-
-    def fail(path: Sequence[str | int], msg: str) -> None:
-        raise ScenarioError(*_where(layers, path), msg)
-
-    def one_of(kind: str, value: str, known: Iterable[str]) -> str:
-        known = sorted(known)
-        hint = did_you_mean(value, known)
-        return f"unknown {kind} {value!r}{hint}; expected one of: {', '.join(known)}"
-
-    militias, targets, weapons = set(sc.militias), set(sc.targets), set(sc.weapons)
-    contexts = set(sc.context) | set(C.BUILTIN_CONTEXT)
-
-    if sc.end <= sc.start:
-        fail(["end"], f"is {sc.end}, not after start {sc.start}; expected a later date")
-
-    def check_context(path: list[str | int], keys: Iterable[str]) -> None:
-        for key in keys:
-            if key not in contexts:
-                fail(
-                    [*path, key],
-                    one_of("context driver", key, contexts)
-                    + " (declare new drivers under 'context:')",
-                )
-
-    for tid, t in sc.targets.items():
-        for i, w in enumerate(t.weapons):
-            if w not in weapons:
-                fail(["targets", tid, "weapons", i], one_of("weapon", w, weapons))
-    for mid, m in sc.militias.items():
-        base = ["militias", mid]
-        for w in (*m.stocks, *m.capacity):
-            if w not in weapons:
-                key = "stocks" if w in m.stocks else "capacity"
-                fail([*base, key, w], one_of("weapon", w, weapons))
-        for key in ("repertoire", "affinity"):
-            for tid in getattr(m, key):
-                if tid not in targets:
-                    fail([*base, key, tid], one_of("target class", tid, targets))
-        for i, b in enumerate(m.brands):
-            for j, tid in enumerate(b.targets):
-                if tid not in targets:
-                    fail([*base, "brands", i, "targets", j], one_of("target class", tid, targets))
-        for i, r in enumerate(m.rivals):
-            if r not in militias or r == mid:
-                fail([*base, "rivals", i], one_of("militia", r, militias - {mid}))
-        for owner, motive in m.motives.items():
-            if owner not in C.OWNERS:
-                fail([*base, "motives", owner], one_of("owner", owner, C.OWNERS))
-            check_context([*base, "motives", owner, "context"], motive.context)
-        for tid, weights in m.tactics.items():
-            if tid not in targets:
-                fail([*base, "tactics", tid], one_of("target class", tid, targets))
-            check_context([*base, "tactics", tid], weights)
-    brands = {b.name for m in sc.militias.values() for b in m.brands}
-    for name in sc.deniability.brand_appeal:
-        if name not in brands:
-            fail(["deniability", "brand_appeal", name], one_of("facade brand", name, brands))
-    check_context(["iran", "leverage", "context"], sc.iran.leverage.context)
-    for line, spec in sc.iran.lines.items():
-        for owner in spec.effect:
-            if owner not in C.OWNERS:
-                fail(["iran", "lines", line, "effect", owner], one_of("owner", owner, C.OWNERS))
-    for w in sc.iran.resupply.amounts:
-        if w not in weapons:
-            fail(["iran", "resupply", "amounts", w], one_of("weapon", w, weapons))
-    if sc.iran.direct_action.target not in targets:
-        fail(
-            ["iran", "direct_action", "target"],
-            one_of("target class", sc.iran.direct_action.target, targets),
-        )
-    if "missile" not in weapons and sc.iran.direct_action.enabled:
-        fail(["iran", "direct_action", "enabled"], "needs a weapon named 'missile'")
-    suspect = sc.us.doctrine.prime_suspect
-    if suspect is not None and suspect not in militias:
-        fail(["us", "doctrine", "prime_suspect"], one_of("militia", suspect, militias))
-
-    for eid, ev in sc.events.items():
-        base = ["events", eid]
-        if not (sc.start <= ev.date <= sc.end):
-            fail(
-                [*base, "date"],
-                f"is {ev.date}, outside the run ({sc.start} to {sc.end}); expected a date in "
-                "the run (move the event, or change start/end)",
-            )
-        match ev:
-            case C.ContextEvent():
-                check_context([*base, "set"], ev.set)
-                check_context([*base, "add"], ev.add)
-            case C.LeadershipStrikeEvent() if ev.militia is not None and ev.militia not in militias:
-                fail([*base, "militia"], one_of("militia", ev.militia, militias))
-            case C.TruceEvent():
-                for i, tid in enumerate(ev.scope or ()):
-                    if tid not in targets:
-                        fail([*base, "scope", i], one_of("target class", tid, targets))
-                if ev.ends is not None and ev.ends <= ev.date:
-                    fail([*base, "ends"], f"is {ev.ends}; expected a date after the truce starts")
-            case C.ElectionEvent():
-                for mid in ev.results:
-                    if mid not in militias:
-                        fail([*base, "results", mid], one_of("militia", mid, militias))
-            case C.ResupplyEvent():
-                for w in ev.amounts or {}:
-                    if w not in weapons:
-                        fail([*base, "amounts", w], one_of("weapon", w, weapons))
-                for mid, load in ev.deliver.items():
-                    if mid != "all" and mid not in militias:
-                        fail([*base, "deliver", mid], one_of("militia", mid, militias | {"all"}))
-                    for w in load:
-                        if w not in weapons:
-                            fail([*base, "deliver", mid, w], one_of("weapon", w, weapons))
-            case C.MilitiaEvent():
-                if ev.militia != "all" and ev.militia not in militias:
-                    fail([*base, "militia"], one_of("militia", ev.militia, militias | {"all"}))
-                for tid in ev.affinity:
-                    if tid not in targets:
-                        fail([*base, "affinity", tid], one_of("target class", tid, targets))
-            case C.DoctrineEvent():
-                merged = {**sc.us.doctrine.model_dump(), **ev.changes}
-                try:
-                    C.Doctrine.model_validate(merged)
-                except ValidationError as exc:
-                    err = exc.errors(include_url=False)[0]
-                    loc, msg = _explain(err, {})
-                    fail([*base, "changes", *loc], msg)
-                if ev.changes.get("prime_suspect") not in (None, *militias):
-                    fail(
-                        [*base, "changes", "prime_suspect"],
-                        one_of("militia", str(ev.changes["prime_suspect"]), militias),
-                    )
-
-    for sid, s in sc.series.items():
-        base = ["series", sid]
-        actors = s.actors
-        if isinstance(actors, str):
-            if actors not in ("militias", "iran", "any", "us"):
-                fail([*base, "actors"], "expected militias, iran, any, us or a list of militia ids")
-        else:
-            for i, a in enumerate(actors):
-                if a not in militias and a != "iran":
-                    fail([*base, "actors", i], one_of("militia", a, militias))
-        for key, known, kind in (
-            ("targets", targets, "target class"),
-            ("weapons", weapons, "weapon"),
-        ):
-            value = getattr(s, key)
-            if isinstance(value, str):
-                if value != "any":
-                    fail([*base, key], f"expected 'any' or a list of {kind}es")
-            else:
-                for i, v in enumerate(value):
-                    if v not in known:
-                        fail([*base, key, i], one_of(kind, v, known))
-        if isinstance(s.coverage, dict):
-            for tid in s.coverage:
-                if tid not in targets:
-                    fail([*base, "coverage", tid], one_of("target class", tid, targets))
 
 
 # --------------------------------------------------------------------------- public API
@@ -626,7 +347,9 @@ def _validate(layers: Sequence[Layer], overrides: Sequence[str]) -> C.Scenario:
         scenario = C.Scenario.model_validate(data)
     except ValidationError as exc:
         _raise_validation(exc, layers, data)
-    _check_refs(scenario, layers)
+    problem = next(broken_references(scenario), None)
+    if problem is not None:
+        raise ScenarioError(*_where(layers, problem.path), problem.message)
     scenario._provenance = Provenance(tuple(layers), tuple(overrides), resolved)  # type: ignore[attr-defined]
     return scenario
 

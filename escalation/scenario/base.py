@@ -1,0 +1,44 @@
+"""Building blocks shared by every section of the scenario schema: bounded field types, the
+named choices (Iran's lines, target owners, theatres...), the :class:`Frozen` base of every
+block, and :class:`Motive`, which both militias and Iran use to weigh the context drivers.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+NonNeg = Annotated[float, Field(ge=0)]
+Prob = Annotated[float, Field(ge=0, le=1)]
+PosInt = Annotated[int, Field(ge=1)]
+NonNegInt = Annotated[int, Field(ge=0)]
+
+Line = Literal["escalate", "sustain", "restrain", "truce"]
+LINES: tuple[str, ...] = ("escalate", "sustain", "restrain", "truce")
+Owner = Literal["us", "turkey", "krg", "domestic"]
+OWNERS: tuple[str, ...] = ("us", "turkey", "krg", "domestic")
+Theatre = Literal["iraq", "syria"]
+Exposure = Literal["sites", "troops", "embassy", "syria", "always"]
+Mission = Literal["combat", "advisory", "none"]
+StrikeTheatre = Literal["iraq", "syria", "leadership", "iran"]
+Trigger = Literal[
+    "never", "casualties", "killed", "attacks", "casualties_or_attacks", "every_attack"
+]
+
+
+class Frozen(BaseModel):
+    """Base for all configuration blocks: unknown keys are errors, values are immutable."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+
+
+class Motive(Frozen):
+    """How much a militia wants to pressure one owner, as a function of the context drivers."""
+
+    base: float = Field(0.0, description="Motive with all context drivers at zero.")
+    context: dict[str, float] = Field(
+        default_factory=dict,
+        description="Context driver -> weight; the motive is base + sum(weight * driver), "
+        "floored at 0.",
+    )
