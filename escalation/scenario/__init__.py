@@ -15,7 +15,7 @@ The schema, each section in a module of its own and read through ``schema``:
 - ``iran``: Iran's lines, the weights of its choice, resupply, direct action.
 - ``us``: US posture, deterrence doctrine, strike effects, withdrawal, attribution.
 - ``iraq``: the Iraqi government in office, sovereignty, mediation, crackdowns.
-- ``outcomes``: observed series (how a source counts events) and the spiral definition.
+- ``reporting``: observed series (how a source counts events) and the spiral definition.
 - ``timeline``: the dated events, one class per ``type``.
 
 Reading and checking files:

@@ -16,7 +16,7 @@ through one import (``from escalation.scenario import schema as C``; ``C.Militia
 - :mod:`~escalation.scenario.iran`: Iran's lines, resupply, direct action;
 - :mod:`~escalation.scenario.us`: US posture, doctrine, strike effects, withdrawal;
 - :mod:`~escalation.scenario.iraq`: the Iraqi government;
-- :mod:`~escalation.scenario.outcomes`: observed series and the spiral definition;
+- :mod:`~escalation.scenario.reporting`: observed series and the spiral definition;
 - :mod:`~escalation.scenario.timeline`: the dated events.
 """
 
@@ -54,7 +54,7 @@ from escalation.scenario.iran import (
 )
 from escalation.scenario.iraq import Government, IraqiGovernment
 from escalation.scenario.militias import Brand, Deniability, Militia, MilitiaWeights, TruceRules
-from escalation.scenario.outcomes import Analysis, SeriesSpec
+from escalation.scenario.reporting import Analysis, SeriesSpec
 from escalation.scenario.timeline import (
     EVENT_TYPES,
     ContextEvent,
