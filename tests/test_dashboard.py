@@ -23,7 +23,8 @@ import yaml
 
 from escalation import ScenarioError, UserError
 from escalation.cli.main import main
-from escalation.dashboard.server import HOLD_EVENT, Library, make_server
+from escalation.dashboard.library import HOLD_EVENT, Library
+from escalation.dashboard.server import make_server
 
 ROOT = Path(__file__).resolve().parent.parent
 BROWSER_ARGS = [
