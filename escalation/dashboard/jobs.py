@@ -18,8 +18,14 @@ from typing import Any, NamedTuple
 
 import pandas as pd
 
-from escalation.dashboard.controls import controls_json
-from escalation.dashboard.library import MAX_REPLICATES, FileSignature, Library, Settings
+from escalation.dashboard.controls import DOCTRINE_GROUP, controls_json
+from escalation.dashboard.library import (
+    HOLD_OVERRIDE,
+    MAX_REPLICATES,
+    FileSignature,
+    Library,
+    Settings,
+)
 from escalation.dashboard.results import differences_table, render_tempo, run_info
 from escalation.errors import UserError
 
@@ -96,6 +102,8 @@ class Dashboard:
             "scenarios": ids,
             "default_scenario": ids[0],
             "params": controls_json(),
+            "hold_group": DOCTRINE_GROUP,
+            "hold_override": HOLD_OVERRIDE,
             "replicates": self.replicates,
             "seed": self.seed,
             "max_replicates": MAX_REPLICATES,

@@ -54,12 +54,12 @@ function buildControls() {
       const h = document.createElement("h2");
       h.textContent = group;
       form.appendChild(h);
-      if (group === "US doctrine") form.appendChild(holdField());
+      if (group === CONFIG.hold_group) form.appendChild(holdField());
     }
     const f = document.createElement("div");
     f.className = "field";
     f.dataset.key = p.key;
-    f.title = p.help;
+    f.title = `${p.help} (schema default: ${p.default})`;
     const id = idOf(p.key);
     if (p.kind === "number") {
       f.innerHTML = `<label for="${id}">${esc(p.label)} <span class="was"></span></label>
@@ -78,7 +78,7 @@ function buildControls() {
     } else if (p.kind === "choice") {
       f.innerHTML = `<label for="${id}">${esc(p.label)} <span class="was"></span></label>
         <select id="${id}" data-key="${p.key}">${p.choices.map((c) =>
-          `<option value="${c}">${c.replace("_", " ")}</option>`).join("")}</select>`;
+          `<option value="${c}">${c.replaceAll("_", " ")}</option>`).join("")}</select>`;
       f.querySelector("select").addEventListener("change", changed);
     } else {
       f.innerHTML = `<label class="check"><input type="checkbox" id="${id}" data-key="${p.key}">
@@ -351,7 +351,7 @@ function renderEvents(fresh) {
     actorSel.innerHTML = `<option value="">all actors</option>` + actors.map((a) =>
       `<option value="${esc(a)}">${esc(r.actors[a] || a)}</option>`).join("");
     actionSel.innerHTML = `<option value="">all actions</option>` + actions.map((a) =>
-      `<option value="${esc(a)}">${esc(a.replace("_", " "))}</option>`).join("");
+      `<option value="${esc(a)}">${esc(a.replaceAll("_", " "))}</option>`).join("");
     actorSel.value = actors.includes(keepA) ? keepA : "";
     actionSel.value = actions.includes(keepB) ? keepB : "";
     $("#events-title").textContent = `Event log of run 1 (seed ${r.first_seed})`;
@@ -375,7 +375,7 @@ function renderEvents(fresh) {
 
 function restore(r) {
   for (const p of CONFIG.params) if (p.key in r.overrides) setValue(p, r.overrides[p.key]);
-  $("#hold").checked = "events.biden_doctrine" in r.overrides && SCENARIO.hold_available;
+  $("#hold").checked = CONFIG.hold_override in r.overrides && SCENARIO.hold_available;
   $("#replicates").value = r.replicates;
   $("#seed").value = r.seed;
   markChanged();
