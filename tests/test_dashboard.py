@@ -13,6 +13,7 @@ import subprocess
 import sys
 import threading
 import time
+import typing
 import urllib.error
 import urllib.request
 from collections.abc import Iterator
@@ -23,7 +24,9 @@ import yaml
 
 from escalation import ScenarioError, UserError
 from escalation.cli.main import main
-from escalation.dashboard.server import HOLD_EVENT, Library, make_server
+from escalation.dashboard.library import HOLD_EVENT, Library
+from escalation.dashboard.server import make_server
+from escalation.scenario import schema as C
 
 ROOT = Path(__file__).resolve().parent.parent
 BROWSER_ARGS = [
@@ -96,6 +99,44 @@ def test_a_value_the_schema_rejects_is_a_one_paragraph_error(library):
 def test_bad_requests_say_what_was_expected(library, request_, expected):
     with pytest.raises(UserError, match=expected):
         library.settings(request_)
+
+
+def schema_field(key: str):
+    """The schema's field behind a control's key (``militia_defaults`` holds militia fields)."""
+    parts = key.split(".")
+    model = C.Scenario
+    if parts[0] == "militia_defaults":
+        model, parts = C.Militia, parts[1:]
+    for part in parts[:-1]:
+        model = model.model_fields[part].annotation
+    return model.model_fields[parts[-1]]
+
+
+def test_controls_take_their_help_and_slider_ends_from_the_schema(library, api):
+    _, config = call(api + "api/config")
+    for control in config["params"]:
+        info = schema_field(control["key"])
+        assert control["help"].startswith(info.description), control["key"]
+        assert control["default"] == info.get_default(call_default_factory=True)
+        if control["kind"] == "number":  # both ends of a slider are values the schema accepts
+            for end in (control["low"], control["high"]):
+                values = {control["key"]: end}
+                library.settings({"scenario": "baseline", "values": values})
+
+
+def test_every_menu_offers_exactly_the_schema_choices(api):
+    _, config = call(api + "api/config")
+    menus = {c["key"]: c["choices"] for c in config["params"] if c["kind"] == "choice"}
+    literal = {
+        c["key"]
+        for c in config["params"]
+        if typing.get_origin(schema_field(c["key"]).annotation) is typing.Literal
+    }
+    assert set(menus) == literal
+    for key, choices in menus.items():
+        assert choices == list(typing.get_args(schema_field(key).annotation)), key
+    assert menus["us.doctrine.trigger"] == list(typing.get_args(C.Trigger))
+    assert "casualties_or_attacks" in menus["us.doctrine.trigger"]
 
 
 def test_missing_scenario_folder_is_a_user_error(tmp_path, capsys):
@@ -172,6 +213,20 @@ def test_api_runs_in_the_background_and_compares_with_the_scenario(api):
     assert strikes["mean"] >= strikes["reference_mean"]
     with urllib.request.urlopen(api + "api/tempo.png", timeout=10) as r:
         assert r.read(8) == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_page_and_its_files_are_served(api):
+    with urllib.request.urlopen(api, timeout=10) as r:
+        assert r.headers.get_content_type() == "text/html"
+        page = r.read().decode()
+    assert '<script src="app.js">' in page and 'href="style.css"' in page
+    for name, ctype in (("app.js", "text/javascript"), ("style.css", "text/css")):
+        with urllib.request.urlopen(api + name, timeout=10) as r:
+            assert r.headers.get_content_type() == ctype and r.read()
+    for path in ("server.py", "static/app.js", "../pyproject.toml"):
+        with pytest.raises(urllib.error.HTTPError) as info:
+            urllib.request.urlopen(api + path, timeout=10)
+        assert info.value.code == 404
 
 
 def test_posts_must_be_json(api):
@@ -328,6 +383,22 @@ def test_slider_run_changes_the_plot(page, tmp_path):
     assert page.locator("#error").is_hidden()
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     assert (tmp_path / "dashboard.png").stat().st_size > 50_000
+
+
+@pytest.mark.slow
+def test_menus_on_the_page_offer_the_schema_choices(page):
+    page.wait_for_selector("body[data-ready]")
+    menus = page.eval_on_selector_all(
+        "#controls select[data-key]",
+        "els => els.map(e => [e.dataset.key, [...e.options].map(o => o.value)])",
+    )
+    assert menus, "no menus on the page"
+    for key, options in menus:
+        assert options == list(typing.get_args(schema_field(key).annotation)), key
+    assert "casualties_or_attacks" in dict(menus)["us.doctrine.trigger"]
+    assert page.inner_text('#us-doctrine-trigger option[value="casualties_or_attacks"]') == (
+        "casualties or attacks"
+    )
 
 
 @pytest.mark.slow

@@ -1,0 +1,131 @@
+"""What the page shows of a finished ensemble: the tempo figure, headline cards, one run's event
+log and the paired differences from the unmodified scenario, as PNG bytes and JSON-ready data."""
+
+from __future__ import annotations
+
+import io
+import json
+from typing import TYPE_CHECKING, Any
+
+import pandas as pd
+
+from escalation.dashboard.library import Settings
+from escalation.scenario import schema as C
+
+if TYPE_CHECKING:
+    from escalation.experiments.runner import Ensemble
+
+TEMPO_DPI = 100
+DIFF_METRICS = ("attacks_on_us", "us_wounded", "us_strikes", "truce_days", "attacks")
+CARD_METRICS = (
+    ("attacks_on_us", "attacks on US targets"),
+    ("us_wounded", "US wounded"),
+    ("retaliations", "US strikes"),
+    ("truce_days", "days under truce"),
+)
+RUN_TO_PERIOD_METRIC = {"retaliations": "us_strikes"}
+EVENT_COLUMNS = (
+    "date", "actor", "action", "target", "weapon", "size", "claim", "intercepted", "us_wounded",
+    "us_killed", "detail",
+)  # fmt: skip
+
+
+def render_tempo(
+    monthly: pd.DataFrame, scenario: C.Scenario, events: pd.DataFrame, record: Any
+) -> bytes:
+    """The tempo figure (simulated against the record) as PNG bytes."""
+    import matplotlib.pyplot as plt
+
+    from escalation.viz.tempo import plot_tempo
+
+    fig = plot_tempo(monthly, scenario, events=events, overlay=record)
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=TEMPO_DPI)
+    plt.close(fig)
+    return buf.getvalue()
+
+
+def event_table(events: pd.DataFrame, run: int = 0) -> dict[str, Any]:
+    """One run's event log as JSON-ready columns and rows."""
+    sub = events[events["run"] == run] if "run" in events else events
+    sub = sub.copy()
+    if "brand" in sub and "claim" in sub:
+        branded = sub["brand"].fillna("").astype(str) != ""
+        sub.loc[branded, "claim"] = sub.loc[branded, "claim"] + ": " + sub.loc[branded, "brand"]
+    sub = sub[[c for c in EVENT_COLUMNS if c in sub.columns]]
+    sub["date"] = pd.to_datetime(sub["date"]).dt.strftime("%Y-%m-%d")
+    rows = json.loads(sub.to_json(orient="values"))
+    return {"columns": list(sub.columns), "rows": rows}
+
+
+def actor_labels(scenario: C.Scenario) -> dict[str, str]:
+    """Names of the event log's actors, for its filter menu."""
+    labels = {"us": "US forces", "iran": "Iran", "iraq": "Iraqi government"}
+    labels |= {"militias": "militias (truces)", "timeline": "timeline"}
+    for mid, m in scenario.militias.items():
+        labels[mid] = f"{mid}: {m.name}" if getattr(m, "name", None) else mid
+    return labels
+
+
+def summary_cards(runs: pd.DataFrame) -> list[dict[str, Any]]:
+    """Median and 5-95% across runs of the headline totals."""
+    out = []
+    for col, label in CARD_METRICS:
+        if col not in runs:
+            continue
+        v = runs[col].astype(float)
+        out.append(
+            {
+                "metric": RUN_TO_PERIOD_METRIC.get(col, col),
+                "label": label,
+                "median": float(v.median()),
+                "low": float(v.quantile(0.05)),
+                "high": float(v.quantile(0.95)),
+            }
+        )
+    return out
+
+
+def differences_table(
+    variant: pd.DataFrame, reference: pd.DataFrame, periods: list[Any], seed: int
+) -> dict[str, Any]:
+    """Paired differences (your settings minus the scenario) per period, as JSON-ready rows."""
+    from escalation.experiments.compare import METRIC_LABELS, paired_differences
+
+    metrics = pd.concat(
+        [variant.assign(scenario="settings"), reference.assign(scenario="scenario")],
+        ignore_index=True,
+    )
+    metrics = metrics[metrics["metric"].isin(DIFF_METRICS)]
+    d = paired_differences(metrics, "scenario", seed=seed)
+    cols = ["period", "metric", "reference_mean", "mean", "mean_difference", "ci_low", "ci_high"]
+    cols += ["low", "high", "share_higher"]
+    rows = json.loads(d[cols].to_json(orient="records"))
+    names = [{"name": "overall", "label": "whole run"}]
+    names += [{"name": p.name, "label": p.label or p.name, "start": str(p.start)} for p in periods]
+    labels = {m: METRIC_LABELS.get(m, m.replace("_", " ")) for m in DIFF_METRICS}
+    return {"periods": names, "metrics": list(DIFF_METRICS), "labels": labels, "rows": rows}
+
+
+def run_info(
+    job: int, settings: Settings, ensemble: Ensemble, events: pd.DataFrame, has_record: bool
+) -> dict[str, Any]:
+    """What the page shows of an ensemble before the comparison with the scenario is in."""
+    s = settings
+    return {
+        "job": job,
+        "scenario": s.scenario_id,
+        "name": s.variant.name,
+        "file": str(s.path),
+        "overrides": s.overrides,
+        "command": s.command(),
+        "replicates": s.replicates,
+        "seed": s.seed,
+        "first_seed": str(ensemble.seeds[0]) if ensemble.seeds else None,
+        "record": has_record,
+        "cards": summary_cards(ensemble.runs),
+        "events": event_table(events, 0),
+        "actors": actor_labels(s.variant),
+        "differences": None,
+        "complete": False,
+    }
