@@ -208,8 +208,8 @@ def test_api_runs_in_the_background_and_compares_with_the_scenario(api):
     assert result["complete"] and result["overrides"] == {"us.doctrine.trigger": "every_attack"}
     assert result["events"]["rows"] and result["events"]["columns"][0] == "date"
     overall = [r for r in result["differences"]["rows"] if r["period"] == "overall"]
-    assert {r["metric"] for r in overall} >= {"attacks_on_us", "us_wounded", "us_strikes"}
-    strikes = next(r for r in overall if r["metric"] == "us_strikes")
+    assert {r["metric"] for r in overall} >= {"attacks_on_us", "us_wounded", "retaliations"}
+    strikes = next(r for r in overall if r["metric"] == "retaliations")
     assert strikes["mean"] >= strikes["reference_mean"]
     with urllib.request.urlopen(api + "api/tempo.png", timeout=10) as r:
         assert r.read(8) == b"\x89PNG\r\n\x1a\n"
@@ -378,7 +378,7 @@ def test_slider_run_changes_the_plot(page, tmp_path):
     assert all(t == "retaliate" for t in shown.locator("td:nth-child(3)").all_inner_texts())
     rows = page.locator("#diff-body tbody tr")
     assert rows.count() == 5
-    strikes = page.inner_text('#diff-body tr[data-metric="us_strikes"] td:nth-child(4)')
+    strikes = page.inner_text('#diff-body tr[data-metric="retaliations"] td:nth-child(4)')
     assert strikes.startswith("+")  # retaliating after every attack means more strikes
     assert page.locator("#error").is_hidden()
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)

@@ -10,20 +10,17 @@ from typing import TYPE_CHECKING, Any
 import pandas as pd
 
 from escalation.dashboard.library import Settings
+from escalation.observe.outcomes import label as outcome_label
 from escalation.scenario import schema as C
 
 if TYPE_CHECKING:
     from escalation.experiments.runner import Ensemble
 
 TEMPO_DPI = 100
-DIFF_METRICS = ("attacks_on_us", "us_wounded", "us_strikes", "truce_days", "attacks")
-CARD_METRICS = (
-    ("attacks_on_us", "attacks on US targets"),
-    ("us_wounded", "US wounded"),
-    ("retaliations", "US strikes"),
-    ("truce_days", "days under truce"),
-)
-RUN_TO_PERIOD_METRIC = {"retaliations": "us_strikes"}
+#: Outcomes whose paired differences the page tabulates, and those it shows as headline cards
+#: (the run totals of the same names; see escalation.observe.outcomes).
+DIFF_METRICS = ("attacks_on_us", "us_wounded", "retaliations", "truce_days", "attacks")
+CARD_METRICS = ("attacks_on_us", "us_wounded", "retaliations", "truce_days")
 EVENT_COLUMNS = (
     "date", "actor", "action", "target", "weapon", "size", "claim", "intercepted", "us_wounded",
     "us_killed", "detail",
@@ -70,14 +67,14 @@ def actor_labels(scenario: C.Scenario) -> dict[str, str]:
 def summary_cards(runs: pd.DataFrame) -> list[dict[str, Any]]:
     """Median and 5-95% across runs of the headline totals."""
     out = []
-    for col, label in CARD_METRICS:
+    for col in CARD_METRICS:
         if col not in runs:
             continue
         v = runs[col].astype(float)
         out.append(
             {
-                "metric": RUN_TO_PERIOD_METRIC.get(col, col),
-                "label": label,
+                "metric": col,
+                "label": outcome_label(col),
                 "median": float(v.median()),
                 "low": float(v.quantile(0.05)),
                 "high": float(v.quantile(0.95)),
@@ -90,7 +87,7 @@ def differences_table(
     variant: pd.DataFrame, reference: pd.DataFrame, periods: list[Any], seed: int
 ) -> dict[str, Any]:
     """Paired differences (your settings minus the scenario) per period, as JSON-ready rows."""
-    from escalation.experiments.compare import METRIC_LABELS, paired_differences
+    from escalation.experiments.compare import paired_differences
 
     metrics = pd.concat(
         [variant.assign(scenario="settings"), reference.assign(scenario="scenario")],
@@ -103,7 +100,7 @@ def differences_table(
     rows = json.loads(d[cols].to_json(orient="records"))
     names = [{"name": "overall", "label": "whole run"}]
     names += [{"name": p.name, "label": p.label or p.name, "start": str(p.start)} for p in periods]
-    labels = {m: METRIC_LABELS.get(m, m.replace("_", " ")) for m in DIFF_METRICS}
+    labels = {m: outcome_label(m) for m in DIFF_METRICS}
     return {"periods": names, "metrics": list(DIFF_METRICS), "labels": labels, "rows": rows}
 
 
