@@ -9,8 +9,16 @@
 """
 
 from escalation.record.acled import AcledData, load_acled, load_acled_mapping
+from escalation.record.loading import find_seeds_dir, load_record
+from escalation.record.passages import verify_passages
 from escalation.record.reconstruct import Reconstruction, reconstruct
-from escalation.record.record import (
+from escalation.record.statistics import (
+    compute_statistic,
+    evaluate_targets,
+    target_satisfied,
+    target_violation,
+)
+from escalation.record.types import (
     APPROXIMATE_TOLERANCE,
     STATISTICS,
     Phase,
@@ -18,15 +26,6 @@ from escalation.record.record import (
     RecordError,
     Series,
     Target,
-    find_seeds_dir,
-    load_record,
-    verify_passages,
-)
-from escalation.record.statistics import (
-    compute_statistic,
-    evaluate_targets,
-    target_satisfied,
-    target_violation,
 )
 from escalation.viz.history import plot_history, write_history_png
 

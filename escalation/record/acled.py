@@ -21,7 +21,8 @@ from typing import Any
 import pandas as pd
 import yaml
 
-from escalation.record.record import (
+from escalation.record.loading import load_record
+from escalation.record.types import (
     TARGET_CLASSES,
     WEAPONS,
     Record,
@@ -31,7 +32,6 @@ from escalation.record.record import (
     Target,
     Value,
     Window,
-    load_record,
 )
 
 __all__ = ["REQUIRED_COLUMNS", "AcledData", "AcledMapping", "load_acled", "load_acled_mapping"]

@@ -47,8 +47,8 @@ import numpy as np
 import pandas as pd
 from scipy import optimize, sparse
 
-from escalation.record.record import Record, Target, Value, Window
 from escalation.record.statistics import compute_statistic, target_satisfied, target_violation
+from escalation.record.types import Record, Target, Value, Window
 
 __all__ = [
     "BAND_TV_FACTOR",

@@ -14,7 +14,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from escalation.record.record import FLOAT_RTOL, Record, Target, Window
+from escalation.record.types import FLOAT_RTOL, Record, Target, Window
 
 __all__ = [
     "ZERO_EPS",
