@@ -61,6 +61,7 @@ __all__ = [
 APPROXIMATE_TOLERANCE = 0.15
 #: Floating-point allowance (relative; at least 1e-6 absolute) for exact figures and bounds.
 FLOAT_RTOL = 1e-6
+#: A count over fewer days than this is a dated incident, not a tempo figure (Target.is_episode).
 EPISODE_DAYS = 28
 #: Start of the record in the seeds (ACLED: "between June 2019 and March 2023"). Targets whose
 #: windows start earlier carry the tag ``pre_baseline``; nothing in the code depends on this date.
