@@ -33,8 +33,9 @@ from escalation.errors import ScenarioError, UserError, did_you_mean
 from escalation.experiments.executors import Shared
 from escalation.experiments.runner import all_series, run
 from escalation.files import write_json
-from escalation.record.record import Record, Target, load_record
+from escalation.record.loading import load_record
 from escalation.record.summary import TargetSet, rms
+from escalation.record.types import Record, Target
 from escalation.scenario import schema as C
 from escalation.scenario.loading import (
     Layer,

@@ -10,8 +10,8 @@ from dataclasses import dataclass
 import numpy as np
 import pandas as pd
 
-from escalation.record.record import ZERO, Phase, Record, Source, Target, Value, Window
 from escalation.record.summary import TargetSet, rms
+from escalation.record.types import ZERO, Phase, Record, Source, Target, Value, Window
 
 
 def phase_targets(record: Record) -> list[tuple[Phase, str, str, Target, Target]]:

@@ -239,8 +239,9 @@ def write_fitted_scenario(cal: Calibration, values: list[float], path: Path, fit
 def cmd_history(args: argparse.Namespace) -> int:
     from escalation.files import write_table
     from escalation.record.acled import load_acled
+    from escalation.record.loading import load_record
+    from escalation.record.passages import verify_passages
     from escalation.record.reconstruct import reconstruct
-    from escalation.record.record import load_record, verify_passages
     from escalation.viz.history import write_history_png
 
     record = load_record(extra_targets=args.targets, extra_series=args.series)

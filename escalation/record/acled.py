@@ -16,12 +16,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import date
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple, NoReturn
 
 import pandas as pd
 import yaml
 
-from escalation.record.record import (
+from escalation.record.loading import load_record
+from escalation.record.types import (
     TARGET_CLASSES,
     WEAPONS,
     Record,
@@ -31,7 +32,6 @@ from escalation.record.record import (
     Target,
     Value,
     Window,
-    load_record,
 )
 
 __all__ = ["REQUIRED_COLUMNS", "AcledData", "AcledMapping", "load_acled", "load_acled_mapping"]
@@ -60,13 +60,21 @@ class _Rule:
     countries: tuple[str, ...]
 
 
+class _Militia(NamedTuple):
+    """A militia of the mapping: its id and the actor patterns of its own and facade brands."""
+
+    id: str
+    own: tuple[re.Pattern[str], ...]
+    facade: tuple[re.Pattern[str], ...]
+
+
 @dataclass(frozen=True)
 class AcledMapping:
     """A parsed mapping file (see acled_mapping.yaml for the format)."""
 
     path: str
     event_types: tuple[str, ...]
-    militias: tuple[tuple[str, tuple[re.Pattern[str], ...], tuple[re.Pattern[str], ...]], ...]
+    militias: tuple[_Militia, ...]
     network_brands: tuple[re.Pattern[str], ...]
     iran: tuple[re.Pattern[str], ...]
     unidentified: tuple[re.Pattern[str], ...]
@@ -79,7 +87,7 @@ class AcledMapping:
     series: tuple[str, ...] | None
 
 
-def _fail(path: str, key: str, expected: str, got: Any) -> None:
+def _fail(path: str, key: str, expected: str, got: Any) -> NoReturn:
     text = repr(got)
     if len(text) > 100:
         text = text[:97] + "..."
@@ -108,36 +116,14 @@ def load_acled_mapping(path: str | os.PathLike[str] | None = None) -> AcledMappi
     """Parse and validate a mapping file (default: the packaged acled_mapping.yaml)."""
     p = Path(path) if path is not None else DEFAULT_MAPPING
     name = str(p)
-    if not p.is_file():
-        raise RecordError(f"{name}: mapping file not found; expected a YAML mapping file.")
-    try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        raise RecordError(f"{name}: broken YAML{where}: {getattr(exc, 'problem', exc)}.") from None
-    if not isinstance(raw, Mapping):
-        _fail(name, "(top level)", "a mapping", raw)
+    raw = _read_mapping(p)
     for key in ("event_types", "actors", "targets", "weapons"):
         if key not in raw:
             _fail(name, key, "this key (missing)", None)
     event_types = raw["event_types"]
     if not isinstance(event_types, list) or not all(isinstance(e, str) for e in event_types):
         _fail(name, "event_types", "a list of ACLED event_type values", event_types)
-    actors = raw["actors"]
-    if not isinstance(actors, Mapping) or not actors:
-        _fail(name, "actors", "a mapping from militia id to {own: [...], facade: [...]}", actors)
-    militias = []
-    for mid, body in actors.items():
-        if not isinstance(body, Mapping) or not set(body) <= {"own", "facade"}:
-            _fail(name, f"actors.{mid}", "a mapping with keys own and facade", body)
-        militias.append(
-            (
-                str(mid),
-                _patterns(body.get("own"), name, f"actors.{mid}.own"),
-                _patterns(body.get("facade"), name, f"actors.{mid}.facade"),
-            )
-        )
+    militias = _militias(raw["actors"], name)
     unid = raw.get("unidentified") or {}
     if not isinstance(unid, Mapping):
         _fail(name, "unidentified", "a mapping {actors: [...], targets: [...]}", unid)
@@ -145,38 +131,8 @@ def load_acled_mapping(path: str | os.PathLike[str] | None = None) -> AcledMappi
     for t in unid_targets:
         if t not in TARGET_CLASSES:
             _fail(name, "unidentified.targets", "target classes: " + ", ".join(TARGET_CLASSES), t)
-    rules = []
-    if not isinstance(raw["targets"], list) or not raw["targets"]:
-        _fail(
-            name,
-            "targets",
-            "a non-empty list of {class, patterns[, countries]} rules",
-            raw["targets"],
-        )
-    for i, rule in enumerate(raw["targets"]):
-        key = f"targets[{i}]"
-        if not isinstance(rule, Mapping) or "class" not in rule or "patterns" not in rule:
-            _fail(name, key, "a mapping {class, patterns[, countries]}", rule)
-        if rule["class"] not in TARGET_CLASSES:
-            _fail(name, f"{key}.class", "one of " + ", ".join(TARGET_CLASSES), rule["class"])
-        countries = rule.get("countries") or []
-        if not isinstance(countries, list):
-            _fail(name, f"{key}.countries", "a list of country names", countries)
-        rules.append(
-            _Rule(
-                rule["class"],
-                _patterns(rule["patterns"], name, f"{key}.patterns"),
-                tuple(countries),
-            )
-        )
-    weapons_raw = raw["weapons"]
-    if not isinstance(weapons_raw, Mapping):
-        _fail(name, "weapons", "a mapping from weapon to patterns", weapons_raw)
-    weapons = {}
-    for w, pats in weapons_raw.items():
-        if w not in WEAPONS:
-            _fail(name, f"weapons.{w}", "one of " + ", ".join(WEAPONS), w)
-        weapons[w] = _patterns(pats, name, f"weapons.{w}")
+    rules = _target_rules(raw["targets"], name)
+    weapons = _weapons(raw["weapons"], name)
     sub = raw.get("sub_event_weapons") or {}
     if not isinstance(sub, Mapping) or any(v not in WEAPONS for v in sub.values()):
         _fail(name, "sub_event_weapons", "a mapping from sub_event_type to a weapon", sub)
@@ -193,18 +149,84 @@ def load_acled_mapping(path: str | os.PathLike[str] | None = None) -> AcledMappi
     return AcledMapping(
         path=name,
         event_types=tuple(event_types),
-        militias=tuple(militias),
+        militias=militias,
         network_brands=_patterns(raw.get("network_brands"), name, "network_brands"),
         iran=_patterns(raw.get("iran"), name, "iran"),
         unidentified=_patterns(unid.get("actors"), name, "unidentified.actors"),
         unidentified_targets=tuple(unid_targets),
-        target_rules=tuple(rules),
+        target_rules=rules,
         weapons=weapons,
         sub_event_weapons=dict(sub),
         sizes=_patterns(raw.get("sizes"), name, "sizes"),
         theatres=dict(theatres),
         series=tuple(series) if series is not None else None,
     )
+
+
+def _read_mapping(p: Path) -> Mapping[str, Any]:
+    name = str(p)
+    if not p.is_file():
+        raise RecordError(f"{name}: mapping file not found; expected a YAML mapping file.")
+    try:
+        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        raise RecordError(f"{name}: broken YAML{where}: {getattr(exc, 'problem', exc)}.") from None
+    if not isinstance(raw, Mapping):
+        _fail(name, "(top level)", "a mapping", raw)
+    return raw
+
+
+def _militias(actors: Any, name: str) -> tuple[_Militia, ...]:
+    if not isinstance(actors, Mapping) or not actors:
+        _fail(name, "actors", "a mapping from militia id to {own: [...], facade: [...]}", actors)
+    militias = []
+    for mid, body in actors.items():
+        if not isinstance(body, Mapping) or not set(body) <= {"own", "facade"}:
+            _fail(name, f"actors.{mid}", "a mapping with keys own and facade", body)
+        militias.append(
+            _Militia(
+                str(mid),
+                _patterns(body.get("own"), name, f"actors.{mid}.own"),
+                _patterns(body.get("facade"), name, f"actors.{mid}.facade"),
+            )
+        )
+    return tuple(militias)
+
+
+def _target_rules(raw: Any, name: str) -> tuple[_Rule, ...]:
+    if not isinstance(raw, list) or not raw:
+        _fail(name, "targets", "a non-empty list of {class, patterns[, countries]} rules", raw)
+    rules = []
+    for i, rule in enumerate(raw):
+        key = f"targets[{i}]"
+        if not isinstance(rule, Mapping) or "class" not in rule or "patterns" not in rule:
+            _fail(name, key, "a mapping {class, patterns[, countries]}", rule)
+        if rule["class"] not in TARGET_CLASSES:
+            _fail(name, f"{key}.class", "one of " + ", ".join(TARGET_CLASSES), rule["class"])
+        countries = rule.get("countries") or []
+        if not isinstance(countries, list):
+            _fail(name, f"{key}.countries", "a list of country names", countries)
+        rules.append(
+            _Rule(
+                rule["class"],
+                _patterns(rule["patterns"], name, f"{key}.patterns"),
+                tuple(countries),
+            )
+        )
+    return tuple(rules)
+
+
+def _weapons(raw: Any, name: str) -> dict[str, tuple[re.Pattern[str], ...]]:
+    if not isinstance(raw, Mapping):
+        _fail(name, "weapons", "a mapping from weapon to patterns", raw)
+    weapons = {}
+    for w, pats in raw.items():
+        if w not in WEAPONS:
+            _fail(name, f"weapons.{w}", "one of " + ", ".join(WEAPONS), w)
+        weapons[w] = _patterns(pats, name, f"weapons.{w}")
+    return weapons
 
 
 # --------------------------------------------------------------------------------------------

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from escalation.errors import UserError
 from escalation.observe.periods import Period, years
-from escalation.record.record import Record, load_record
+from escalation.record.loading import load_record
+from escalation.record.types import Record
 from escalation.scenario import schema as C
 
 #: Panels of tempo.png when the record is available: (observed series, title).

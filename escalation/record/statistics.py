@@ -2,7 +2,7 @@
 
 ``daily`` maps a series id to a :class:`pandas.Series` indexed by a DatetimeIndex of days; missing
 days count as 0. Windows are inclusive and day-precise; only the month statistics group by calendar
-month (months cut to the window). See :data:`~.record.STATISTICS` for the definitions.
+month (months cut to the window). See :data:`~.types.STATISTICS` for the definitions.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from escalation.record.record import FLOAT_RTOL, Record, Target, Window
+from escalation.record.types import FLOAT_RTOL, Record, Target, Window
 
 __all__ = [
     "ZERO_EPS",

@@ -16,8 +16,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from escalation.record.record import Target, Window
 from escalation.record.statistics import ZERO_EPS, slack
+from escalation.record.types import Target, Window
 
 #: Shares and ratios are compared on log(x + RATIO_EPS): a small floor keeps zero finite.
 RATIO_EPS = 0.05

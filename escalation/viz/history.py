@@ -29,7 +29,7 @@ from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
 
 from escalation.record.reconstruct import Reconstruction
-from escalation.record.record import Record, Target
+from escalation.record.types import Record, Target
 
 __all__ = ["DEFAULT_PANELS", "plot_history", "write_history_png"]
 

@@ -17,8 +17,9 @@ import pandas as pd
 from matplotlib.axes import Axes
 
 from escalation.observe.periods import Period
+from escalation.record.loading import load_record
 from escalation.record.overlap import TEMPO_PANELS, periods_of
-from escalation.record.record import Record, load_record
+from escalation.record.types import Record
 from escalation.scenario import schema as C
 from escalation.viz.history import draw_target
 

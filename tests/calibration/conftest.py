@@ -9,7 +9,7 @@ import pytest
 
 import escalation.record as calibration
 from escalation.record import load_record, reconstruct
-from escalation.record.record import Record
+from escalation.record.types import Record
 
 PACKAGE_DIR = Path(calibration.__file__).resolve().parent / "data"
 

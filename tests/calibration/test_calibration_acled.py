@@ -10,7 +10,7 @@ import pytest
 
 from escalation.record import RecordError, compute_statistic, load_acled, target_satisfied
 from escalation.record.acled import REQUIRED_COLUMNS, load_acled_mapping
-from escalation.record.record import Record
+from escalation.record.types import Record
 
 COLUMNS = [
     "event_id_cnty", "event_date", "year", "time_precision", "disorder_type", "event_type",

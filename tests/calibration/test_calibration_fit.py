@@ -29,8 +29,8 @@ from escalation.errors import UserError
 from escalation.experiments.executors import SerialExecutor
 from escalation.experiments.runner import all_series, run
 from escalation.record import compute_statistic, load_record
-from escalation.record.record import Source, Target, Value, Window
 from escalation.record.summary import TargetSet, rms
+from escalation.record.types import Source, Target, Value, Window
 
 ROOT = Path(__file__).resolve().parents[2]
 

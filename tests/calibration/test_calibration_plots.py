@@ -9,7 +9,7 @@ import matplotlib.pyplot as plt
 
 from escalation.record import plot_history, write_history_png
 from escalation.record.reconstruct import Reconstruction
-from escalation.record.record import Record
+from escalation.record.types import Record
 
 
 def test_write_history_png(record: Record, recon: Reconstruction, tmp_path: Path) -> None:

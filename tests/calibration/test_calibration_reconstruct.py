@@ -10,7 +10,7 @@ import pytest
 
 from escalation.record import compute_statistic, load_record, reconstruct, target_satisfied
 from escalation.record.reconstruct import LABEL, TOLERANCE, Reconstruction
-from escalation.record.record import Record
+from escalation.record.types import Record
 
 
 def test_every_used_target_is_met(record: Record, recon: Reconstruction) -> None:

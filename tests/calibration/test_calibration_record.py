@@ -11,7 +11,7 @@ import pytest
 import yaml
 
 from escalation.record import RecordError, find_seeds_dir, load_record, verify_passages
-from escalation.record.record import APPROXIMATE_TOLERANCE, BASELINE_START, Record
+from escalation.record.types import APPROXIMATE_TOLERANCE, BASELINE_START, Record
 
 # --------------------------------------------------------------------------------------------
 # content

@@ -9,7 +9,7 @@ import pandas as pd
 import pytest
 
 from escalation.record import compute_statistic, evaluate_targets, target_satisfied
-from escalation.record.record import Record, Source, Target, Value, Window
+from escalation.record.types import Record, Source, Target, Value, Window
 
 
 def _daily(points: dict[str, float]) -> pd.Series:

@@ -9,8 +9,8 @@ import numpy as np
 
 from escalation.calibration.fit import expected_hits
 from escalation.calibration.trust import LocalModel
-from escalation.record.record import Source, Target, Value, Window
 from escalation.record.summary import TargetSet
+from escalation.record.types import Source, Target, Value, Window
 
 
 def _target(tid: str, statistic: str, value: Value) -> Target:
