@@ -5,7 +5,6 @@
 * :func:`compute_statistic` / :func:`target_satisfied` evaluate a target on daily counts.
 * :func:`reconstruct` builds monthly series from the aggregates (a reconstruction, with a band).
 * :func:`load_acled` brings a user's ACLED export in as observed series.
-* :func:`plot_history` / :func:`write_history_png` draw the record.
 
 Modules:
 
@@ -43,7 +42,6 @@ from escalation.record.types import (
     Series,
     Target,
 )
-from escalation.viz.history import plot_history, write_history_png
 
 __all__ = [
     "APPROXIMATE_TOLERANCE",
@@ -61,10 +59,8 @@ __all__ = [
     "load_acled",
     "load_acled_mapping",
     "load_record",
-    "plot_history",
     "reconstruct",
     "target_satisfied",
     "target_violation",
     "verify_passages",
-    "write_history_png",
 ]

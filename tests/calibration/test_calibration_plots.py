@@ -7,9 +7,9 @@ from pathlib import Path
 
 import matplotlib.pyplot as plt
 
-from escalation.record import plot_history, write_history_png
 from escalation.record.reconstruct import Reconstruction
 from escalation.record.types import Record
+from escalation.viz.history import plot_history, write_history_png
 
 
 def test_write_history_png(record: Record, recon: Reconstruction, tmp_path: Path) -> None:
