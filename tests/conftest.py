@@ -1,16 +1,23 @@
-"""Shared fixtures: a small scenario for fast mechanical tests, and the repository paths."""
+"""Shared fixtures: a small scenario for fast mechanical tests, the repository paths, and the
+packaged record (loaded and reconstructed once per session)."""
 
 from __future__ import annotations
 
 import copy
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
 
+import escalation.record
+from escalation.record import Reconstruction, load_record, reconstruct
+from escalation.record.types import Record
+
 ROOT = Path(__file__).resolve().parent.parent
 SCENARIOS = ROOT / "scenarios"
+RECORD_DATA = Path(escalation.record.__file__).resolve().parent / "data"
 
 SMALL: dict[str, Any] = {
     "name": "small",
@@ -59,3 +66,25 @@ def write_yaml(tmp_path: Path):
         return path
 
     return write
+
+
+@pytest.fixture(scope="session")
+def record() -> Record:
+    """The packaged record."""
+    return load_record()
+
+
+@pytest.fixture(scope="session")
+def recon(record: Record) -> Reconstruction:
+    """The reconstruction of the whole packaged record (computed once)."""
+    return reconstruct(record)
+
+
+@pytest.fixture
+def record_dir(tmp_path: Path) -> Path:
+    """A writable copy of the packaged record files."""
+    out = tmp_path / "record"
+    out.mkdir()
+    for name in ("targets.yaml", "series.yaml", "phases.yaml"):
+        shutil.copy(RECORD_DATA / name, out / name)
+    return out

@@ -13,7 +13,7 @@ from escalation.cli.main import main
 from escalation.experiments.compare import compare, paired_differences
 from escalation.observe.periods import Period
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 WHAT_IFS = sorted(
     p
     for p in (ROOT / "scenarios").glob("*.yaml")

@@ -11,7 +11,7 @@ from escalation.experiments.sweep import outcome_columns
 from escalation.observe.outcomes import label, outcomes, period_metric_names
 from escalation.observe.periods import period_metrics
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

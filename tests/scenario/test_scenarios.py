@@ -10,7 +10,7 @@ import pytest
 from escalation import EscalationModel, load_scenario
 from escalation.record import find_seeds_dir
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 SCENARIO_FILES = sorted(p for p in (ROOT / "scenarios").glob("*.yaml"))
 SEEDS = find_seeds_dir() or Path("<no shared/seeds folder found>")
 

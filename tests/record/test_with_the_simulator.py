@@ -13,7 +13,7 @@ from escalation.record import RecordError, load_record
 from escalation.record.overlap import TEMPO_PANELS, comparison_periods
 from escalation.viz.tempo import record_overlay
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 @pytest.fixture(scope="module")

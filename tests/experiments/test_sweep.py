@@ -233,7 +233,7 @@ def test_killed_sweep_resumes_to_the_uninterrupted_table(sweep_file, tmp_path):
 
 @pytest.mark.slow
 def test_shipped_deterrence_sweep_is_valid():
-    root = Path(__file__).resolve().parent.parent
+    root = Path(__file__).resolve().parents[2]
     sweep = load_sweep(root / "scenarios" / "sweeps" / "deterrence.yaml")
     assert sweep.spec.design.method == "sobol"
     assert {

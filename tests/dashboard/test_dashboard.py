@@ -28,7 +28,7 @@ from escalation.dashboard.library import HOLD_EVENT, Library
 from escalation.dashboard.server import make_server
 from escalation.scenario import schema as C
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 BROWSER_ARGS = [
     "--headless",
     "--no-sandbox",
