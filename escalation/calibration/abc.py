@@ -211,6 +211,179 @@ def _summary(gen: Generation, simulations: int, start: float, steps: int = 0) ->
     }
 
 
+class _Run:
+    """One call of :func:`abc_smc`: its files, what it has simulated, its finished generations."""
+
+    def __init__(
+        self,
+        names: Sequence[str],
+        simulate: Callable[[list[tuple[np.ndarray, int]]], Iterator[tuple[int, float]]],
+        settings: Settings,
+        folder: Path,
+        on_progress: Callable[[Progress], None] | None,
+        identity: dict[str, Any] | None,
+    ) -> None:
+        self.store = Store(folder, names)
+        state = self.store.state()
+        if identity is not None and state and state.get("identity") != identity:
+            raise UserError(
+                f"{folder}: holds a fit of a different calibration (its parameters, priors, "
+                "scenario or targets differ); use another --out, or --restart to discard it"
+            )
+        self.simulate, self.settings = simulate, settings
+        self.on_progress, self.identity = on_progress, identity
+        self.d = len(names)
+        self.gens = self.store.load_generations(state) if state else []
+        self.evaluated = self.store.evaluated()
+        self.history: list[dict[str, Any]] = list(state.get("history", [])) if state else []
+        self.simulations = len(self.evaluated)
+        self.start = time.monotonic() - float(state.get("elapsed", 0.0) if state else 0.0)
+        # a run stopped by its budget continues when asked again with a larger budget
+        same = bool(state) and state.get("settings") == settings.__dict__
+        self.reason: str = state.get("stopped", "") if same else ""
+
+    def persist(self, extra: dict[str, Any] | None = None) -> None:
+        payload = {
+            "identity": self.identity,
+            "settings": self.settings.__dict__,
+            "generations": [
+                {
+                    "index": g.index,
+                    "epsilon": g.epsilon,
+                    "simulations": g.simulations,
+                    "acceptance": g.acceptance,
+                    "ess": g.ess,
+                }
+                for g in self.gens
+            ],
+            "history": self.history,
+            "simulations": self.simulations,
+            "elapsed": time.monotonic() - self.start,
+        }
+        payload.update(extra or {})
+        self.store.save_state(payload)
+
+    def run_batch(self, g: int, items: list[tuple[int, np.ndarray]]) -> dict[int, float]:
+        """Simulate proposals (index, u) of generation g not evaluated yet; distances by index."""
+        seed = self.settings.seed
+        todo = [(k, u, sim_seed(seed, g, k)) for k, u in items if (g, k) not in self.evaluated]
+        for pos, dist in self.simulate([(u, s) for _, u, s in todo]):
+            k, u, s = todo[pos]
+            self.evaluated[(g, k)] = dist
+            self.store.append(g, k, dist, u, s)
+            self.simulations += 1
+        return {k: self.evaluated[(g, k)] for k, _ in items}
+
+    def over_budget(self) -> str:
+        """Why the run must stop now (its budget is spent), or ''."""
+        if self.simulations >= self.settings.max_simulations:
+            return "simulation budget spent"
+        if time.monotonic() - self.start > self.settings.max_minutes * 60:
+            return "time budget spent"
+        return ""
+
+    def report(self, g: int, eps: float, accepted: int, proposed: int) -> None:
+        if self.on_progress:
+            self.on_progress(
+                Progress(
+                    g,
+                    eps,
+                    accepted,
+                    proposed,
+                    self.simulations,
+                    time.monotonic() - self.start,
+                    self.gens[-1] if self.gens else None,
+                    history=self.history,
+                )
+            )
+
+    def finish(self, gen: Generation, steps: int = 0) -> None:
+        """Keep a finished generation: its file, its line of the history, the state."""
+        self.gens.append(gen)
+        self.store.save_generation(gen)
+        self.history.append(_summary(gen, self.simulations, self.start, steps))
+        self.persist()
+
+    def prior_generation(self) -> None:
+        """Generation 0: particles drawn from the prior."""
+        s, n = self.settings, self.settings.particles
+        us = [_rng(s.seed, 0, k).random(self.d) for k in range(n)]
+        dist: dict[int, float] = {}
+        for lo in range(0, n, s.batch):
+            dist.update(self.run_batch(0, [(k, us[k]) for k in range(lo, min(lo + s.batch, n))]))
+            self.report(0, math.inf, len(dist), len(dist))
+        u, d = np.array(us), np.array([dist[k] for k in range(n)])
+        self.finish(Generation(0, math.inf, u, d, np.full(n, 1.0 / n), n, 1.0))
+
+    def next_generation(self) -> Generation | None:
+        """Generation g: the best ``quantile`` of the last one kept, the rest resampled from them
+        and moved by Metropolis steps; None if the budget ran out during it."""
+        s, n, d = self.settings, self.settings.particles, self.d
+        g, prev = len(self.gens), self.gens[-1]
+        order = np.argsort(prev.distance, kind="stable")
+        n_keep = max(2, math.floor(n * s.quantile + 0.5))
+        kept = order[:n_keep]
+        epsilon = float(prev.distance[kept[-1]])
+        rng = _rng(s.seed, g, 1 << 30)  # the resampling draw of generation g
+        parents = rng.choice(kept, size=n - n_keep, replace=True)
+        u = [prev.u[i].copy() for i in parents]
+        du = [float(prev.distance[i]) for i in parents]
+        # random-walk scale 2.38^2 / d (Roberts, Gelman and Gilks 1997)
+        cov = np.atleast_2d(np.cov(prev.u[kept].T)) * (2.38**2 / d) + np.eye(d) * 1e-10
+        chol = np.linalg.cholesky(cov)
+        steps = _steps(prev.acceptance if g > 1 else 0.5, s.max_moves)
+        accepted = proposed = 0
+        for step in range(steps):
+            items = []
+            for j in range(len(u)):
+                k = step * n + j
+                items.append((k, _reflect(u[j] + chol @ _rng(s.seed, g, k).standard_normal(d))))
+            proposed += len(items)
+            for lo in range(0, len(items), s.batch):
+                batch = items[lo : lo + s.batch]
+                dist = self.run_batch(g, batch)
+                for k, x in batch:
+                    if dist[k] <= epsilon:
+                        u[k - step * n], du[k - step * n] = x, dist[k]
+                        accepted += 1
+                self.report(g, epsilon, accepted, proposed)
+                stop = self.over_budget()
+                if stop:
+                    self.reason = f"{stop} during generation {g}"
+                    return None
+        gen = Generation(
+            index=g,
+            epsilon=epsilon,
+            u=np.vstack([prev.u[kept], np.array(u)]),
+            distance=np.r_[prev.distance[kept], np.array(du)],
+            weight=np.full(n, 1.0 / n),
+            simulations=proposed,
+            acceptance=accepted / max(proposed, 1),
+        )
+        self.finish(gen, steps)
+        return gen
+
+    def done(self) -> None:
+        """Save why the run stopped and tell the caller."""
+        self.persist({"stopped": self.reason})
+        if self.on_progress and self.gens:
+            last = self.gens[-1]
+            self.on_progress(
+                Progress(
+                    last.index,
+                    last.epsilon,
+                    len(last.u),
+                    last.simulations,
+                    self.simulations,
+                    time.monotonic() - self.start,
+                    last,
+                    done=True,
+                    reason=self.reason,
+                    history=self.history,
+                )
+            )
+
+
 def abc_smc(
     names: Sequence[str],
     simulate: Callable[[list[tuple[np.ndarray, int]]], Iterator[tuple[int, float]]],
@@ -225,179 +398,21 @@ def abc_smc(
     ``simulate`` takes a list of (u, seed) pairs and yields (position in that list, distance)
     as simulations finish, in any order.
     """
-    store = Store(folder, names)
-    state = store.state()
-    if identity is not None and state and state.get("identity") != identity:
-        raise UserError(
-            f"{folder}: holds a fit of a different calibration (its parameters, priors, "
-            "scenario or targets differ); use another --out, or --restart to discard it"
-        )
-    gens = store.load_generations(state) if state else []
-    evaluated = store.evaluated()
-    history = list(state.get("history", [])) if state else []
-    simulations = len(evaluated)
-    start = time.monotonic() - float(state.get("elapsed", 0.0) if state else 0.0)
-    s = settings
-    d = len(names)
-    # a run stopped by its budget continues when asked again with a larger budget
-    same = bool(state) and state.get("settings") == s.__dict__
-    reason = state.get("stopped", "") if same else ""
-
-    def persist(extra: dict[str, Any] | None = None) -> None:
-        payload = {
-            "identity": identity,
-            "settings": s.__dict__,
-            "generations": [
-                {
-                    "index": g.index,
-                    "epsilon": g.epsilon,
-                    "simulations": g.simulations,
-                    "acceptance": g.acceptance,
-                    "ess": g.ess,
-                }
-                for g in gens
-            ],
-            "history": history,
-            "simulations": simulations,
-            "elapsed": time.monotonic() - start,
-        }
-        payload.update(extra or {})
-        store.save_state(payload)
-
-    def run_batch(g: int, items: list[tuple[int, np.ndarray]]) -> dict[int, float]:
-        """Simulate proposals (index, u) of generation g not evaluated yet; distances by index."""
-        nonlocal simulations
-        todo = [(k, u, sim_seed(s.seed, g, k)) for k, u in items if (g, k) not in evaluated]
-        for pos, dist in simulate([(u, seed) for _, u, seed in todo]):
-            k, u, seed = todo[pos]
-            evaluated[(g, k)] = dist
-            store.append(g, k, dist, u, seed)
-            simulations += 1
-        return {k: evaluated[(g, k)] for k, _ in items}
-
-    def over_budget() -> str:
-        if simulations >= s.max_simulations:
-            return "simulation budget spent"
-        if time.monotonic() - start > s.max_minutes * 60:
-            return "time budget spent"
-        return ""
-
-    def report(g: int, eps: float, accepted: int, proposed: int) -> None:
-        if on_progress:
-            on_progress(
-                Progress(
-                    g,
-                    eps,
-                    accepted,
-                    proposed,
-                    simulations,
-                    time.monotonic() - start,
-                    gens[-1] if gens else None,
-                    history=history,
-                )
-            )
-
-    n = s.particles
+    r = _Run(names, simulate, settings, folder, on_progress, identity)
     try:
-        if not gens:  # generation 0: the prior
-            us = [_rng(s.seed, 0, k).random(d) for k in range(n)]
-            dist: dict[int, float] = {}
-            for lo in range(0, n, s.batch):
-                dist.update(run_batch(0, [(k, us[k]) for k in range(lo, min(lo + s.batch, n))]))
-                report(0, math.inf, len(dist), len(dist))
-            gens.append(
-                Generation(
-                    0,
-                    math.inf,
-                    np.array(us),
-                    np.array([dist[k] for k in range(n)]),
-                    np.full(n, 1.0 / n),
-                    n,
-                    1.0,
-                )
-            )
-            store.save_generation(gens[0])
-            history.append(_summary(gens[0], simulations, start))
-            persist()
-        while not reason:
-            g = len(gens)
-            prev = gens[-1]
-            if g >= s.max_generations:
-                reason = "reached the last generation"
+        if not r.gens:
+            r.prior_generation()
+        while not r.reason:
+            if len(r.gens) >= settings.max_generations:
+                r.reason = "reached the last generation"
                 break
-            reason = over_budget()
-            if reason:
+            r.reason = r.over_budget()
+            if r.reason:
                 break
-            order = np.argsort(prev.distance, kind="stable")
-            n_keep = max(2, math.floor(n * s.quantile + 0.5))
-            kept = order[:n_keep]
-            epsilon = float(prev.distance[kept[-1]])
-            rng = _rng(s.seed, g, 1 << 30)  # the resampling draw of generation g
-            parents = rng.choice(kept, size=n - n_keep, replace=True)
-            u = [prev.u[i].copy() for i in parents]
-            du = [float(prev.distance[i]) for i in parents]
-            # random-walk scale 2.38^2 / d (Roberts, Gelman and Gilks 1997)
-            cov = np.atleast_2d(np.cov(prev.u[kept].T)) * (2.38**2 / d) + np.eye(d) * 1e-10
-            chol = np.linalg.cholesky(cov)
-            last = prev.acceptance if g > 1 else 0.5
-            steps = _steps(last, s.max_moves)
-            accepted = proposed = 0
-            for step in range(steps):
-                items = []
-                for j in range(len(u)):
-                    k = step * n + j
-                    x = _reflect(u[j] + chol @ _rng(s.seed, g, k).standard_normal(d))
-                    proposed += 1
-                    items.append((k, x))
-                for lo in range(0, len(items), s.batch):
-                    batch = items[lo : lo + s.batch]
-                    dist = run_batch(g, batch)
-                    for k, x in batch:
-                        if dist[k] <= epsilon:
-                            j = k - step * n
-                            u[j], du[j] = x, dist[k]
-                            accepted += 1
-                    report(g, epsilon, accepted, proposed)
-                    stop = over_budget()
-                    if stop:
-                        reason = f"{stop} during generation {g}"
-                        break
-                if reason:
-                    break
-            if reason:
-                break
-            gen = Generation(
-                index=g,
-                epsilon=epsilon,
-                u=np.vstack([prev.u[kept], np.array(u)]),
-                distance=np.r_[prev.distance[kept], np.array(du)],
-                weight=np.full(n, 1.0 / n),
-                simulations=proposed,
-                acceptance=accepted / max(proposed, 1),
-            )
-            gens.append(gen)
-            store.save_generation(gen)
-            history.append(_summary(gen, simulations, start, steps))
-            persist()
-            if gen.acceptance < s.min_acceptance:
-                reason = f"acceptance rate {gen.acceptance:.3f} below {s.min_acceptance}"
+            gen = r.next_generation()
+            if gen is not None and gen.acceptance < settings.min_acceptance:
+                r.reason = f"acceptance rate {gen.acceptance:.3f} below {settings.min_acceptance}"
     finally:
-        store.close()
-    persist({"stopped": reason})
-    if on_progress and gens:
-        last = gens[-1]
-        on_progress(
-            Progress(
-                last.index,
-                last.epsilon,
-                len(last.u),
-                last.simulations,
-                simulations,
-                time.monotonic() - start,
-                last,
-                done=True,
-                reason=reason,
-                history=history,
-            )
-        )
-    return gens
+        r.store.close()
+    r.done()
+    return r.gens

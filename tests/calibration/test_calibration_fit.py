@@ -8,7 +8,6 @@ import re
 from dataclasses import replace
 from datetime import date
 from pathlib import Path
-from types import SimpleNamespace
 
 import numpy as np
 import pandas as pd
@@ -16,14 +15,11 @@ import pytest
 
 from escalation import ScenarioError, scenario_from_dict
 from escalation.calibration.abc import Settings, abc_smc
-from escalation.calibration.fit import (
-    Prior,
-    Simulator,
-    apply_series_params,
-    expected_hits,
-    load_calibration,
-    refine,
-)
+from escalation.calibration.loading import load_calibration
+from escalation.calibration.polish import refine
+from escalation.calibration.scoring import expected_hits
+from escalation.calibration.simulate import Simulator, apply_series_params
+from escalation.calibration.spec import Prior
 from escalation.calibration.trust import TrustSettings, trust_polish
 from escalation.errors import UserError
 from escalation.experiments.executors import SerialExecutor
@@ -142,7 +138,7 @@ def test_start_values_are_read_and_bad_ones_named(tmp_path, capsys):
 
     import yaml
 
-    from escalation.calibration.fit import load_start
+    from escalation.calibration.loading import load_start
     from escalation.cli.main import main
 
     spec = ROOT / "calibrations" / "baseline.yaml"
@@ -191,7 +187,7 @@ def test_fit_until_splits_the_targets_and_rejects_dates_that_leave_nothing():
 
 
 def test_the_fit_scores_every_phase_direction_as_a_rate_ratio(tmp_path):
-    from escalation.calibration.report import phase_fit_targets, phase_targets
+    from escalation.calibration.phases import phase_fit_targets, phase_targets
 
     record = load_record()
     changes = phase_targets(record)
@@ -485,9 +481,8 @@ def test_coordinate_search_improves_and_resumes_to_the_same_point(tmp_path):
     """The polish moves a poor start towards the targets, and a search interrupted part-way
     (or asked for more sweeps later) ends where an uninterrupted one does."""
     sim, _ = _recovery_simulator()
-    cal = SimpleNamespace(simulator=sim)
     start, seeds = [-5.8, 0.3], [11, 12, 13, 14, 15]
-    straight, log = refine(cal, start, SerialExecutor(), seeds, sweeps=4, step=0.1)
+    straight, log = refine(sim, start, SerialExecutor(), seeds, sweeps=4, step=0.1)
     assert (log["hits"].iloc[-1], -log["distance"].iloc[-1]) > (
         log["hits"].iloc[0],
         -log["distance"].iloc[0],
@@ -498,13 +493,13 @@ def test_coordinate_search_improves_and_resumes_to_the_same_point(tmp_path):
 
     state = tmp_path / "refine.json"
     with pytest.raises(_Interrupted):
-        refine(cal, start, _StopsAfter(27), seeds, sweeps=4, step=0.1, state=state)
+        refine(sim, start, _StopsAfter(27), seeds, sweeps=4, step=0.1, state=state)
     assert state.exists()
     spent = [json.loads(state.read_text())["elapsed"]]
-    short, _ = refine(cal, start, SerialExecutor(), seeds, sweeps=1, step=0.1, state=state)
+    short, _ = refine(sim, start, SerialExecutor(), seeds, sweeps=1, step=0.1, state=state)
     spent.append(json.loads(state.read_text())["elapsed"])
     resumed, log_resumed = refine(
-        cal, start, SerialExecutor(), seeds, sweeps=4, step=0.1, state=state
+        sim, start, SerialExecutor(), seeds, sweeps=4, step=0.1, state=state
     )
     spent.append(json.loads(state.read_text())["elapsed"])
     assert resumed == straight
@@ -512,8 +507,8 @@ def test_coordinate_search_improves_and_resumes_to_the_same_point(tmp_path):
     assert 0 < spent[0] <= spent[1] < spent[2]
     pd.testing.assert_frame_equal(log_resumed, log)
     # a different start is another search: the saved state is not used
-    other, _ = refine(cal, [-3.5, 2.5], SerialExecutor(), seeds, sweeps=1, step=0.1, state=state)
-    fresh, _ = refine(cal, [-3.5, 2.5], SerialExecutor(), seeds, sweeps=1, step=0.1)
+    other, _ = refine(sim, [-3.5, 2.5], SerialExecutor(), seeds, sweeps=1, step=0.1, state=state)
+    fresh, _ = refine(sim, [-3.5, 2.5], SerialExecutor(), seeds, sweeps=1, step=0.1)
     assert other == fresh != short
 
 

@@ -7,7 +7,7 @@ from datetime import date
 
 import numpy as np
 
-from escalation.calibration.fit import expected_hits
+from escalation.calibration.scoring import expected_hits
 from escalation.calibration.trust import LocalModel
 from escalation.record.record import Source, Target, Value, Window
 from escalation.record.summary import TargetSet

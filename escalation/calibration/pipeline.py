@@ -1,0 +1,474 @@
+"""``escalation calibrate`` as a sequence of stages: fit (ABC-SMC, best-set choice, coordinate
+search, trust-region polish), score the calibrated and posterior predictive ensembles, fit and
+score the null models, and write the tables, scores and report."""
+
+from __future__ import annotations
+
+import datetime as dt
+import json
+import time
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import replace
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+
+from escalation.calibration.abc import Generation, Progress, Settings, abc_smc
+from escalation.calibration.loading import Calibration
+from escalation.calibration.nulls import constant_rate_statistics, constant_rates, phase_blind
+from escalation.calibration.overlay import best_overlay, tidy
+from escalation.calibration.plots import plot_marginals, plot_pairs, plot_posterior_tempo
+from escalation.calibration.polish import refine
+from escalation.calibration.report import ReportInputs, report_text
+from escalation.calibration.scoring import (
+    ReportSet,
+    Roles,
+    episode_table,
+    model_scores,
+    phase_table,
+    report_set,
+    target_table,
+)
+from escalation.calibration.select import choose_best, posterior_frame
+from escalation.calibration.simulate import Simulator, distance_runner, repeated, simulate
+from escalation.calibration.spec import budget_values
+from escalation.calibration.trust import TrustSettings, trust_polish
+from escalation.experiments.executors import make_executor
+from escalation.record.overlap import TEMPO_PANELS
+from escalation.seeds import spawn_seeds
+
+
+class Stage(NamedTuple):
+    """Where a fit keeps its resumable state in the output folder, and how its progress shows."""
+
+    abc: str  # folder of its ABC-SMC
+    refine: str  # state of its coordinate search
+    trust: str  # state of its trust-region polish (its runs beside it, as .npz)
+    label: str  # progress label of its ABC-SMC
+    choosing: str | None  # the note shown while it chooses its best set
+
+
+FIT = Stage("abc", "refine.json", "trust.json", "fit", "choosing the best parameter set")
+NULL_FIT = Stage("abc_null", "refine_null.json", "trust_null.json", "null fit", None)
+
+
+class Plan(NamedTuple):
+    """How much each stage of a fit does."""
+
+    abc: Settings
+    sweeps: int  # of the coordinate search (0: none)
+    refine_runs: int  # runs per point of the coordinate search
+    trust: TrustSettings  # steps 0: no trust-region polish
+
+
+class Seeds(NamedTuple):
+    """The seeds every stage runs with."""
+
+    candidates: list[int]  # runs of each candidate for the best set
+    refine: list[int]  # runs of each point of the coordinate search
+    report: list[int]  # runs of every scored ensemble
+    posterior: np.random.Generator  # the draws of the posterior predictive ensemble
+
+
+class _Context(NamedTuple):
+    out: Path
+    executor: Any
+    note: Callable[..., None]
+    seeds: Seeds
+
+
+class Fit(NamedTuple):
+    """What the stages of a fit give."""
+
+    gens: list[Generation]  # ABC-SMC's generations (the last is the posterior)
+    candidates: pd.DataFrame  # the candidates for the best set, best first
+    refinement: pd.DataFrame | None  # the coordinate search's accepted moves, if run
+    trust: pd.DataFrame | None  # the trust-region polish's steps, if run
+    best: list[float]
+    earlier: float  # seconds its stages spent in earlier, interrupted runs
+
+
+class Ensembles(NamedTuple):
+    """The statistics of every report target in the calibrated and the posterior predictive
+    ensembles, and the latter's monthly panels."""
+
+    calibrated: np.ndarray
+    posterior: np.ndarray
+    monthly: pd.DataFrame
+
+
+class Tables(NamedTuple):
+    """The per-target, per-incident and per-phase tables of the calibrated ensemble, and the
+    per-target table of the posterior predictive one."""
+
+    targets: pd.DataFrame
+    targets_posterior: pd.DataFrame
+    episodes: pd.DataFrame
+    phases: pd.DataFrame
+
+
+class CalibrationResult(NamedTuple):
+    """A finished calibration: its scores (as in scores.json), best set, posterior sample,
+    tables, and the posterior predictive ensemble's monthly panels (for its plot)."""
+
+    scores: dict[str, Any]
+    best: list[float]
+    posterior: pd.DataFrame
+    tables: Tables
+    candidates: pd.DataFrame
+    monthly: pd.DataFrame
+
+
+# --------------------------------------------------------------------------- settings
+
+
+def settings_for(
+    cal: Calibration, budget: str | Mapping[str, float], share: float = 1.0
+) -> Settings:
+    """ABC settings from a named budget, or a mapping with particles, simulations and minutes
+    (scaled by ``share`` for null models)."""
+    b = budget_values(budget)
+    return Settings(
+        particles=max(10, int(b["particles"] * (1.0 if share >= 1 else max(share * 2, 0.4)))),
+        quantile=cal.spec.quantile,
+        max_generations=cal.spec.generations,
+        max_simulations=int(b["simulations"] * share),
+        max_minutes=b["minutes"] * share,
+        min_acceptance=cal.spec.min_acceptance,
+        batch=32,
+        seed=cal.spec.seed,
+    )
+
+
+def trust_settings(cal: Calibration, budget: Mapping[str, float], steps: int) -> TrustSettings:
+    """The trust-region polish of a calibration: ``steps`` steps, the budget's perturbed runs,
+    the median judged over as many runs as the report's ensemble."""
+    return TrustSettings(
+        steps=steps,
+        perturbations=int(budget.get("trust_perturbations", 1000)),
+        runs=cal.spec.report_replicates,
+        seed=cal.spec.seed + 5,
+    )
+
+
+def make_plan(
+    cal: Calibration,
+    budget: str | Mapping[str, float],
+    polish_sweeps: int | None = None,
+    polish_steps: int | None = None,
+) -> Plan:
+    """The fit's stages on a budget (``polish_sweeps``, ``polish_steps``: the polishes' sweeps
+    and steps, overriding the budget's)."""
+    b = budget_values(budget)
+    sweeps = int(b.get("refine_sweeps", 1)) if polish_sweeps is None else polish_sweeps
+    steps = int(b.get("trust_steps", 0)) if polish_steps is None else polish_steps
+    return Plan(
+        settings_for(cal, budget),
+        sweeps,
+        int(b.get("refine_seeds", 8)),
+        trust_settings(cal, b, steps),
+    )
+
+
+def null_plan(cal: Calibration, budget: str | Mapping[str, float], plan: Plan) -> Plan:
+    """The phase-blind null model's fit: the main fit's stages on its share of the budget."""
+    share = cal.spec.null_budget_share
+    return plan._replace(
+        abc=settings_for(cal, budget, share),
+        sweeps=max(1, round(plan.sweeps * share)) if plan.sweeps else 0,
+        trust=replace(plan.trust, steps=round(plan.trust.steps * share)),
+    )
+
+
+def make_seeds(cal: Calibration, plan: Plan) -> Seeds:
+    """The seeds of every stage, from the calibration's master seed."""
+    seed = cal.spec.seed
+    return Seeds(
+        candidates=spawn_seeds(seed + 2, cal.spec.candidate_replicates),
+        refine=spawn_seeds(seed + 4, plan.refine_runs),
+        report=spawn_seeds(seed + 1, cal.spec.report_replicates),
+        posterior=np.random.default_rng(seed + 3),
+    )
+
+
+# --------------------------------------------------------------------------- stages
+
+
+def _earlier(state: Path, t0: float) -> float:
+    """Wall time spent by earlier, interrupted runs of a stage: the total its state file records
+    less this call's (since ``t0``)."""
+    try:
+        total = float(json.loads(state.read_text(encoding="utf-8")).get("elapsed", 0.0))
+    except (OSError, ValueError):
+        return 0.0
+    return max(0.0, total - (time.monotonic() - t0))
+
+
+def fit_stages(
+    c: Calibration,
+    plan: Plan,
+    stage: Stage,
+    identity: dict[str, Any],
+    ctx: _Context,
+    start: Sequence[float] | None = None,
+) -> Fit:
+    """ABC-SMC (resumed if ``stage``'s folder holds an unfinished fit), the choice of the best
+    set (among the best particles, the posterior mean and ``start``), then its polishes."""
+    t0 = time.monotonic()
+    folder = ctx.out / stage.abc
+    runner = distance_runner(c.simulator, ctx.executor)
+
+    def on_progress(p: Progress) -> None:
+        ctx.note(stage.label, p)
+
+    gens = abc_smc(c.names, runner, plan.abc, folder, on_progress=on_progress, identity=identity)
+    earlier = _earlier(folder / "state.json", t0)
+    if stage.choosing:
+        ctx.note(stage.choosing)
+    choice = choose_best(c, gens[-1], ctx.executor, ctx.seeds.candidates, start)
+    best, refinement, trust = choice.best, None, None
+    if plan.sweeps:
+        t0 = time.monotonic()
+        state = ctx.out / stage.refine
+        best, refinement = refine(
+            c.simulator,
+            best,
+            ctx.executor,
+            ctx.seeds.refine,
+            sweeps=plan.sweeps,
+            state=state,
+            note=ctx.note,
+        )
+        earlier += _earlier(state, t0)
+    if plan.trust.steps:
+        t0 = time.monotonic()
+        state = ctx.out / stage.trust
+        best, trust = trust_polish(
+            c.simulator, best, ctx.executor, plan.trust, state=state, note=ctx.note
+        )
+        earlier += _earlier(state, t0)
+    return Fit(gens, choice.table, refinement, trust, best, earlier)
+
+
+def write_fit(cal: Calibration, fit: Fit, posterior: pd.DataFrame, out: Path) -> None:
+    """The fit's files: posterior sample, candidates, polish logs, best set as a scenario."""
+    posterior.to_csv(out / "posterior.csv", index=False)
+    if fit.refinement is not None:
+        fit.refinement.to_csv(out / "refinement.csv", index=False)
+    elif not (out / FIT.refine).exists():  # no coordinate search: no stale table of one
+        (out / "refinement.csv").unlink(missing_ok=True)
+    if fit.trust is not None:
+        fit.trust.to_csv(out / "trust.csv", index=False)
+    fit.candidates.assign(
+        values=fit.candidates["values"].map(
+            lambda v: json.dumps(dict(zip(cal.names, v, strict=True)))
+        )
+    ).to_csv(out / "candidates.csv", index=False)
+    (out / "best.yaml").write_text(best_overlay(cal, fit.best, out), encoding="utf-8")
+
+
+def run_ensembles(cal: Calibration, rs: ReportSet, fit: Fit, ctx: _Context) -> Ensembles:
+    """The calibrated ensemble (every run at the best set) and the posterior predictive one (a
+    posterior draw per run), on the report's targets and seeds."""
+    rsim = Simulator(cal.scenario, cal.simulator.series, rs.ts, cal.names, cal.simulator.priors)
+    seeds = ctx.seeds.report
+    ctx.note("calibrated ensemble")
+    calibrated = simulate(rsim, repeated(fit.best, seeds), seeds, ctx.executor).stats
+    ctx.note("posterior predictive ensemble")
+    post = fit.gens[-1]
+    w = post.weight / post.weight.sum()
+    picks = ctx.seeds.posterior.choice(len(w), size=len(seeds), p=w)
+    draws = [cal.simulator.values(post.u[i]) for i in picks]
+    panels = [p for p, _ in TEMPO_PANELS]
+    predictive = simulate(rsim, draws, seeds, ctx.executor, panels=panels)
+    assert predictive.monthly is not None
+    return Ensembles(calibrated, predictive.stats, predictive.monthly)
+
+
+def make_tables(cal: Calibration, rs: ReportSet, ens: Ensembles) -> Tables:
+    """The report's tables of the ensembles."""
+    nt, ne = rs.n_tempo, rs.n_episodes
+    roles = Roles.of(cal).labels()
+    return Tables(
+        targets=target_table(rs.tempo, ens.calibrated[:, :nt], roles),
+        targets_posterior=target_table(rs.tempo, ens.posterior[:, :nt], roles),
+        episodes=episode_table(rs.incidents, ens.calibrated[:, nt : nt + ne]),
+        phases=phase_table(rs.changes, ens.calibrated, nt + ne),
+    )
+
+
+def write_tables(tables: Tables, out: Path) -> None:
+    tables.targets.to_csv(out / "targets.csv", index=False)
+    tables.targets_posterior.to_csv(out / "targets_posterior_predictive.csv", index=False)
+    tables.episodes.to_csv(out / "episodes.csv", index=False)
+    tables.phases.to_csv(out / "phases.csv", index=False)
+
+
+class NullScores(NamedTuple):
+    """The null models' scores, and the seconds the phase-blind fit spent in earlier runs."""
+
+    scores: dict[str, Any]
+    earlier: float
+
+
+def score_nulls(cal: Calibration, rs: ReportSet, plan: Plan, ctx: _Context) -> NullScores:
+    """Scores of the null models on the tempo targets: constant rates, and the phase-blind
+    agents unless the calibration gives them no budget."""
+    tempo, roles, seeds = rs.tempo, Roles.of(cal), ctx.seeds.report
+    ctx.note("null model: constant rates")
+    rates = constant_rates(cal.simulator.targets, cal.n_days)
+    stats = constant_rate_statistics(rates, tempo, cal.n_days, seeds)
+    scores = {"null_constant_rate": model_scores(tempo, stats, roles)}
+    if cal.spec.null_budget_share <= 0:
+        return NullScores(scores, 0.0)
+    ctx.note("null model: phase-blind agents")
+    blind = phase_blind(cal)
+    identity = {**cal.identity(), "null": "phase_blind"}
+    fit = fit_stages(blind, plan, NULL_FIT, identity, ctx)
+    bsim = Simulator(
+        blind.scenario, cal.simulator.series, tempo, blind.names, blind.simulator.priors
+    )
+    stats = simulate(bsim, repeated(fit.best, seeds), seeds, ctx.executor).stats
+    scores["null_phase_blind"] = model_scores(tempo, stats, roles)
+    return NullScores(scores, fit.earlier)
+
+
+# --------------------------------------------------------------------------- the pipeline
+
+
+def discard(out: Path) -> None:
+    """Remove the resumable state of every fit in ``out`` (to start afresh)."""
+    for stage in (FIT, NULL_FIT):
+        folder = out / stage.abc
+        if folder.exists():
+            for f in folder.iterdir():
+                f.unlink()
+        for name in (stage.refine, stage.trust):
+            (out / name).unlink(missing_ok=True)
+        (out / stage.trust).with_suffix(".npz").unlink(missing_ok=True)
+
+
+def run_calibration(
+    cal: Calibration,
+    out: Path,
+    *,
+    budget: str | dict[str, float] = "default",
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    restart: bool = False,
+    polish_sweeps: int | None = None,
+    polish_steps: int | None = None,
+    start: Sequence[float] | None = None,
+    progress: Callable[[str, Progress | None], None] | None = None,
+) -> CalibrationResult:
+    """The whole calibration, writing its files to ``out``. ``polish_sweeps`` overrides the
+    budget's sweeps of the coordinate search that polishes the best set, and ``polish_steps``
+    its steps of the trust-region polish that follows; ``start`` (values for every fitted name)
+    joins the candidates for the best set."""
+    started = time.monotonic()
+    out.mkdir(parents=True, exist_ok=True)
+    if restart:
+        discard(out)
+    plan = make_plan(cal, budget, polish_sweeps, polish_steps)
+    note = (lambda stage, p=None: progress(stage, p)) if progress else (lambda *a: None)
+    executor = make_executor(jobs, scheduler)
+    ctx = _Context(out, executor, note, make_seeds(cal, plan))
+    try:
+        fit = fit_stages(cal, plan, FIT, cal.identity(), ctx, start)
+        fit = fit._replace(best=[tidy(v) for v in fit.best])  # as written to best.yaml
+        posterior = posterior_frame(cal, fit.gens[-1])
+        write_fit(cal, fit, posterior, out)
+        rs = report_set(cal)
+        ens = run_ensembles(cal, rs, fit, ctx)
+        tables = make_tables(cal, rs, ens)
+        write_tables(tables, out)
+        roles, nt = Roles.of(cal), rs.n_tempo
+        scores: dict[str, Any] = {
+            "calibrated": model_scores(rs.tempo, ens.calibrated[:, :nt], roles),
+            "posterior_predictive": model_scores(rs.tempo, ens.posterior[:, :nt], roles),
+        }
+        nulls = score_nulls(cal, rs, null_plan(cal, budget, plan), ctx)
+        scores |= nulls.scores
+        scores |= summary_scores(cal, fit, tables, out, budget)
+        # wall time of the whole fit, counting the time of interrupted earlier runs
+        elapsed = time.monotonic() - started + fit.earlier + nulls.earlier
+        scores["elapsed_minutes"] = round(elapsed / 60, 2)
+        scores["written"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+        _write_json(out / "scores.json", scores)
+        note("plots and report")
+        plot_marginals(cal, posterior, fit.best, out / "marginals.png")
+        plot_pairs(cal, posterior, out / "pairs.png")
+        plot_posterior_tempo(cal, ens.monthly, out / "tempo_posterior.png")
+        inputs = ReportInputs(
+            cal, scores, tables.targets, tables.phases, tables.episodes, fit.candidates, budget,
+            _state(out / FIT.refine), _state(out / FIT.trust), full_fit_scores(cal, out),
+        )  # fmt: skip
+        (out / "report.md").write_text(report_text(inputs), encoding="utf-8")
+        return CalibrationResult(scores, fit.best, posterior, tables, fit.candidates, ens.monthly)
+    finally:
+        executor.close()
+
+
+def summary_scores(
+    cal: Calibration, fit: Fit, tables: Tables, out: Path, budget: str | Mapping[str, float]
+) -> dict[str, Any]:
+    """The scores of phases and incidents, how ABC-SMC went, the best set and the settings."""
+    post = fit.gens[-1]
+    state = json.loads((out / FIT.abc / "state.json").read_text())
+    return {
+        "phases": {
+            "changes": len(tables.phases),
+            "reproduced": int(tables.phases["reproduced"].sum()),
+        },
+        "episodes_mean_share": round(float(tables.episodes["share_of_runs"].mean()), 3),
+        "abc": {
+            "generations": len(fit.gens),
+            "simulations": state.get("simulations"),
+            "stopped": state.get("stopped"),
+            "final_epsilon": post.epsilon,
+            "final_ess": post.ess,
+            "history": state.get("history"),
+        },
+        "best": dict(zip(cal.names, fit.best, strict=True)),
+        "fit_until": str(cal.spec.fit_until) if cal.spec.fit_until else None,
+        "budget": budget,
+    }
+
+
+def _state(path: Path) -> dict[str, Any] | None:
+    """A polish's saved state, or None if it was never run."""
+    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
+
+
+def full_fit_scores(cal: Calibration, out: Path) -> str | None:
+    """For an out-of-sample fit: the full fit's score on the same held-out targets, if found."""
+    if cal.spec.fit_until is None:
+        return None
+    full_dir = out.parent / cal.spec.name
+    targets_csv = full_dir / "targets.csv"
+    if not targets_csv.exists():
+        return None
+    full = pd.read_csv(targets_csv)
+    held = {t.id for t in cal.holdout_targets}
+    sub = full[full["id"].isin(held)]
+    if sub.empty:
+        return None
+    return f"{int(sub['hit'].sum())} of {len(sub)} hit ({sub['hit'].mean():.0%}), from {full_dir}"
+
+
+def _write_json(path: Path, data: dict[str, Any]) -> None:
+    import math
+    import os
+
+    def jsonable(x: Any) -> Any:
+        if isinstance(x, np.generic):
+            return x.item()
+        if isinstance(x, float) and math.isinf(x):
+            return None
+        return str(x)
+
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps(data, indent=2, default=jsonable) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
