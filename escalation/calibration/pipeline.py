@@ -19,7 +19,6 @@ from escalation.calibration.abc import Generation, Progress, Settings, abc_smc
 from escalation.calibration.loading import Calibration
 from escalation.calibration.nulls import constant_rate_statistics, constant_rates, phase_blind
 from escalation.calibration.overlay import best_overlay, tidy
-from escalation.calibration.plots import plot_marginals, plot_pairs, plot_posterior_tempo
 from escalation.calibration.polish import refine
 from escalation.calibration.report import ReportInputs, report_text
 from escalation.calibration.scoring import (
@@ -363,10 +362,10 @@ def run_calibration(
     start: Sequence[float] | None = None,
     progress: Callable[[str, Progress | None], None] | None = None,
 ) -> CalibrationResult:
-    """The whole calibration, writing its files to ``out``. ``polish_sweeps`` overrides the
-    budget's sweeps of the coordinate search that polishes the best set, and ``polish_steps``
-    its steps of the trust-region polish that follows; ``start`` (values for every fitted name)
-    joins the candidates for the best set."""
+    """The whole calibration, writing its files to ``out`` (its plots are drawn from the result
+    by the viz layer). ``polish_sweeps`` overrides the budget's sweeps of the coordinate search
+    that polishes the best set, and ``polish_steps`` its steps of the trust-region polish that
+    follows; ``start`` (values for every fitted name) joins the candidates for the best set."""
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     if restart:
@@ -398,9 +397,6 @@ def run_calibration(
         scores["written"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         _write_json(out / "scores.json", scores)
         note("plots and report")
-        plot_marginals(cal, posterior, fit.best, out / "marginals.png")
-        plot_pairs(cal, posterior, out / "pairs.png")
-        plot_posterior_tempo(cal, ens.monthly, out / "tempo_posterior.png")
         inputs = ReportInputs(
             cal, scores, tables.targets, tables.phases, tables.episodes, fit.candidates, budget,
             _state(out / FIT.refine), _state(out / FIT.trust), full_fit_scores(cal, out),

@@ -151,6 +151,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
     from escalation.calibration.loading import load_calibration, load_start
     from escalation.calibration.pipeline import run_calibration
     from escalation.cli.common import progress_bar
+    from escalation.viz.calibration import write_calibration_plots
 
     cal = load_calibration(args.spec, fit_until=args.fit_until)
     suffix = f"-until-{cal.spec.fit_until}" if cal.spec.fit_until else ""
@@ -203,6 +204,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return 130
     for bar in bars.values():
         bar.close()
+    write_calibration_plots(cal, result, out)
     scores = result.scores
     if args.write_scenario is not None:
         write_fitted_scenario(cal, list(scores["best"].values()), args.write_scenario, out)
