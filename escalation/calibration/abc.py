@@ -21,10 +21,7 @@ redoing or losing a simulation.
 
 from __future__ import annotations
 
-import csv
-import json
 import math
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
@@ -35,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from escalation.errors import UserError
+from escalation.files import AppendLog, read_json, read_state, write_json, write_table
 
 
 @dataclass(frozen=True)
@@ -103,56 +101,25 @@ class Store:
         self.folder = folder
         self.names = list(names)
         folder.mkdir(parents=True, exist_ok=True)
-        self.sims_path = folder / "sims.csv"
-        self._file = None
+        self.sims = AppendLog(folder / "sims.csv", key=2)  # keyed by (generation, proposal)
+        self.state_path = folder / "state.json"
 
     def evaluated(self) -> dict[tuple[int, int], float]:
         """(generation, proposal) -> distance of everything evaluated so far."""
-        out: dict[tuple[int, int], float] = {}
-        if not self.sims_path.exists():
-            return out
-        lines = self.sims_path.read_text(encoding="utf-8").splitlines(keepends=True)
-        if not lines:
-            return out
-        header = next(csv.reader([lines[0]]))
-        keep = [lines[0]]
-        for line in lines[1:]:
-            fields = next(csv.reader([line]))
-            if not line.endswith("\n") or len(fields) != len(header):
-                continue  # a torn last line from a killed process
-            out[(int(fields[0]), int(fields[1]))] = float(fields[2])
-            keep.append(line)
-        if len(keep) != len(lines):
-            tmp = self.sims_path.with_suffix(".tmp")
-            tmp.write_text("".join(keep), encoding="utf-8")
-            os.replace(tmp, self.sims_path)
-        return out
+        return {(int(f[0]), int(f[1])): float(f[2]) for f in self.sims.rows()}
 
     def append(self, generation: int, k: int, distance: float, u: np.ndarray, seed: int) -> None:
-        if self._file is None:
-            new = not self.sims_path.exists() or self.sims_path.stat().st_size == 0
-            self._file = self.sims_path.open("a", newline="", encoding="utf-8")
-            if new:
-                csv.writer(self._file).writerow(
-                    ["generation", "proposal", "distance", "seed", *[f"u:{n}" for n in self.names]]
-                )
-        csv.writer(self._file).writerow(
-            [generation, k, repr(float(distance)), seed, *[repr(float(x)) for x in u]]
-        )
-        self._file.flush()
+        row = {"generation": generation, "proposal": k, "distance": float(distance), "seed": seed}
+        self.sims.append(row | {f"u:{n}": float(x) for n, x in zip(self.names, u, strict=True)})
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        self.sims.close()
 
     def save_generation(self, gen: Generation) -> None:
         frame = pd.DataFrame(gen.u, columns=[f"u:{n}" for n in self.names])
         frame["distance"] = gen.distance
         frame["weight"] = gen.weight
-        tmp = self.folder / f"population_{gen.index}.csv.tmp"
-        frame.to_csv(tmp, index=False, float_format="%.17g")
-        os.replace(tmp, self.folder / f"population_{gen.index}.csv")
+        write_table(self.folder / f"population_{gen.index}.csv", frame, float_format="%.17g")
 
     def load_generations(self, state: dict[str, Any]) -> list[Generation]:
         gens = []
@@ -172,15 +139,20 @@ class Store:
             )
         return gens
 
-    def state(self) -> dict[str, Any]:
-        path = self.folder / "state.json"
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    def state(self, identity: dict[str, Any] | None) -> dict[str, Any]:
+        """The saved state ({} if none); an error if it belongs to a fit of another identity."""
+        saved = read_json(self.state_path)
+        if not saved:
+            return {}
+        if identity is not None and read_state(self.state_path, identity) is None:
+            raise UserError(
+                f"{self.folder}: holds a fit of a different calibration (its parameters, priors, "
+                "scenario or targets differ); use another --out, or --restart to discard it"
+            )
+        return saved
 
     def save_state(self, state: dict[str, Any]) -> None:
-        path = self.folder / "state.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        write_json(self.state_path, state)
 
 
 def _reflect(x: np.ndarray) -> np.ndarray:
@@ -224,12 +196,7 @@ class _Run:
         identity: dict[str, Any] | None,
     ) -> None:
         self.store = Store(folder, names)
-        state = self.store.state()
-        if identity is not None and state and state.get("identity") != identity:
-            raise UserError(
-                f"{folder}: holds a fit of a different calibration (its parameters, priors, "
-                "scenario or targets differ); use another --out, or --restart to discard it"
-            )
+        state = self.store.state(identity)
         self.simulate, self.settings = simulate, settings
         self.on_progress, self.identity = on_progress, identity
         self.d = len(names)

@@ -35,6 +35,7 @@ from escalation.calibration.simulate import Simulator, distance_runner, repeated
 from escalation.calibration.spec import budget_values
 from escalation.calibration.trust import TrustSettings, trust_polish
 from escalation.experiments.executors import make_executor
+from escalation.files import read_json, write_json, write_table, write_text
 from escalation.record.overlap import TEMPO_PANELS
 from escalation.seeds import spawn_seeds
 
@@ -198,10 +199,8 @@ def make_seeds(cal: Calibration, plan: Plan) -> Seeds:
 def _earlier(state: Path, t0: float) -> float:
     """Wall time spent by earlier, interrupted runs of a stage: the total its state file records
     less this call's (since ``t0``)."""
-    try:
-        total = float(json.loads(state.read_text(encoding="utf-8")).get("elapsed", 0.0))
-    except (OSError, ValueError):
-        return 0.0
+    saved = read_json(state)
+    total = float(saved.get("elapsed", 0.0)) if isinstance(saved, dict) else 0.0
     return max(0.0, total - (time.monotonic() - t0))
 
 
@@ -253,19 +252,18 @@ def fit_stages(
 
 def write_fit(cal: Calibration, fit: Fit, posterior: pd.DataFrame, out: Path) -> None:
     """The fit's files: posterior sample, candidates, polish logs, best set as a scenario."""
-    posterior.to_csv(out / "posterior.csv", index=False)
+    write_table(out / "posterior.csv", posterior)
     if fit.refinement is not None:
-        fit.refinement.to_csv(out / "refinement.csv", index=False)
+        write_table(out / "refinement.csv", fit.refinement)
     elif not (out / FIT.refine).exists():  # no coordinate search: no stale table of one
         (out / "refinement.csv").unlink(missing_ok=True)
     if fit.trust is not None:
-        fit.trust.to_csv(out / "trust.csv", index=False)
-    fit.candidates.assign(
-        values=fit.candidates["values"].map(
-            lambda v: json.dumps(dict(zip(cal.names, v, strict=True)))
-        )
-    ).to_csv(out / "candidates.csv", index=False)
-    (out / "best.yaml").write_text(best_overlay(cal, fit.best, out), encoding="utf-8")
+        write_table(out / "trust.csv", fit.trust)
+    values = fit.candidates["values"].map(
+        lambda v: json.dumps(dict(zip(cal.names, v, strict=True)))
+    )
+    write_table(out / "candidates.csv", fit.candidates.assign(values=values))
+    write_text(out / "best.yaml", best_overlay(cal, fit.best, out))
 
 
 def run_ensembles(cal: Calibration, rs: ReportSet, fit: Fit, ctx: _Context) -> Ensembles:
@@ -299,10 +297,10 @@ def make_tables(cal: Calibration, rs: ReportSet, ens: Ensembles) -> Tables:
 
 
 def write_tables(tables: Tables, out: Path) -> None:
-    tables.targets.to_csv(out / "targets.csv", index=False)
-    tables.targets_posterior.to_csv(out / "targets_posterior_predictive.csv", index=False)
-    tables.episodes.to_csv(out / "episodes.csv", index=False)
-    tables.phases.to_csv(out / "phases.csv", index=False)
+    write_table(out / "targets.csv", tables.targets)
+    write_table(out / "targets_posterior_predictive.csv", tables.targets_posterior)
+    write_table(out / "episodes.csv", tables.episodes)
+    write_table(out / "phases.csv", tables.phases)
 
 
 class NullScores(NamedTuple):
@@ -395,13 +393,13 @@ def run_calibration(
         elapsed = time.monotonic() - started + fit.earlier + nulls.earlier
         scores["elapsed_minutes"] = round(elapsed / 60, 2)
         scores["written"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        _write_json(out / "scores.json", scores)
+        write_json(out / "scores.json", scores)
         note("plots and report")
         inputs = ReportInputs(
             cal, scores, tables.targets, tables.phases, tables.episodes, fit.candidates, budget,
-            _state(out / FIT.refine), _state(out / FIT.trust), full_fit_scores(cal, out),
+            read_json(out / FIT.refine), read_json(out / FIT.trust), full_fit_scores(cal, out),
         )  # fmt: skip
-        (out / "report.md").write_text(report_text(inputs), encoding="utf-8")
+        write_text(out / "report.md", report_text(inputs))
         return CalibrationResult(scores, fit.best, posterior, tables, fit.candidates, ens.monthly)
     finally:
         executor.close()
@@ -412,7 +410,7 @@ def summary_scores(
 ) -> dict[str, Any]:
     """The scores of phases and incidents, how ABC-SMC went, the best set and the settings."""
     post = fit.gens[-1]
-    state = json.loads((out / FIT.abc / "state.json").read_text())
+    state = read_json(out / FIT.abc / "state.json")
     return {
         "phases": {
             "changes": len(tables.phases),
@@ -433,11 +431,6 @@ def summary_scores(
     }
 
 
-def _state(path: Path) -> dict[str, Any] | None:
-    """A polish's saved state, or None if it was never run."""
-    return json.loads(path.read_text(encoding="utf-8")) if path.exists() else None
-
-
 def full_fit_scores(cal: Calibration, out: Path) -> str | None:
     """For an out-of-sample fit: the full fit's score on the same held-out targets, if found."""
     if cal.spec.fit_until is None:
@@ -452,19 +445,3 @@ def full_fit_scores(cal: Calibration, out: Path) -> str | None:
     if sub.empty:
         return None
     return f"{int(sub['hit'].sum())} of {len(sub)} hit ({sub['hit'].mean():.0%}), from {full_dir}"
-
-
-def _write_json(path: Path, data: dict[str, Any]) -> None:
-    import math
-    import os
-
-    def jsonable(x: Any) -> Any:
-        if isinstance(x, np.generic):
-            return x.item()
-        if isinstance(x, float) and math.isinf(x):
-            return None
-        return str(x)
-
-    tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps(data, indent=2, default=jsonable) + "\n", encoding="utf-8")
-    os.replace(tmp, path)

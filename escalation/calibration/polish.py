@@ -10,7 +10,6 @@ floor.
 
 from __future__ import annotations
 
-import json
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -22,7 +21,7 @@ import pandas as pd
 
 from escalation.calibration.scoring import Judgement, judge
 from escalation.calibration.simulate import Simulator, simulate
-from escalation.files import write_json
+from escalation.files import read_state, write_json
 
 
 class Polished(NamedTuple):
@@ -182,10 +181,5 @@ def refine(
 
 def _resume(path: Path | None, identity: dict[str, Any]) -> _Search | None:
     """A saved coordinate search with this identity, or None (none saved, or another search)."""
-    if path is None or not path.exists():
-        return None
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return None
-    return _Search.load(saved) if saved.get("identity") == identity else None
+    saved = read_state(path, identity) if path is not None else None
+    return _Search.load(saved) if saved is not None else None

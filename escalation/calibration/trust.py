@@ -25,7 +25,6 @@ continues where it stopped.
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -41,7 +40,7 @@ from scipy.special import ndtr  # the standard normal cdf, without scipy.stats' 
 from escalation.calibration.polish import Polished
 from escalation.calibration.scoring import judge
 from escalation.calibration.simulate import Simulator, simulate
-from escalation.files import write_json
+from escalation.files import read_state, write_arrays, write_json
 from escalation.record.statistics import slack
 from escalation.record.summary import RATIO_EPS, TargetSet
 from escalation.seeds import spawn_seeds
@@ -338,11 +337,7 @@ class _Polish:
         return cls(u, radius, step, log, centre, pool_u, pool, float(saved["elapsed"]))
 
     def save(self, state: Path, identity: dict[str, Any], t0: float) -> None:
-        runs_file = _runs_file(state)
-        part = runs_file.with_suffix(".part")
-        with part.open("wb") as f:
-            np.savez(f, centre=self.centre, pool_u=self.pool_u, pool=self.pool)
-        part.replace(runs_file)
+        write_arrays(_runs_file(state), centre=self.centre, pool_u=self.pool_u, pool=self.pool)
         body = {
             "identity": identity,
             "u": self.u.tolist(),
@@ -472,10 +467,6 @@ def _candidate(
 
 def _read_state(path: Path | None, identity: dict[str, Any]) -> dict[str, Any] | None:
     """A saved polish with this identity (and its runs), or None."""
-    if path is None or not path.exists() or not _runs_file(path).exists():
+    if path is None or not _runs_file(path).exists():
         return None
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
-        return None
-    return saved if saved.get("identity") == identity else None
+    return read_state(path, identity)

@@ -223,6 +223,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 def write_fitted_scenario(cal: Calibration, values: list[float], path: Path, fitted: Path) -> None:
     """The best parameter set as a scenario at ``path`` extending the calibrated scenario."""
     from escalation.calibration.overlay import best_overlay
+    from escalation.files import write_text
 
     fitted = Path(fitted).resolve()
     if fitted.is_relative_to(Path.cwd()):  # cite the report as a reader of the repository would
@@ -236,7 +237,7 @@ def write_fitted_scenario(cal: Calibration, values: list[float], path: Path, fit
         description=f"{cal.scenario.description.strip()} Incentives fitted to the record by "
         f"escalation calibrate (see {fitted}/report.md).",
     )
-    path.write_text(text, encoding="utf-8")
+    write_text(path, text)
 
 
 def cmd_history(args: argparse.Namespace) -> int:

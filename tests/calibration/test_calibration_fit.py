@@ -315,6 +315,8 @@ def test_abc_resumes_after_an_interruption_without_redoing_simulations(tmp_path)
     with pytest.raises(KeyboardInterrupt):
         abc_smc(["x", "y"], flaky, settings, tmp_path / "run")
     done_before = _rows(tmp_path / "run" / "sims.csv")
+    with (tmp_path / "run" / "sims.csv").open("a") as f:
+        f.write("3,7,0.12")  # a row torn by the kill: dropped, and simulated again
     counted = {"n": 0}
 
     def counting(todo):
