@@ -12,8 +12,10 @@ moves with probability about 0.99; the run stops when the acceptance rate falls 
 Parameters live in the unit cube: every prior is mapped through its CDF, so the prior density
 there is uniform; random-walk proposals are folded back into the cube at its faces.
 
-Determinism: every proposal and its simulation seed are functions of (seed, generation, index)
-alone and acceptance is decided in index order, so the posterior does not depend on how many
+Determinism: every proposal and its simulation seed are drawn from a stream named by
+(generation, index) alone under the run's :class:`~escalation.seeds.Streams` (``move`` for the
+proposal, ``run`` for its simulation's seed, ``resample`` for a generation's resampling), and
+acceptance is decided in index order, so the posterior does not depend on how many
 workers simulate or in which order results arrive. Every simulation is appended to ``sims.csv``
 and every finished generation to ``population_<g>.csv``: an interrupted run resumes without
 redoing or losing a simulation.
@@ -24,15 +26,17 @@ from __future__ import annotations
 import math
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from escalation.calibration.simulate import Proposal
 from escalation.errors import UserError
 from escalation.files import AppendLog, read_json, read_state, write_json, write_table
+from escalation.seeds import Streams
 
 
 @dataclass(frozen=True)
@@ -46,7 +50,6 @@ class Settings:
     max_minutes: float = 14.0
     min_acceptance: float = 0.02
     batch: int = 32
-    seed: int = 0
     max_moves: int = 10
 
 
@@ -82,16 +85,6 @@ class Progress:
     done: bool = False
     reason: str = ""
     history: list[dict[str, Any]] = field(default_factory=list)
-
-
-def _rng(seed: int, generation: int, k: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([seed, generation, k]))
-
-
-def sim_seed(seed: int, generation: int, k: int) -> int:
-    """The simulation seed of proposal k in a generation."""
-    ss = np.random.SeedSequence([seed, generation, k, 1])
-    return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
 
 
 class Store:
@@ -189,15 +182,16 @@ class _Run:
     def __init__(
         self,
         names: Sequence[str],
-        simulate: Callable[[list[tuple[np.ndarray, int]]], Iterator[tuple[int, float]]],
+        simulate: Callable[[list[Proposal]], Iterator[tuple[int, float]]],
         settings: Settings,
         folder: Path,
         on_progress: Callable[[Progress], None] | None,
         identity: dict[str, Any] | None,
+        streams: Streams,
     ) -> None:
         self.store = Store(folder, names)
         state = self.store.state(identity)
-        self.simulate, self.settings = simulate, settings
+        self.simulate, self.settings, self.streams = simulate, settings, streams
         self.on_progress, self.identity = on_progress, identity
         self.d = len(names)
         self.gens = self.store.load_generations(state) if state else []
@@ -206,13 +200,18 @@ class _Run:
         self.simulations = len(self.evaluated)
         self.start = time.monotonic() - float(state.get("elapsed", 0.0) if state else 0.0)
         # a run stopped by its budget continues when asked again with a larger budget
-        same = bool(state) and state.get("settings") == settings.__dict__
+        same = bool(state) and state.get("settings") == self.settings_record()
         self.reason: str = state.get("stopped", "") if same else ""
+
+    def settings_record(self) -> dict[str, Any]:
+        """The settings and streams as saved (a run stopped by its budget continues only under
+        the same ones)."""
+        return {**asdict(self.settings), "streams": repr(self.streams)}
 
     def persist(self, extra: dict[str, Any] | None = None) -> None:
         payload = {
             "identity": self.identity,
-            "settings": self.settings.__dict__,
+            "settings": self.settings_record(),
             "generations": [
                 {
                     "index": g.index,
@@ -232,9 +231,9 @@ class _Run:
 
     def run_batch(self, g: int, items: list[tuple[int, np.ndarray]]) -> dict[int, float]:
         """Simulate proposals (index, u) of generation g not evaluated yet; distances by index."""
-        seed = self.settings.seed
-        todo = [(k, u, sim_seed(seed, g, k)) for k, u in items if (g, k) not in self.evaluated]
-        for pos, dist in self.simulate([(u, s) for _, u, s in todo]):
+        runs = self.streams.child(g).child("run")
+        todo = [(k, u, runs.child(k).seed()) for k, u in items if (g, k) not in self.evaluated]
+        for pos, dist in self.simulate([Proposal(u, s) for _, u, s in todo]):
             k, u, s = todo[pos]
             self.evaluated[(g, k)] = dist
             self.store.append(g, k, dist, u, s)
@@ -274,7 +273,8 @@ class _Run:
     def prior_generation(self) -> None:
         """Generation 0: particles drawn from the prior."""
         s, n = self.settings, self.settings.particles
-        us = [_rng(s.seed, 0, k).random(self.d) for k in range(n)]
+        moves = self.streams.child(0).child("move")
+        us = [moves.child(k).rng().random(self.d) for k in range(n)]
         dist: dict[int, float] = {}
         for lo in range(0, n, s.batch):
             dist.update(self.run_batch(0, [(k, us[k]) for k in range(lo, min(lo + s.batch, n))]))
@@ -291,8 +291,8 @@ class _Run:
         n_keep = max(2, math.floor(n * s.quantile + 0.5))
         kept = order[:n_keep]
         epsilon = float(prev.distance[kept[-1]])
-        rng = _rng(s.seed, g, 1 << 30)  # the resampling draw of generation g
-        parents = rng.choice(kept, size=n - n_keep, replace=True)
+        streams = self.streams.child(g)
+        parents = streams.child("resample").rng().choice(kept, size=n - n_keep, replace=True)
         u = [prev.u[i].copy() for i in parents]
         du = [float(prev.distance[i]) for i in parents]
         # random-walk scale 2.38^2 / d (Roberts, Gelman and Gilks 1997)
@@ -304,7 +304,8 @@ class _Run:
             items = []
             for j in range(len(u)):
                 k = step * n + j
-                items.append((k, _reflect(u[j] + chol @ _rng(s.seed, g, k).standard_normal(d))))
+                z = streams.child("move").child(k).rng().standard_normal(d)
+                items.append((k, _reflect(u[j] + chol @ z)))
             proposed += len(items)
             for lo in range(0, len(items), s.batch):
                 batch = items[lo : lo + s.batch]
@@ -353,19 +354,20 @@ class _Run:
 
 def abc_smc(
     names: Sequence[str],
-    simulate: Callable[[list[tuple[np.ndarray, int]]], Iterator[tuple[int, float]]],
+    simulate: Callable[[list[Proposal]], Iterator[tuple[int, float]]],
     settings: Settings,
     folder: Path,
     *,
+    streams: Streams,
     on_progress: Callable[[Progress], None] | None = None,
     identity: dict[str, Any] | None = None,
 ) -> list[Generation]:
     """Run (or resume) ABC-SMC; returns the finished generations (the last is the posterior).
 
-    ``simulate`` takes a list of (u, seed) pairs and yields (position in that list, distance)
-    as simulations finish, in any order.
+    ``simulate`` takes a list of proposals, (u, seed) pairs, and yields (position in that list,
+    distance) as simulations finish, in any order. Every draw comes from ``streams``.
     """
-    r = _Run(names, simulate, settings, folder, on_progress, identity)
+    r = _Run(names, simulate, settings, folder, on_progress, identity, streams)
     try:
         if not r.gens:
             r.prior_generation()

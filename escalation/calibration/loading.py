@@ -15,7 +15,7 @@ from pydantic import ValidationError
 
 from escalation.calibration.phases import phase_fit_targets
 from escalation.calibration.simulate import Simulator, apply_series_params
-from escalation.calibration.spec import CalibrationSpec
+from escalation.calibration.spec import SEED_SCHEME, CalibrationSpec
 from escalation.errors import ScenarioError, UserError, did_you_mean
 from escalation.experiments.runner import all_series
 from escalation.record.record import Record, Target, load_record
@@ -75,6 +75,7 @@ class Calibration:
             "targets": [t.id for t in self.simulator.targets.targets],
             "quantile": self.spec.quantile,
             "seed": self.spec.seed,
+            "seeds": SEED_SCHEME,
         }
 
 

@@ -37,7 +37,7 @@ from escalation.calibration.trust import TrustSettings, trust_polish
 from escalation.experiments.executors import make_executor
 from escalation.files import read_json, write_json, write_table, write_text
 from escalation.record.overlap import TEMPO_PANELS
-from escalation.seeds import spawn_seeds
+from escalation.seeds import Streams
 
 
 class Stage(NamedTuple):
@@ -63,20 +63,12 @@ class Plan(NamedTuple):
     trust: TrustSettings  # steps 0: no trust-region polish
 
 
-class Seeds(NamedTuple):
-    """The seeds every stage runs with."""
-
-    candidates: list[int]  # runs of each candidate for the best set
-    refine: list[int]  # runs of each point of the coordinate search
-    report: list[int]  # runs of every scored ensemble
-    posterior: np.random.Generator  # the draws of the posterior predictive ensemble
-
-
 class _Context(NamedTuple):
     out: Path
     executor: Any
     note: Callable[..., None]
-    seeds: Seeds
+    streams: Streams  # under the calibration's master seed (spec.STREAMS)
+    report_seeds: list[int]  # the runs of every scored ensemble
 
 
 class Fit(NamedTuple):
@@ -138,7 +130,6 @@ def settings_for(
         max_minutes=b["minutes"] * share,
         min_acceptance=cal.spec.min_acceptance,
         batch=32,
-        seed=cal.spec.seed,
     )
 
 
@@ -149,7 +140,6 @@ def trust_settings(cal: Calibration, budget: Mapping[str, float], steps: int) ->
         steps=steps,
         perturbations=int(budget.get("trust_perturbations", 1000)),
         runs=cal.spec.report_replicates,
-        seed=cal.spec.seed + 5,
     )
 
 
@@ -182,17 +172,6 @@ def null_plan(cal: Calibration, budget: str | Mapping[str, float], plan: Plan) -
     )
 
 
-def make_seeds(cal: Calibration, plan: Plan) -> Seeds:
-    """The seeds of every stage, from the calibration's master seed."""
-    seed = cal.spec.seed
-    return Seeds(
-        candidates=spawn_seeds(seed + 2, cal.spec.candidate_replicates),
-        refine=spawn_seeds(seed + 4, plan.refine_runs),
-        report=spawn_seeds(seed + 1, cal.spec.report_replicates),
-        posterior=np.random.default_rng(seed + 3),
-    )
-
-
 # --------------------------------------------------------------------------- stages
 
 
@@ -210,10 +189,12 @@ def fit_stages(
     stage: Stage,
     identity: dict[str, Any],
     ctx: _Context,
+    streams: Streams,
     start: Sequence[float] | None = None,
 ) -> Fit:
     """ABC-SMC (resumed if ``stage``'s folder holds an unfinished fit), the choice of the best
-    set (among the best particles, the posterior mean and ``start``), then its polishes."""
+    set (among the best particles, the posterior mean and ``start``), then its polishes; each
+    stage draws from its own stream under ``streams``."""
     t0 = time.monotonic()
     folder = ctx.out / stage.abc
     runner = distance_runner(c.simulator, ctx.executor)
@@ -221,11 +202,19 @@ def fit_stages(
     def on_progress(p: Progress) -> None:
         ctx.note(stage.label, p)
 
-    gens = abc_smc(c.names, runner, plan.abc, folder, on_progress=on_progress, identity=identity)
+    gens = abc_smc(
+        c.names,
+        runner,
+        plan.abc,
+        folder,
+        streams=streams.child("abc"),
+        on_progress=on_progress,
+        identity=identity,
+    )
     earlier = _earlier(folder / "state.json", t0)
     if stage.choosing:
         ctx.note(stage.choosing)
-    choice = choose_best(c, gens[-1], ctx.executor, ctx.seeds.candidates, start)
+    choice = choose_best(c, gens[-1], ctx.executor, streams.child("candidates"), start)
     best, refinement, trust = choice.best, None, None
     if plan.sweeps:
         t0 = time.monotonic()
@@ -234,7 +223,8 @@ def fit_stages(
             c.simulator,
             best,
             ctx.executor,
-            ctx.seeds.refine,
+            streams.child("refine"),
+            runs=plan.refine_runs,
             sweeps=plan.sweeps,
             state=state,
             note=ctx.note,
@@ -244,7 +234,13 @@ def fit_stages(
         t0 = time.monotonic()
         state = ctx.out / stage.trust
         best, trust = trust_polish(
-            c.simulator, best, ctx.executor, plan.trust, state=state, note=ctx.note
+            c.simulator,
+            best,
+            ctx.executor,
+            plan.trust,
+            streams.child("trust"),
+            state=state,
+            note=ctx.note,
         )
         earlier += _earlier(state, t0)
     return Fit(gens, choice.table, refinement, trust, best, earlier)
@@ -270,13 +266,13 @@ def run_ensembles(cal: Calibration, rs: ReportSet, fit: Fit, ctx: _Context) -> E
     """The calibrated ensemble (every run at the best set) and the posterior predictive one (a
     posterior draw per run), on the report's targets and seeds."""
     rsim = Simulator(cal.scenario, cal.simulator.series, rs.ts, cal.names, cal.simulator.priors)
-    seeds = ctx.seeds.report
+    seeds = ctx.report_seeds
     ctx.note("calibrated ensemble")
     calibrated = simulate(rsim, repeated(fit.best, seeds), seeds, ctx.executor).stats
     ctx.note("posterior predictive ensemble")
     post = fit.gens[-1]
     w = post.weight / post.weight.sum()
-    picks = ctx.seeds.posterior.choice(len(w), size=len(seeds), p=w)
+    picks = ctx.streams.child("posterior").rng().choice(len(w), size=len(seeds), p=w)
     draws = [cal.simulator.values(post.u[i]) for i in picks]
     panels = [p for p, _ in TEMPO_PANELS]
     predictive = simulate(rsim, draws, seeds, ctx.executor, panels=panels)
@@ -313,7 +309,7 @@ class NullScores(NamedTuple):
 def score_nulls(cal: Calibration, rs: ReportSet, plan: Plan, ctx: _Context) -> NullScores:
     """Scores of the null models on the tempo targets: constant rates, and the phase-blind
     agents unless the calibration gives them no budget."""
-    tempo, roles, seeds = rs.tempo, Roles.of(cal), ctx.seeds.report
+    tempo, roles, seeds = rs.tempo, Roles.of(cal), ctx.report_seeds
     ctx.note("null model: constant rates")
     rates = constant_rates(cal.simulator.targets, cal.n_days)
     stats = constant_rate_statistics(rates, tempo, cal.n_days, seeds)
@@ -323,7 +319,9 @@ def score_nulls(cal: Calibration, rs: ReportSet, plan: Plan, ctx: _Context) -> N
     ctx.note("null model: phase-blind agents")
     blind = phase_blind(cal)
     identity = {**cal.identity(), "null": "phase_blind"}
-    fit = fit_stages(blind, plan, NULL_FIT, identity, ctx)
+    fit = fit_stages(
+        blind, plan, NULL_FIT, identity, ctx, ctx.streams.child("nulls").child("phase_blind")
+    )
     bsim = Simulator(
         blind.scenario, cal.simulator.series, tempo, blind.names, blind.simulator.priors
     )
@@ -371,9 +369,11 @@ def run_calibration(
     plan = make_plan(cal, budget, polish_sweeps, polish_steps)
     note = (lambda stage, p=None: progress(stage, p)) if progress else (lambda *a: None)
     executor = make_executor(jobs, scheduler)
-    ctx = _Context(out, executor, note, make_seeds(cal, plan))
+    streams = Streams(cal.spec.seed)
+    report_seeds = streams.child("report").seeds(cal.spec.report_replicates)
+    ctx = _Context(out, executor, note, streams, report_seeds)
     try:
-        fit = fit_stages(cal, plan, FIT, cal.identity(), ctx, start)
+        fit = fit_stages(cal, plan, FIT, cal.identity(), ctx, streams, start)
         fit = fit._replace(best=[tidy(v) for v in fit.best])  # as written to best.yaml
         posterior = posterior_frame(cal, fit.gens[-1])
         write_fit(cal, fit, posterior, out)

@@ -5,7 +5,8 @@ the ensemble a step up and a step down (in prior quantiles, on common seeds) and
 either is expected to meet more fit targets (:func:`~.scoring.expected_hits`), or as many with a
 smaller distance; that value's step then doubles (up to ``max_step``), and otherwise halves (down
 to ``min_step``). The search stops early when a sweep moves nothing and every step is at its
-floor.
+floor. Its draws come from one stream: ``runs`` (the common seeds), ``order`` (each sweep's
+order) and ``resample`` (the resampling of expected hits).
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ import pandas as pd
 from escalation.calibration.scoring import Judgement, judge
 from escalation.calibration.simulate import Simulator, simulate
 from escalation.files import read_state, write_json
+from escalation.seeds import Streams
 
 
 class Polished(NamedTuple):
@@ -120,8 +122,9 @@ def refine(
     sim: Simulator,
     start: Sequence[float],
     executor: Any,
-    seeds: Sequence[int],
+    streams: Streams,
     *,
+    runs: int = 8,
     sweeps: int = 3,
     step: float = 0.08,
     max_step: float = 0.32,
@@ -130,22 +133,27 @@ def refine(
     note: Callable[[str], None] | None = None,
 ) -> Polished:
     """Polish ``start`` (values of ``sim``'s fitted names) by adaptive coordinate search in
-    prior-quantile units, judging each point on runs with ``seeds`` (see the module docstring).
-    With ``state`` (a JSON file) it saves itself after every value, and a later call with the
-    same start, seeds and steps continues where it stopped, with more sweeps if asked.
-    Returns the values and a log of the accepted moves."""
+    prior-quantile units, judging each point on ``runs`` runs with common seeds (see the module
+    docstring). With ``state`` (a JSON file) it saves itself after every value, and a later call
+    with the same start, streams, runs and steps continues where it stopped, with more sweeps if
+    asked. Returns the values and a log of the accepted moves."""
     n = len(sim.priors)
+    seeds = streams.child("runs").seeds(runs)
+    resample = streams.child("resample")
 
     def evaluate(points: list[np.ndarray]) -> list[Judgement]:
         values = [v for v in map(sim.values, points) for _ in seeds]
         stats = simulate(sim, values, list(seeds) * len(points), executor).stats
         k = len(seeds)
-        return [judge(sim.targets, stats[j * k : (j + 1) * k]) for j in range(len(points))]
+        return [
+            judge(sim.targets, stats[j * k : (j + 1) * k], resample) for j in range(len(points))
+        ]
 
     identity = {
         "names": list(sim.names),
         "start": [float(v) for v in start],
-        "seeds": [int(s) for s in seeds],
+        "streams": repr(streams),
+        "seeds": seeds,
         "step": step,
         "max_step": max_step,
         "min_step": min_step,
@@ -165,7 +173,7 @@ def refine(
             write_json(state, search.body(identity, t0))
 
     while not search.done and search.sweep <= sweeps:
-        order = np.random.default_rng([int(seeds[0]) if seeds else 0, search.sweep]).permutation(n)
+        order = streams.child("order").child(search.sweep).rng().permutation(n)
         if note and search.position == 0:
             note(f"refining the best set: sweep {search.sweep} of {sweeps}, {n} parameters")
         while search.position < n:

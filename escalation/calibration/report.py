@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from escalation.calibration.loading import Calibration
+from escalation.calibration.spec import STREAMS
 
 #: The report's names of the scored models, in the order of its tables.
 MODEL_LABELS = {
@@ -205,6 +206,12 @@ def _fit(r: ReportInputs) -> list[str]:
         markdown_table(
             pd.DataFrame({"value": list(best), "fitted": [f"{v:.4g}" for v in best.values()]})
         ),
+        "",
+        f"Seeds: every random draw descends from the master seed {r.cal.spec.seed} through "
+        "named streams (`escalation.seeds.Streams`), so each stage draws the same whatever the "
+        "others do:",
+        "",
+        markdown_table(pd.DataFrame({"stream": list(STREAMS), "draws": list(STREAMS.values())})),
         "",
         "Files: `posterior.csv` (weighted sample), `best.yaml` (scenario overlay), `targets.csv`,"
         " `targets_posterior_predictive.csv`, `phases.csv`, `episodes.csv`, `scores.json`, "

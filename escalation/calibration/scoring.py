@@ -18,6 +18,7 @@ from escalation.calibration.loading import Calibration
 from escalation.calibration.phases import PhaseChange, phase_targets
 from escalation.record.record import Target
 from escalation.record.summary import TargetSet, rms
+from escalation.seeds import Streams
 
 #: Counts the sources give as exact figures are one realisation of a random process: the
 #: sampling-error criterion accepts a median within 1.645 standard errors (Poisson: sqrt(N)) of
@@ -91,13 +92,15 @@ BOOTSTRAP_DRAWS = 200
 def expected_hits(
     targets: TargetSet,
     stats: np.ndarray,
+    resample: Streams,
     *,
     runs: int = ENSEMBLE_RUNS,
     draws: int = BOOTSTRAP_DRAWS,
 ) -> float:
     """The expected number of fit targets an ensemble of ``runs`` runs meets with its median,
-    estimated by resampling the rows of ``stats`` (one row per run; a fixed resampling stream, so
-    equal inputs give equal estimates).
+    estimated by resampling the rows of ``stats`` (one row per run) with draws from
+    ``resample``: the same stream for every ensemble a stage compares, so equal inputs give
+    equal estimates and unequal ones are judged on the same resamples.
 
     Counting the hits of the median of the runs at hand rewards a median that lands in a narrow
     range by the luck of those seeds; the expectation over resampled ensembles instead grows as
@@ -105,8 +108,7 @@ def expected_hits(
     ensemble's score depends on."""
     if len(stats) == 0:
         return 0.0
-    rng = np.random.default_rng(20191227)  # the K-1 attack: any fixed stream will do
-    idx = rng.integers(0, len(stats), size=(draws, runs))
+    idx = resample.rng().integers(0, len(stats), size=(draws, runs))
     centres = ensemble_centre(targets, stats[idx])  # (draws, targets)
     total = 0
     for i in range(len(targets.targets)):
@@ -127,10 +129,14 @@ class Judgement(NamedTuple):
         return (self.hits, -self.distance) > (other.hits, -other.distance)
 
 
-def judge(targets: TargetSet, stats: np.ndarray, *, runs: int = ENSEMBLE_RUNS) -> Judgement:
-    """Expected hits of an ensemble of ``runs`` runs and the distance of the median of ``stats``."""
+def judge(
+    targets: TargetSet, stats: np.ndarray, resample: Streams, *, runs: int = ENSEMBLE_RUNS
+) -> Judgement:
+    """Expected hits of an ensemble of ``runs`` runs (resampled from ``resample``) and the
+    distance of the median of ``stats``."""
     centre = ensemble_centre(targets, stats)
-    return Judgement(expected_hits(targets, stats, runs=runs), rms(targets.distances(centre)))
+    hits = expected_hits(targets, stats, resample, runs=runs)
+    return Judgement(hits, rms(targets.distances(centre)))
 
 
 class Band(NamedTuple):

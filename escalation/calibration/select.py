@@ -13,6 +13,7 @@ from escalation.calibration.abc import Generation
 from escalation.calibration.loading import Calibration
 from escalation.calibration.scoring import judge
 from escalation.calibration.simulate import repeated, simulate
+from escalation.seeds import Streams
 
 
 def posterior_frame(cal: Calibration, gen: Generation) -> pd.DataFrame:
@@ -57,17 +58,20 @@ def choose_best(
     cal: Calibration,
     gen: Generation,
     executor: Any,
-    seeds: Sequence[int],
+    streams: Streams,
     start: Sequence[float] | None = None,
 ) -> Choice:
     """Re-run the best particles, the posterior mean (and ``start``, values given by the user)
     and keep the one whose ensemble median is expected to meet the most fit targets
-    (:func:`~.scoring.expected_hits`; ties: the smaller distance of the medians)."""
+    (:func:`~.scoring.expected_hits`; ties: the smaller distance of the medians). Every
+    candidate runs with the same seeds, ``streams``' ``runs``, and is resampled from its
+    ``resample``."""
     sim = cal.simulator
+    seeds = streams.child("runs").seeds(cal.spec.candidate_replicates)
     rows = []
     for j, (values, kind) in enumerate(candidates(cal, gen, start)):
         stats = simulate(sim, repeated(values, seeds), seeds, executor).stats
-        hits, dist = judge(sim.targets, stats)
+        hits, dist = judge(sim.targets, stats, streams.child("resample"))
         rows.append(
             {"candidate": j, "hits": hits, "distance": dist, "values": values, "kind": kind}
         )

@@ -51,6 +51,22 @@ BUDGETS: dict[str, dict[str, float]] = {
 }
 
 
+#: Every random draw of a calibration comes from a named stream under its master seed
+#: (``escalation.seeds.Streams(spec.seed)``); a stage's draws never depend on another's.
+STREAMS: dict[str, str] = {
+    "abc": "ABC-SMC: each generation's proposals (move), their run seeds (run), resampling",
+    "candidates": "the common runs of the candidates for the best set, and their resampling",
+    "refine": "the coordinate search: its common runs, each sweep's order, resampling",
+    "trust": "the trust-region polish, per step: runs at the centre, the perturbations and "
+    "the candidate, the perturbation design; resampling",
+    "report": "the runs of every scored ensemble (calibrated, posterior predictive, null models)",
+    "posterior": "the posterior draws of the posterior predictive ensemble",
+    "nulls": "the phase-blind null model's fit (phase_blind: abc, candidates, refine, trust)",
+}
+#: Names the scheme in the resume identity, so a fit begun under another is not continued.
+SEED_SCHEME = "named streams"
+
+
 class Prior(C.Frozen):
     """The prior of one fitted value."""
 

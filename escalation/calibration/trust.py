@@ -18,9 +18,10 @@ expected hits (:func:`~.scoring.expected_hits`, by resampling its runs) beat the
 set's, judged on every run made at the current set so far (each step adds fresh ones, so a set
 kept on lucky runs does not keep its luck); the region grows after a step that kept at least
 half its predicted gain and halves after a rejected one. Every run joins the data of the next
-local model while it stays near the current set. Seeds are drawn from the calibration's master
-seed, so a polish is repeatable, and its state is saved after every step: an interrupted polish
-continues where it stopped.
+local model while it stays near the current set. Every draw comes from the polish's stream
+(per step: ``centre``, ``design``, ``perturbations`` and ``candidate``; ``resample`` for expected
+hits), so a polish is repeatable, and its state is saved after every step: an interrupted
+polish continues where it stopped.
 """
 
 from __future__ import annotations
@@ -43,7 +44,7 @@ from escalation.calibration.simulate import Simulator, simulate
 from escalation.files import read_state, write_arrays, write_json
 from escalation.record.statistics import slack
 from escalation.record.summary import RATIO_EPS, TargetSet
-from escalation.seeds import spawn_seeds
+from escalation.seeds import Streams
 
 #: Statistics that take whole-number values (their range edges sit half-way between integers).
 INTEGER_STATISTICS = frozenset({"count", "zero", "monthly_max", "monthly_min", "longest_zero_run"})
@@ -65,7 +66,6 @@ class TrustSettings:
     max_radius: float = 0.4
     ridge: float = 0.1  # the fitted effects are shrunk by 1 + ridge
     runs: int = 100  # the size of the ensemble whose median is judged
-    seed: int = 0
 
 
 # --------------------------------------------------------------------------- the local model
@@ -356,20 +356,23 @@ def _run_at(
     return simulate(sim, [sim.values(u) for u in points], seeds, executor).stats
 
 
-def _take_step(p: _Polish, sim: Simulator, executor: Any, settings: TrustSettings) -> None:
+def _take_step(
+    p: _Polish, sim: Simulator, executor: Any, settings: TrustSettings, streams: Streams
+) -> None:
     """Step ``p.step``: fresh runs at the current set, runs at perturbations around it, the
     local model's best move inside the region, and runs there, kept if they judge better."""
     k, n, ts, runs = p.step, len(p.u), sim.targets, settings.runs
     # fresh runs at the current set join its earlier ones: a set kept on lucky runs is
     # judged again, on more runs, before the next step must beat it
-    fresh = _run_at(sim, executor, [p.u] * runs, _seeds(settings.seed, 0, k, runs))
+    fresh = _run_at(sim, executor, [p.u] * runs, streams.child("centre").child(k).seeds(runs))
     p.centre = np.vstack([p.centre, fresh])
-    best = judge(ts, p.centre, runs=runs)
-    design = np.random.default_rng([settings.seed, 1, k]).choice(
-        [-1.0, 1.0], size=(settings.perturbations, n)
+    resample = streams.child("resample")
+    best = judge(ts, p.centre, resample, runs=runs)
+    design = (
+        streams.child("design").child(k).rng().choice([-1.0, 1.0], size=(settings.perturbations, n))
     )
     points = np.clip(p.u + design * settings.spread, 0.0, 1.0)
-    seeds = _seeds(settings.seed, 1, k, settings.perturbations)
+    seeds = streams.child("perturbations").child(k).seeds(settings.perturbations)
     pool_u = np.vstack([p.pool_u, points])
     pool = np.vstack([p.pool, _run_at(sim, executor, list(points), seeds)])
     near = np.abs(pool_u - p.u).max(axis=1) <= 2.5 * settings.spread
@@ -384,8 +387,8 @@ def _take_step(p: _Polish, sim: Simulator, executor: Any, settings: TrustSetting
         p.log.append(entry | _candidate(0.0, None, False, 0.0))
         return
     cand_u = p.u + delta
-    cand = _run_at(sim, executor, [cand_u] * runs, _seeds(settings.seed, 2, k, runs))
-    score = judge(ts, cand, runs=runs)
+    cand = _run_at(sim, executor, [cand_u] * runs, streams.child("candidate").child(k).seeds(runs))
+    score = judge(ts, cand, resample, runs=runs)
     accepted = score.beats(best)
     if accepted:
         # the old set's runs stay in the pool, as a point the step left behind
@@ -406,6 +409,7 @@ def trust_polish(
     start: Sequence[float],
     executor: Any,
     settings: TrustSettings,
+    streams: Streams,
     *,
     state: Path | None = None,
     note: Callable[[str], None] | None = None,
@@ -413,13 +417,14 @@ def trust_polish(
     """Polish ``start`` (values of ``sim``'s fitted names) by trust-region steps on local
     linear models (see the module docstring). With ``state`` (a JSON file, its runs beside it
     in a .npz file) it saves itself after every step, and a later call with the same start and
-    settings continues where it stopped, with more steps if asked.
+    settings and streams continues where it stopped, with more steps if asked.
     Returns the values and a log of every step."""
     ts = sim.targets
     identity = {
         "names": list(sim.names),
         "start": [float(v) for v in start],
         "settings": {k: v for k, v in asdict(settings).items() if k != "steps"},
+        "streams": repr(streams),
         "targets": [t.id for t in ts.targets],
     }
     saved = _read_state(state, identity)
@@ -434,17 +439,12 @@ def trust_polish(
         p.step += 1
         if note:
             note(f"polishing the best set jointly: step {p.step} of {settings.steps}")
-        _take_step(p, sim, executor, settings)
+        _take_step(p, sim, executor, settings, streams)
         if state is not None:
             p.save(state, identity, t0)
     if state is not None:
         p.save(state, identity, t0)
     return Polished(sim.values(p.u), pd.DataFrame(p.log))
-
-
-def _seeds(master: int, stage: int, step: int, n: int) -> list[int]:
-    """Run seeds of one batch of the polish (its centre, perturbations or a candidate)."""
-    return spawn_seeds(int(np.random.SeedSequence([master, stage, step]).generate_state(1)[0]), n)
 
 
 def _runs_file(state: Path) -> Path:
