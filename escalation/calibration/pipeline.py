@@ -40,7 +40,7 @@ from escalation.record.overlap import TEMPO_PANELS
 from escalation.seeds import Streams
 
 
-class Stage(NamedTuple):
+class FitFiles(NamedTuple):
     """Where a fit keeps its resumable state in the output folder, and how its progress shows."""
 
     abc: str  # folder of its ABC-SMC
@@ -50,8 +50,8 @@ class Stage(NamedTuple):
     choosing: str | None  # the note shown while it chooses its best set
 
 
-FIT = Stage("abc", "refine.json", "trust.json", "fit", "choosing the best parameter set")
-NULL_FIT = Stage("abc_null", "refine_null.json", "trust_null.json", "null fit", None)
+FIT = FitFiles("abc", "refine.json", "trust.json", "fit", "choosing the best parameter set")
+NULL_FIT = FitFiles("abc_null", "refine_null.json", "trust_null.json", "null fit", None)
 
 
 class Plan(NamedTuple):
@@ -64,6 +64,9 @@ class Plan(NamedTuple):
 
 
 class _Context(NamedTuple):
+    """What every stage of a calibration shares: its output folder, executor, progress notes,
+    streams and the seeds of the scored runs."""
+
     out: Path
     executor: Any
     note: Callable[..., None]
@@ -186,21 +189,21 @@ def _earlier(state: Path, t0: float) -> float:
 def fit_stages(
     c: Calibration,
     plan: Plan,
-    stage: Stage,
+    files: FitFiles,
     identity: dict[str, Any],
     ctx: _Context,
     streams: Streams,
     start: Sequence[float] | None = None,
 ) -> Fit:
-    """ABC-SMC (resumed if ``stage``'s folder holds an unfinished fit), the choice of the best
+    """ABC-SMC (resumed if ``files``' folder holds an unfinished fit), the choice of the best
     set (among the best particles, the posterior mean and ``start``), then its polishes; each
     stage draws from its own stream under ``streams``."""
     t0 = time.monotonic()
-    folder = ctx.out / stage.abc
+    folder = ctx.out / files.abc
     runner = distance_runner(c.simulator, ctx.executor)
 
     def on_progress(p: Progress) -> None:
-        ctx.note(stage.label, p)
+        ctx.note(files.label, p)
 
     gens = abc_smc(
         c.names,
@@ -212,13 +215,13 @@ def fit_stages(
         identity=identity,
     )
     earlier = _earlier(folder / "state.json", t0)
-    if stage.choosing:
-        ctx.note(stage.choosing)
+    if files.choosing:
+        ctx.note(files.choosing)
     choice = choose_best(c, gens[-1], ctx.executor, streams.child("candidates"), start)
     best, refinement, trust = choice.best, None, None
     if plan.sweeps:
         t0 = time.monotonic()
-        state = ctx.out / stage.refine
+        state = ctx.out / files.refine
         best, refinement = refine(
             c.simulator,
             best,
@@ -232,7 +235,7 @@ def fit_stages(
         earlier += _earlier(state, t0)
     if plan.trust.steps:
         t0 = time.monotonic()
-        state = ctx.out / stage.trust
+        state = ctx.out / files.trust
         best, trust = trust_polish(
             c.simulator,
             best,
@@ -293,6 +296,7 @@ def make_tables(cal: Calibration, rs: ReportSet, ens: Ensembles) -> Tables:
 
 
 def write_tables(tables: Tables, out: Path) -> None:
+    """targets.csv, targets_posterior_predictive.csv, episodes.csv and phases.csv."""
     write_table(out / "targets.csv", tables.targets)
     write_table(out / "targets_posterior_predictive.csv", tables.targets_posterior)
     write_table(out / "episodes.csv", tables.episodes)
@@ -335,14 +339,14 @@ def score_nulls(cal: Calibration, rs: ReportSet, plan: Plan, ctx: _Context) -> N
 
 def discard(out: Path) -> None:
     """Remove the resumable state of every fit in ``out`` (to start afresh)."""
-    for stage in (FIT, NULL_FIT):
-        folder = out / stage.abc
+    for files in (FIT, NULL_FIT):
+        folder = out / files.abc
         if folder.exists():
             for f in folder.iterdir():
                 f.unlink()
-        for name in (stage.refine, stage.trust):
+        for name in (files.refine, files.trust):
             (out / name).unlink(missing_ok=True)
-        (out / stage.trust).with_suffix(".npz").unlink(missing_ok=True)
+        (out / files.trust).with_suffix(".npz").unlink(missing_ok=True)
 
 
 def run_calibration(
@@ -396,9 +400,17 @@ def run_calibration(
         write_json(out / "scores.json", scores)
         note("plots and report")
         inputs = ReportInputs(
-            cal, scores, tables.targets, tables.phases, tables.episodes, fit.candidates, budget,
-            read_json(out / FIT.refine), read_json(out / FIT.trust), full_fit_scores(cal, out),
-        )  # fmt: skip
+            cal=cal,
+            scores=scores,
+            targets=tables.targets,
+            phases=tables.phases,
+            episodes=tables.episodes,
+            candidates=fit.candidates,
+            budget=budget,
+            refine_state=read_json(out / FIT.refine),
+            trust_state=read_json(out / FIT.trust),
+            full_fit=full_fit_scores(cal, out),
+        )
         write_text(out / "report.md", report_text(inputs))
         return CalibrationResult(scores, fit.best, posterior, tables, fit.candidates, ens.monthly)
     finally:
