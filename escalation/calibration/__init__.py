@@ -14,5 +14,9 @@ The stages, in the order :func:`~escalation.calibration.pipeline.run_calibration
 7. ``nulls``: the null models (agents without the timeline, constant rates), fitted and scored.
 8. ``report``: report.md; ``overlay``: the best set as a scenario file.
 
+``pipeline.run_calibration`` runs them in turn and returns a ``CalibrationResult``, from which
+the command line draws the figures (``escalation.viz.calibration``). Every random draw comes from
+a named stream under the calibration's master seed (``spec.STREAMS``).
+
 Imports the layers below: scenario, model, observe, record, experiments.
 """

@@ -102,19 +102,23 @@ class Store:
         return {(int(f[0]), int(f[1])): float(f[2]) for f in self.sims.rows()}
 
     def append(self, generation: int, k: int, distance: float, u: np.ndarray, seed: int) -> None:
+        """Log one finished simulation."""
         row = {"generation": generation, "proposal": k, "distance": float(distance), "seed": seed}
         self.sims.append(row | {f"u:{n}": float(x) for n, x in zip(self.names, u, strict=True)})
 
     def close(self) -> None:
+        """Close the simulation log."""
         self.sims.close()
 
     def save_generation(self, gen: Generation) -> None:
+        """Write a finished generation (full precision, so a resumed run continues exactly)."""
         frame = pd.DataFrame(gen.u, columns=[f"u:{n}" for n in self.names])
         frame["distance"] = gen.distance
         frame["weight"] = gen.weight
         write_table(self.folder / f"population_{gen.index}.csv", frame, float_format="%.17g")
 
     def load_generations(self, state: dict[str, Any]) -> list[Generation]:
+        """The generations the saved state lists, read back from their files."""
         gens = []
         for info in state.get("generations", []):
             frame = pd.read_csv(self.folder / f"population_{info['index']}.csv")
@@ -145,6 +149,7 @@ class Store:
         return saved
 
     def save_state(self, state: dict[str, Any]) -> None:
+        """Write state.json."""
         write_json(self.state_path, state)
 
 
@@ -209,6 +214,7 @@ class _Run:
         return {**asdict(self.settings), "streams": repr(self.streams)}
 
     def persist(self, extra: dict[str, Any] | None = None) -> None:
+        """Save the state: identity, settings, generations, history, simulations, time."""
         payload = {
             "identity": self.identity,
             "settings": self.settings_record(),
@@ -249,6 +255,7 @@ class _Run:
         return ""
 
     def report(self, g: int, eps: float, accepted: int, proposed: int) -> None:
+        """Tell the caller how generation ``g`` goes."""
         if self.on_progress:
             self.on_progress(
                 Progress(

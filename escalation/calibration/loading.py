@@ -49,6 +49,7 @@ class Calibration:
 
     @property
     def names(self) -> list[str]:
+        """The fitted names, in the order of every parameter vector."""
         return list(self.simulator.names)
 
     @property

@@ -49,6 +49,7 @@ class _Search:
 
     @classmethod
     def load(cls, saved: dict[str, Any]) -> _Search:
+        """A search as its state file holds it."""
         return cls(
             u=np.array(saved["u"], dtype=float),
             steps=np.array(saved["steps"], dtype=float),
@@ -62,6 +63,7 @@ class _Search:
         )
 
     def body(self, identity: dict[str, Any], t0: float) -> dict[str, Any]:
+        """The state file's content (``t0``: when this call began)."""
         return {
             "identity": identity,
             "u": self.u.tolist(),

@@ -346,6 +346,7 @@ class Roles(NamedTuple):
 
     @classmethod
     def of(cls, cal: Calibration) -> Roles:
+        """The roles of a calibration's targets."""
         return cls(
             [t.id for t in cal.score_targets],
             [t.id for t in cal.fit_targets],

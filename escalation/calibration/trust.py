@@ -264,6 +264,7 @@ class LocalModel:
         return out if np.ndim(delta) == 2 else out[0]
 
     def expected_hits(self, delta: np.ndarray, blur: float = 1.0) -> float:
+        """The predicted number of targets met after ``delta``."""
         return float(self.chances(delta, blur).sum())
 
     def _value_and_gradient(self, d: np.ndarray, blur: float) -> tuple[float, np.ndarray]:
@@ -325,11 +326,13 @@ class _Polish:
 
     @classmethod
     def new(cls, u: np.ndarray, radius: float, n_targets: int) -> _Polish:
+        """A polish about to take its first step from ``u``."""
         empty = np.zeros((0, n_targets))
         return cls(u, radius, 0, [], empty, np.zeros((0, len(u))), empty.copy())
 
     @classmethod
     def load(cls, saved: dict[str, Any], runs_file: Path) -> _Polish:
+        """A polish as its state file and runs file hold it."""
         with np.load(runs_file) as data:
             centre, pool_u, pool = data["centre"], data["pool_u"], data["pool"]
         u = np.array(saved["u"], dtype=float)
@@ -337,6 +340,7 @@ class _Polish:
         return cls(u, radius, step, log, centre, pool_u, pool, float(saved["elapsed"]))
 
     def save(self, state: Path, identity: dict[str, Any], t0: float) -> None:
+        """Write the runs, then the state (``t0``: when this call began)."""
         write_arrays(_runs_file(state), centre=self.centre, pool_u=self.pool_u, pool=self.pool)
         body = {
             "identity": identity,
