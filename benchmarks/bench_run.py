@@ -97,7 +97,7 @@ def main() -> None:
         result = run(scenario, seed=1)
         assert len(result.events) and len(result.monthly)  # built on first read
 
-    from escalation.calibration.fit import load_calibration, load_start
+    from escalation.calibration.loading import load_calibration, load_start
 
     cal = load_calibration(args.calibration)
     fitted = Path(args.calibration).parent / "fitted" / cal.spec.name / "scores.json"

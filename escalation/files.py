@@ -62,6 +62,16 @@ def write_table(path: Path, frame: pd.DataFrame, **to_csv: Any) -> None:
     _replace(path, lambda tmp: frame.to_csv(tmp, **to_csv))
 
 
+def write_arrays(path: Path, **arrays: np.ndarray) -> None:
+    """Write numpy arrays to an ``.npz`` file atomically (read them back with ``np.load``)."""
+
+    def write(tmp: Path) -> None:
+        with tmp.open("wb") as f:
+            np.savez(f, **arrays)
+
+    _replace(path, write)
+
+
 def read_state(path: Path, identity: Mapping[str, Any]) -> dict[str, Any] | None:
     """A saved state whose ``"identity"`` equals ``identity`` (the job it belongs to), else None:
     a state left by a different job is never resumed."""

@@ -12,8 +12,10 @@ moves with probability about 0.99; the run stops when the acceptance rate falls 
 Parameters live in the unit cube: every prior is mapped through its CDF, so the prior density
 there is uniform; random-walk proposals are folded back into the cube at its faces.
 
-Determinism: every proposal and its simulation seed are functions of (seed, generation, index)
-alone and acceptance is decided in index order, so the posterior does not depend on how many
+Determinism: every proposal and its simulation seed are drawn from a stream named by
+(generation, index) alone under the run's :class:`~escalation.seeds.Streams` (``move`` for the
+proposal, ``run`` for its simulation's seed, ``resample`` for a generation's resampling), and
+acceptance is decided in index order, so the posterior does not depend on how many
 workers simulate or in which order results arrive. Every simulation is appended to ``sims.csv``
 and every finished generation to ``population_<g>.csv``: an interrupted run resumes without
 redoing or losing a simulation.
@@ -21,20 +23,20 @@ redoing or losing a simulation.
 
 from __future__ import annotations
 
-import csv
-import json
 import math
-import os
 import time
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from escalation.calibration.simulate import Proposal
 from escalation.errors import UserError
+from escalation.files import AppendLog, read_json, read_state, write_json, write_table
+from escalation.seeds import Streams
 
 
 @dataclass(frozen=True)
@@ -48,7 +50,6 @@ class Settings:
     max_minutes: float = 14.0
     min_acceptance: float = 0.02
     batch: int = 32
-    seed: int = 0
     max_moves: int = 10
 
 
@@ -86,16 +87,6 @@ class Progress:
     history: list[dict[str, Any]] = field(default_factory=list)
 
 
-def _rng(seed: int, generation: int, k: int) -> np.random.Generator:
-    return np.random.default_rng(np.random.SeedSequence([seed, generation, k]))
-
-
-def sim_seed(seed: int, generation: int, k: int) -> int:
-    """The simulation seed of proposal k in a generation."""
-    ss = np.random.SeedSequence([seed, generation, k, 1])
-    return int(ss.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
-
-
 class Store:
     """Files of a run: sims.csv (every evaluation), population_<g>.csv, state.json."""
 
@@ -103,58 +94,31 @@ class Store:
         self.folder = folder
         self.names = list(names)
         folder.mkdir(parents=True, exist_ok=True)
-        self.sims_path = folder / "sims.csv"
-        self._file = None
+        self.sims = AppendLog(folder / "sims.csv", key=2)  # keyed by (generation, proposal)
+        self.state_path = folder / "state.json"
 
     def evaluated(self) -> dict[tuple[int, int], float]:
         """(generation, proposal) -> distance of everything evaluated so far."""
-        out: dict[tuple[int, int], float] = {}
-        if not self.sims_path.exists():
-            return out
-        lines = self.sims_path.read_text(encoding="utf-8").splitlines(keepends=True)
-        if not lines:
-            return out
-        header = next(csv.reader([lines[0]]))
-        keep = [lines[0]]
-        for line in lines[1:]:
-            fields = next(csv.reader([line]))
-            if not line.endswith("\n") or len(fields) != len(header):
-                continue  # a torn last line from a killed process
-            out[(int(fields[0]), int(fields[1]))] = float(fields[2])
-            keep.append(line)
-        if len(keep) != len(lines):
-            tmp = self.sims_path.with_suffix(".tmp")
-            tmp.write_text("".join(keep), encoding="utf-8")
-            os.replace(tmp, self.sims_path)
-        return out
+        return {(int(f[0]), int(f[1])): float(f[2]) for f in self.sims.rows()}
 
     def append(self, generation: int, k: int, distance: float, u: np.ndarray, seed: int) -> None:
-        if self._file is None:
-            new = not self.sims_path.exists() or self.sims_path.stat().st_size == 0
-            self._file = self.sims_path.open("a", newline="", encoding="utf-8")
-            if new:
-                csv.writer(self._file).writerow(
-                    ["generation", "proposal", "distance", "seed", *[f"u:{n}" for n in self.names]]
-                )
-        csv.writer(self._file).writerow(
-            [generation, k, repr(float(distance)), seed, *[repr(float(x)) for x in u]]
-        )
-        self._file.flush()
+        """Log one finished simulation."""
+        row = {"generation": generation, "proposal": k, "distance": float(distance), "seed": seed}
+        self.sims.append(row | {f"u:{n}": float(x) for n, x in zip(self.names, u, strict=True)})
 
     def close(self) -> None:
-        if self._file is not None:
-            self._file.close()
-            self._file = None
+        """Close the simulation log."""
+        self.sims.close()
 
     def save_generation(self, gen: Generation) -> None:
+        """Write a finished generation (full precision, so a resumed run continues exactly)."""
         frame = pd.DataFrame(gen.u, columns=[f"u:{n}" for n in self.names])
         frame["distance"] = gen.distance
         frame["weight"] = gen.weight
-        tmp = self.folder / f"population_{gen.index}.csv.tmp"
-        frame.to_csv(tmp, index=False, float_format="%.17g")
-        os.replace(tmp, self.folder / f"population_{gen.index}.csv")
+        write_table(self.folder / f"population_{gen.index}.csv", frame, float_format="%.17g")
 
     def load_generations(self, state: dict[str, Any]) -> list[Generation]:
+        """The generations the saved state lists, read back from their files."""
         gens = []
         for info in state.get("generations", []):
             frame = pd.read_csv(self.folder / f"population_{info['index']}.csv")
@@ -172,15 +136,21 @@ class Store:
             )
         return gens
 
-    def state(self) -> dict[str, Any]:
-        path = self.folder / "state.json"
-        return json.loads(path.read_text(encoding="utf-8")) if path.exists() else {}
+    def state(self, identity: dict[str, Any] | None) -> dict[str, Any]:
+        """The saved state ({} if none); an error if it belongs to a fit of another identity."""
+        saved = read_json(self.state_path)
+        if not saved:
+            return {}
+        if identity is not None and read_state(self.state_path, identity) is None:
+            raise UserError(
+                f"{self.folder}: holds a fit of a different calibration (its parameters, priors, "
+                "scenario or targets differ); use another --out, or --restart to discard it"
+            )
+        return saved
 
     def save_state(self, state: dict[str, Any]) -> None:
-        path = self.folder / "state.json"
-        tmp = path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(state, indent=2) + "\n", encoding="utf-8")
-        os.replace(tmp, path)
+        """Write state.json."""
+        write_json(self.state_path, state)
 
 
 def _reflect(x: np.ndarray) -> np.ndarray:
@@ -211,42 +181,43 @@ def _summary(gen: Generation, simulations: int, start: float, steps: int = 0) ->
     }
 
 
-def abc_smc(
-    names: Sequence[str],
-    simulate: Callable[[list[tuple[np.ndarray, int]]], Iterator[tuple[int, float]]],
-    settings: Settings,
-    folder: Path,
-    *,
-    on_progress: Callable[[Progress], None] | None = None,
-    identity: dict[str, Any] | None = None,
-) -> list[Generation]:
-    """Run (or resume) ABC-SMC; returns the finished generations (the last is the posterior).
+class _Run:
+    """One call of :func:`abc_smc`: its files, what it has simulated, its finished generations."""
 
-    ``simulate`` takes a list of (u, seed) pairs and yields (position in that list, distance)
-    as simulations finish, in any order.
-    """
-    store = Store(folder, names)
-    state = store.state()
-    if identity is not None and state and state.get("identity") != identity:
-        raise UserError(
-            f"{folder}: holds a fit of a different calibration (its parameters, priors, "
-            "scenario or targets differ); use another --out, or --restart to discard it"
-        )
-    gens = store.load_generations(state) if state else []
-    evaluated = store.evaluated()
-    history = list(state.get("history", [])) if state else []
-    simulations = len(evaluated)
-    start = time.monotonic() - float(state.get("elapsed", 0.0) if state else 0.0)
-    s = settings
-    d = len(names)
-    # a run stopped by its budget continues when asked again with a larger budget
-    same = bool(state) and state.get("settings") == s.__dict__
-    reason = state.get("stopped", "") if same else ""
+    def __init__(
+        self,
+        names: Sequence[str],
+        simulate: Callable[[list[Proposal]], Iterator[tuple[int, float]]],
+        settings: Settings,
+        folder: Path,
+        on_progress: Callable[[Progress], None] | None,
+        identity: dict[str, Any] | None,
+        streams: Streams,
+    ) -> None:
+        self.store = Store(folder, names)
+        state = self.store.state(identity)
+        self.simulate, self.settings, self.streams = simulate, settings, streams
+        self.on_progress, self.identity = on_progress, identity
+        self.d = len(names)
+        self.gens = self.store.load_generations(state) if state else []
+        self.evaluated = self.store.evaluated()
+        self.history: list[dict[str, Any]] = list(state.get("history", [])) if state else []
+        self.simulations = len(self.evaluated)
+        self.start = time.monotonic() - float(state.get("elapsed", 0.0) if state else 0.0)
+        # a run stopped by its budget continues when asked again with a larger budget
+        same = bool(state) and state.get("settings") == self.settings_record()
+        self.reason: str = state.get("stopped", "") if same else ""
 
-    def persist(extra: dict[str, Any] | None = None) -> None:
+    def settings_record(self) -> dict[str, Any]:
+        """The settings and streams as saved (a run stopped by its budget continues only under
+        the same ones)."""
+        return {**asdict(self.settings), "streams": repr(self.streams)}
+
+    def persist(self, extra: dict[str, Any] | None = None) -> None:
+        """Save the state: identity, settings, generations, history, simulations, time."""
         payload = {
-            "identity": identity,
-            "settings": s.__dict__,
+            "identity": self.identity,
+            "settings": self.settings_record(),
             "generations": [
                 {
                     "index": g.index,
@@ -255,149 +226,169 @@ def abc_smc(
                     "acceptance": g.acceptance,
                     "ess": g.ess,
                 }
-                for g in gens
+                for g in self.gens
             ],
-            "history": history,
-            "simulations": simulations,
-            "elapsed": time.monotonic() - start,
+            "history": self.history,
+            "simulations": self.simulations,
+            "elapsed": time.monotonic() - self.start,
         }
         payload.update(extra or {})
-        store.save_state(payload)
+        self.store.save_state(payload)
 
-    def run_batch(g: int, items: list[tuple[int, np.ndarray]]) -> dict[int, float]:
+    def run_batch(self, g: int, items: list[tuple[int, np.ndarray]]) -> dict[int, float]:
         """Simulate proposals (index, u) of generation g not evaluated yet; distances by index."""
-        nonlocal simulations
-        todo = [(k, u, sim_seed(s.seed, g, k)) for k, u in items if (g, k) not in evaluated]
-        for pos, dist in simulate([(u, seed) for _, u, seed in todo]):
-            k, u, seed = todo[pos]
-            evaluated[(g, k)] = dist
-            store.append(g, k, dist, u, seed)
-            simulations += 1
-        return {k: evaluated[(g, k)] for k, _ in items}
+        runs = self.streams.child(g).child("run")
+        todo = [(k, u, runs.child(k).seed()) for k, u in items if (g, k) not in self.evaluated]
+        for pos, dist in self.simulate([Proposal(u, s) for _, u, s in todo]):
+            k, u, s = todo[pos]
+            self.evaluated[(g, k)] = dist
+            self.store.append(g, k, dist, u, s)
+            self.simulations += 1
+        return {k: self.evaluated[(g, k)] for k, _ in items}
 
-    def over_budget() -> str:
-        if simulations >= s.max_simulations:
+    def over_budget(self) -> str:
+        """Why the run must stop now (its budget is spent), or ''."""
+        if self.simulations >= self.settings.max_simulations:
             return "simulation budget spent"
-        if time.monotonic() - start > s.max_minutes * 60:
+        if time.monotonic() - self.start > self.settings.max_minutes * 60:
             return "time budget spent"
         return ""
 
-    def report(g: int, eps: float, accepted: int, proposed: int) -> None:
-        if on_progress:
-            on_progress(
+    def report(self, g: int, eps: float, accepted: int, proposed: int) -> None:
+        """Tell the caller how generation ``g`` goes."""
+        if self.on_progress:
+            self.on_progress(
                 Progress(
                     g,
                     eps,
                     accepted,
                     proposed,
-                    simulations,
-                    time.monotonic() - start,
-                    gens[-1] if gens else None,
-                    history=history,
+                    self.simulations,
+                    time.monotonic() - self.start,
+                    self.gens[-1] if self.gens else None,
+                    history=self.history,
                 )
             )
 
-    n = s.particles
-    try:
-        if not gens:  # generation 0: the prior
-            us = [_rng(s.seed, 0, k).random(d) for k in range(n)]
-            dist: dict[int, float] = {}
-            for lo in range(0, n, s.batch):
-                dist.update(run_batch(0, [(k, us[k]) for k in range(lo, min(lo + s.batch, n))]))
-                report(0, math.inf, len(dist), len(dist))
-            gens.append(
-                Generation(
-                    0,
-                    math.inf,
-                    np.array(us),
-                    np.array([dist[k] for k in range(n)]),
-                    np.full(n, 1.0 / n),
-                    n,
-                    1.0,
+    def finish(self, gen: Generation, steps: int = 0) -> None:
+        """Keep a finished generation: its file, its line of the history, the state."""
+        self.gens.append(gen)
+        self.store.save_generation(gen)
+        self.history.append(_summary(gen, self.simulations, self.start, steps))
+        self.persist()
+
+    def prior_generation(self) -> None:
+        """Generation 0: particles drawn from the prior."""
+        s, n = self.settings, self.settings.particles
+        moves = self.streams.child(0).child("move")
+        us = [moves.child(k).rng().random(self.d) for k in range(n)]
+        dist: dict[int, float] = {}
+        for lo in range(0, n, s.batch):
+            dist.update(self.run_batch(0, [(k, us[k]) for k in range(lo, min(lo + s.batch, n))]))
+            self.report(0, math.inf, len(dist), len(dist))
+        u, d = np.array(us), np.array([dist[k] for k in range(n)])
+        self.finish(Generation(0, math.inf, u, d, np.full(n, 1.0 / n), n, 1.0))
+
+    def next_generation(self) -> Generation | None:
+        """Generation g: the best ``quantile`` of the last one kept, the rest resampled from them
+        and moved by Metropolis steps; None if the budget ran out during it."""
+        s, n, d = self.settings, self.settings.particles, self.d
+        g, prev = len(self.gens), self.gens[-1]
+        order = np.argsort(prev.distance, kind="stable")
+        n_keep = max(2, math.floor(n * s.quantile + 0.5))
+        kept = order[:n_keep]
+        epsilon = float(prev.distance[kept[-1]])
+        streams = self.streams.child(g)
+        parents = streams.child("resample").rng().choice(kept, size=n - n_keep, replace=True)
+        u = [prev.u[i].copy() for i in parents]
+        du = [float(prev.distance[i]) for i in parents]
+        # random-walk scale 2.38^2 / d (Roberts, Gelman and Gilks 1997)
+        cov = np.atleast_2d(np.cov(prev.u[kept].T)) * (2.38**2 / d) + np.eye(d) * 1e-10
+        chol = np.linalg.cholesky(cov)
+        steps = _steps(prev.acceptance if g > 1 else 0.5, s.max_moves)
+        accepted = proposed = 0
+        for step in range(steps):
+            items = []
+            for j in range(len(u)):
+                k = step * n + j
+                z = streams.child("move").child(k).rng().standard_normal(d)
+                items.append((k, _reflect(u[j] + chol @ z)))
+            proposed += len(items)
+            for lo in range(0, len(items), s.batch):
+                batch = items[lo : lo + s.batch]
+                dist = self.run_batch(g, batch)
+                for k, x in batch:
+                    if dist[k] <= epsilon:
+                        u[k - step * n], du[k - step * n] = x, dist[k]
+                        accepted += 1
+                self.report(g, epsilon, accepted, proposed)
+                stop = self.over_budget()
+                if stop:
+                    self.reason = f"{stop} during generation {g}"
+                    return None
+        gen = Generation(
+            index=g,
+            epsilon=epsilon,
+            u=np.vstack([prev.u[kept], np.array(u)]),
+            distance=np.r_[prev.distance[kept], np.array(du)],
+            weight=np.full(n, 1.0 / n),
+            simulations=proposed,
+            acceptance=accepted / max(proposed, 1),
+        )
+        self.finish(gen, steps)
+        return gen
+
+    def done(self) -> None:
+        """Save why the run stopped and tell the caller."""
+        self.persist({"stopped": self.reason})
+        if self.on_progress and self.gens:
+            last = self.gens[-1]
+            self.on_progress(
+                Progress(
+                    last.index,
+                    last.epsilon,
+                    len(last.u),
+                    last.simulations,
+                    self.simulations,
+                    time.monotonic() - self.start,
+                    last,
+                    done=True,
+                    reason=self.reason,
+                    history=self.history,
                 )
             )
-            store.save_generation(gens[0])
-            history.append(_summary(gens[0], simulations, start))
-            persist()
-        while not reason:
-            g = len(gens)
-            prev = gens[-1]
-            if g >= s.max_generations:
-                reason = "reached the last generation"
+
+
+def abc_smc(
+    names: Sequence[str],
+    simulate: Callable[[list[Proposal]], Iterator[tuple[int, float]]],
+    settings: Settings,
+    folder: Path,
+    *,
+    streams: Streams,
+    on_progress: Callable[[Progress], None] | None = None,
+    identity: dict[str, Any] | None = None,
+) -> list[Generation]:
+    """Run (or resume) ABC-SMC; returns the finished generations (the last is the posterior).
+
+    ``simulate`` takes a list of proposals, (u, seed) pairs, and yields (position in that list,
+    distance) as simulations finish, in any order. Every draw comes from ``streams``.
+    """
+    r = _Run(names, simulate, settings, folder, on_progress, identity, streams)
+    try:
+        if not r.gens:
+            r.prior_generation()
+        while not r.reason:
+            if len(r.gens) >= settings.max_generations:
+                r.reason = "reached the last generation"
                 break
-            reason = over_budget()
-            if reason:
+            r.reason = r.over_budget()
+            if r.reason:
                 break
-            order = np.argsort(prev.distance, kind="stable")
-            n_keep = max(2, math.floor(n * s.quantile + 0.5))
-            kept = order[:n_keep]
-            epsilon = float(prev.distance[kept[-1]])
-            rng = _rng(s.seed, g, 1 << 30)  # the resampling draw of generation g
-            parents = rng.choice(kept, size=n - n_keep, replace=True)
-            u = [prev.u[i].copy() for i in parents]
-            du = [float(prev.distance[i]) for i in parents]
-            # random-walk scale 2.38^2 / d (Roberts, Gelman and Gilks 1997)
-            cov = np.atleast_2d(np.cov(prev.u[kept].T)) * (2.38**2 / d) + np.eye(d) * 1e-10
-            chol = np.linalg.cholesky(cov)
-            last = prev.acceptance if g > 1 else 0.5
-            steps = _steps(last, s.max_moves)
-            accepted = proposed = 0
-            for step in range(steps):
-                items = []
-                for j in range(len(u)):
-                    k = step * n + j
-                    x = _reflect(u[j] + chol @ _rng(s.seed, g, k).standard_normal(d))
-                    proposed += 1
-                    items.append((k, x))
-                for lo in range(0, len(items), s.batch):
-                    batch = items[lo : lo + s.batch]
-                    dist = run_batch(g, batch)
-                    for k, x in batch:
-                        if dist[k] <= epsilon:
-                            j = k - step * n
-                            u[j], du[j] = x, dist[k]
-                            accepted += 1
-                    report(g, epsilon, accepted, proposed)
-                    stop = over_budget()
-                    if stop:
-                        reason = f"{stop} during generation {g}"
-                        break
-                if reason:
-                    break
-            if reason:
-                break
-            gen = Generation(
-                index=g,
-                epsilon=epsilon,
-                u=np.vstack([prev.u[kept], np.array(u)]),
-                distance=np.r_[prev.distance[kept], np.array(du)],
-                weight=np.full(n, 1.0 / n),
-                simulations=proposed,
-                acceptance=accepted / max(proposed, 1),
-            )
-            gens.append(gen)
-            store.save_generation(gen)
-            history.append(_summary(gen, simulations, start, steps))
-            persist()
-            if gen.acceptance < s.min_acceptance:
-                reason = f"acceptance rate {gen.acceptance:.3f} below {s.min_acceptance}"
+            gen = r.next_generation()
+            if gen is not None and gen.acceptance < settings.min_acceptance:
+                r.reason = f"acceptance rate {gen.acceptance:.3f} below {settings.min_acceptance}"
     finally:
-        store.close()
-    persist({"stopped": reason})
-    if on_progress and gens:
-        last = gens[-1]
-        on_progress(
-            Progress(
-                last.index,
-                last.epsilon,
-                len(last.u),
-                last.simulations,
-                simulations,
-                time.monotonic() - start,
-                last,
-                done=True,
-                reason=reason,
-                history=history,
-            )
-        )
-    return gens
+        r.store.close()
+    r.done()
+    return r.gens

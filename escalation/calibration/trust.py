@@ -1,6 +1,6 @@
 """Trust-region polish of the best parameter set on a local linear model of the targets.
 
-The coordinate search (:func:`~.fit.refine`) moves one value at a time, so it misses
+The coordinate search (:func:`~.polish.refine`) moves one value at a time, so it misses
 moves that pay only when several values change together. This stage moves all of them at once.
 Around the current set it runs the model at many random perturbations, one run each, and fits by
 ridge regression, for every fit target, how each value shifts
@@ -14,18 +14,18 @@ From these it predicts the chance that the median of an ensemble of ``runs`` run
 frequent month, for a peak month) meets each target, counting the model's own uncertainty, and
 takes the step inside a trust region (a ball in prior-quantile units) that most raises the
 expected number of targets met. The ensemble is then run there: the step is kept only if its
-expected hits (:func:`~.fit.expected_hits`, by resampling its runs) beat the current
+expected hits (:func:`~.scoring.expected_hits`, by resampling its runs) beat the current
 set's, judged on every run made at the current set so far (each step adds fresh ones, so a set
 kept on lucky runs does not keep its luck); the region grows after a step that kept at least
 half its predicted gain and halves after a rejected one. Every run joins the data of the next
-local model while it stays near the current set. Seeds are drawn from the calibration's master
-seed, so a polish is repeatable, and its state is saved after every step: an interrupted polish
-continues where it stopped.
+local model while it stays near the current set. Every draw comes from the polish's stream
+(per step: ``centre``, ``design``, ``perturbations`` and ``candidate``; ``resample`` for expected
+hits), so a polish is repeatable, and its state is saved after every step: an interrupted
+polish continues where it stopped.
 """
 
 from __future__ import annotations
 
-import json
 import time
 import warnings
 from collections.abc import Callable, Sequence
@@ -38,12 +38,13 @@ import pandas as pd
 from scipy import optimize
 from scipy.special import ndtr  # the standard normal cdf, without scipy.stats' overhead
 
-from escalation.calibration.report import ensemble_centre
-from escalation.experiments.executors import Shared
-from escalation.files import write_json
+from escalation.calibration.polish import Polished
+from escalation.calibration.scoring import judge
+from escalation.calibration.simulate import Simulator, simulate
+from escalation.files import read_state, write_arrays, write_json
 from escalation.record.statistics import slack
-from escalation.record.summary import RATIO_EPS, TargetSet, rms
-from escalation.seeds import spawn_seeds
+from escalation.record.summary import RATIO_EPS, TargetSet
+from escalation.seeds import Streams
 
 #: Statistics that take whole-number values (their range edges sit half-way between integers).
 INTEGER_STATISTICS = frozenset({"count", "zero", "monthly_max", "monthly_min", "longest_zero_run"})
@@ -65,7 +66,6 @@ class TrustSettings:
     max_radius: float = 0.4
     ridge: float = 0.1  # the fitted effects are shrunk by 1 + ridge
     runs: int = 100  # the size of the ensemble whose median is judged
-    seed: int = 0
 
 
 # --------------------------------------------------------------------------- the local model
@@ -135,8 +135,16 @@ class LocalModel:
         inv = np.linalg.inv(gram)
         self._slope_cov = inv[1:, 1:]
         every = np.vstack([centre, stats])
+        self._fit_chances(centre, every, xc, inv)
+        self._fit_drift(every, n_c, xc, inv)
+        self._drift0_at: dict[float, np.ndarray] = {}
 
-        # chances a run falls below / above each range, or lands on each month
+    def _fit_chances(
+        self, centre: np.ndarray, every: np.ndarray, xc: np.ndarray, inv: np.ndarray
+    ) -> None:
+        """The chances a run falls below / above each range, or lands on each month: their
+        value at the centre, their gradients and the noise around them."""
+        ts, n_c = self.ts, len(centre)
         cols: list[np.ndarray] = []
         self._median: list[tuple[int, int, int]] = []  # target, below column, above column
         self._peaks: list[tuple[int, int, np.ndarray]] = []  # target, month column, rivals
@@ -163,11 +171,12 @@ class LocalModel:
         self._q0_var = self._q0 * (1 - self._q0) / n_c
         self._med = np.array(self._median, dtype=int).reshape(-1, 3)
 
-        # centres of the statistics (log scale), for the drift towards a range edge
-        med_i = self._med[:, 0]
+    def _fit_drift(self, every: np.ndarray, n_c: int, xc: np.ndarray, inv: np.ndarray) -> None:
+        """The centres of the median targets' statistics (log scale), their shift with each
+        value and the range edges, for the drift towards an edge."""
         lo, hi, ys = [], [], []
-        for i in med_i:
-            t = ts.targets[i]
+        for i in self._med[:, 0]:
+            t = self.ts.targets[i]
             v, st = t.value, t.statistic
             half = 0.5 if st in INTEGER_STATISTICS else 0.0
             lo.append(
@@ -181,6 +190,7 @@ class LocalModel:
                 else np.inf
             )
             ys.append(_transform(every[:, i], st))
+        n = xc.shape[1] - 1
         ys_arr = np.array(ys).T if ys else np.zeros((len(every), 0))
         valid = ~np.isnan(ys_arr)
         with warnings.catch_warnings():  # a statistic undefined in every run is filled with 0
@@ -205,7 +215,6 @@ class LocalModel:
         spread = np.minimum(sd, np.where(iqr > 0, iqr / 1.34, sd))  # Silverman's rule
         self._bw = np.maximum(0.9 * spread * n_c**-0.2, 0.02)
         self._lo, self._hi = np.array(lo), np.array(hi)
-        self._drift0_at: dict[float, np.ndarray] = {}
 
     def _drift0(self, blur: float) -> np.ndarray:
         if blur not in self._drift0_at:
@@ -255,6 +264,7 @@ class LocalModel:
         return out if np.ndim(delta) == 2 else out[0]
 
     def expected_hits(self, delta: np.ndarray, blur: float = 1.0) -> float:
+        """The predicted number of targets met after ``delta``."""
         return float(self.chances(delta, blur).sum())
 
     def _value_and_gradient(self, d: np.ndarray, blur: float) -> tuple[float, np.ndarray]:
@@ -300,129 +310,145 @@ class LocalModel:
 # --------------------------------------------------------------------------- the polish
 
 
+@dataclass(slots=True)
+class _Polish:
+    """Where a trust-region polish stands: the current set, the region, the log, and the runs
+    at the current set (``centre``) and near it (``pool_u``, ``pool``)."""
+
+    u: np.ndarray
+    radius: float
+    step: int
+    log: list[dict[str, Any]]
+    centre: np.ndarray
+    pool_u: np.ndarray
+    pool: np.ndarray
+    earlier: float = 0.0  # seconds spent by earlier calls
+
+    @classmethod
+    def new(cls, u: np.ndarray, radius: float, n_targets: int) -> _Polish:
+        """A polish about to take its first step from ``u``."""
+        empty = np.zeros((0, n_targets))
+        return cls(u, radius, 0, [], empty, np.zeros((0, len(u))), empty.copy())
+
+    @classmethod
+    def load(cls, saved: dict[str, Any], runs_file: Path) -> _Polish:
+        """A polish as its state file and runs file hold it."""
+        with np.load(runs_file) as data:
+            centre, pool_u, pool = data["centre"], data["pool_u"], data["pool"]
+        u = np.array(saved["u"], dtype=float)
+        radius, step, log = float(saved["radius"]), int(saved["step"]), list(saved["log"])
+        return cls(u, radius, step, log, centre, pool_u, pool, float(saved["elapsed"]))
+
+    def save(self, state: Path, identity: dict[str, Any], t0: float) -> None:
+        """Write the runs, then the state (``t0``: when this call began)."""
+        write_arrays(_runs_file(state), centre=self.centre, pool_u=self.pool_u, pool=self.pool)
+        body = {
+            "identity": identity,
+            "u": self.u.tolist(),
+            "radius": self.radius,
+            "step": self.step,
+            "log": self.log,
+            "elapsed": self.earlier + time.monotonic() - t0,  # seconds, over every call
+        }
+        write_json(state, body)
+
+
+def _run_at(
+    sim: Simulator, executor: Any, points: list[np.ndarray], seeds: list[int]
+) -> np.ndarray:
+    """Statistics of one run at each point (prior quantiles), each with its seed."""
+    return simulate(sim, [sim.values(u) for u in points], seeds, executor).stats
+
+
+def _take_step(
+    p: _Polish, sim: Simulator, executor: Any, settings: TrustSettings, streams: Streams
+) -> None:
+    """Step ``p.step``: fresh runs at the current set, runs at perturbations around it, the
+    local model's best move inside the region, and runs there, kept if they judge better."""
+    k, n, ts, runs = p.step, len(p.u), sim.targets, settings.runs
+    # fresh runs at the current set join its earlier ones: a set kept on lucky runs is
+    # judged again, on more runs, before the next step must beat it
+    fresh = _run_at(sim, executor, [p.u] * runs, streams.child("centre").child(k).seeds(runs))
+    p.centre = np.vstack([p.centre, fresh])
+    resample = streams.child("resample")
+    best = judge(ts, p.centre, resample, runs=runs)
+    design = (
+        streams.child("design").child(k).rng().choice([-1.0, 1.0], size=(settings.perturbations, n))
+    )
+    points = np.clip(p.u + design * settings.spread, 0.0, 1.0)
+    seeds = streams.child("perturbations").child(k).seeds(settings.perturbations)
+    pool_u = np.vstack([p.pool_u, points])
+    pool = np.vstack([p.pool, _run_at(sim, executor, list(points), seeds)])
+    near = np.abs(pool_u - p.u).max(axis=1) <= 2.5 * settings.spread
+    p.pool_u, p.pool = pool_u[near], pool[near]
+    model = LocalModel(ts, p.centre, p.pool_u - p.u, p.pool, runs=runs, ridge=settings.ridge)
+    delta = model.step(p.radius, -p.u, 1.0 - p.u)
+    predicted = model.expected_hits(delta) - model.expected_hits(np.zeros(n))
+    entry = {"step": k, "radius": round(p.radius, 6), "centre_runs": len(p.centre)}
+    entry |= {"centre_hits": best[0], "centre_distance": best[1]}
+    if not np.any(delta):  # the model sees no better point in the region
+        p.radius /= 2
+        p.log.append(entry | _candidate(0.0, None, False, 0.0))
+        return
+    cand_u = p.u + delta
+    cand = _run_at(sim, executor, [cand_u] * runs, streams.child("candidate").child(k).seeds(runs))
+    score = judge(ts, cand, resample, runs=runs)
+    accepted = score.beats(best)
+    if accepted:
+        # the old set's runs stay in the pool, as a point the step left behind
+        p.pool_u = np.vstack([p.pool_u, np.repeat(p.u[None, :], len(p.centre), axis=0)])
+        p.pool = np.vstack([p.pool, p.centre])
+        p.u, p.centre = cand_u, cand
+        if score[0] - best[0] >= 0.5 * predicted:
+            p.radius = min(settings.max_radius, p.radius * 1.5)
+    else:
+        p.pool_u = np.vstack([p.pool_u, np.repeat(cand_u[None, :], len(cand), axis=0)])
+        p.pool = np.vstack([p.pool, cand])
+        p.radius /= 2
+    p.log.append(entry | _candidate(predicted, score, accepted, float(np.linalg.norm(delta))))
+
+
 def trust_polish(
-    sim: Any,
+    sim: Simulator,
     start: Sequence[float],
     executor: Any,
     settings: TrustSettings,
+    streams: Streams,
     *,
     state: Path | None = None,
     note: Callable[[str], None] | None = None,
-) -> tuple[list[float], pd.DataFrame]:
+) -> Polished:
     """Polish ``start`` (values of ``sim``'s fitted names) by trust-region steps on local
     linear models (see the module docstring). With ``state`` (a JSON file, its runs beside it
     in a .npz file) it saves itself after every step, and a later call with the same start and
-    settings continues where it stopped, with more steps if asked.
+    settings and streams continues where it stopped, with more steps if asked.
     Returns the values and a log of every step."""
-    from escalation.calibration.fit import _stats_task, expected_hits
-
-    ts: TargetSet = sim.targets
-    priors = sim.priors
-    n = len(priors)
-    shared = Shared(sim)
-
-    def run_at(points: list[np.ndarray], seeds: list[int]) -> np.ndarray:
-        tasks = [(shared, sim.values(u), s) for u, s in zip(points, seeds, strict=True)]
-        out: list[Any] = [None] * len(tasks)
-        for i, stats in executor.imap(_stats_task, tasks):
-            out[i] = stats
-        return np.array(out)
-
-    def judged(stats: np.ndarray) -> tuple[float, float]:
-        hits = expected_hits(ts, stats, runs=settings.runs)
-        return hits, rms(ts.distances(ensemble_centre(ts, stats)))
-
+    ts = sim.targets
     identity = {
         "names": list(sim.names),
         "start": [float(v) for v in start],
         "settings": {k: v for k, v in asdict(settings).items() if k != "steps"},
+        "streams": repr(streams),
         "targets": [t.id for t in ts.targets],
     }
     saved = _read_state(state, identity)
     t0 = time.monotonic()
     if saved is not None:
         assert state is not None
-        earlier = float(saved["elapsed"])
-        u = np.array(saved["u"], dtype=float)
-        radius, k, log = float(saved["radius"]), int(saved["step"]), list(saved["log"])
-        with np.load(_runs_file(state)) as data:
-            centre, pool_u, pool = data["centre"], data["pool_u"], data["pool"]
+        p = _Polish.load(saved, _runs_file(state))
     else:
-        earlier = 0.0
-        u = np.array([p.to_unit(v) for p, v in zip(priors, start, strict=True)], dtype=float)
-        radius, k, log = settings.radius, 0, []
-        centre = np.zeros((0, len(ts.targets)))
-        pool_u, pool = np.zeros((0, n)), np.zeros((0, len(ts.targets)))
-
-    def save() -> None:
-        if state is None:
-            return
-        runs_file = _runs_file(state)
-        part = runs_file.with_suffix(".part")
-        with part.open("wb") as f:
-            np.savez(f, centre=centre, pool_u=pool_u, pool=pool)
-        part.replace(runs_file)
-        body = {
-            "identity": identity,
-            "u": u.tolist(),
-            "radius": radius,
-            "step": k,
-            "log": log,
-            "elapsed": earlier + time.monotonic() - t0,  # seconds, over every call
-        }
-        write_json(state, body)
-
-    while k < settings.steps and radius >= settings.min_radius:
-        k += 1
+        u = np.array([q.to_unit(v) for q, v in zip(sim.priors, start, strict=True)], dtype=float)
+        p = _Polish.new(u, settings.radius, len(ts.targets))
+    while p.step < settings.steps and p.radius >= settings.min_radius:
+        p.step += 1
         if note:
-            note(f"polishing the best set jointly: step {k} of {settings.steps}")
-        # fresh runs at the current set join its earlier ones: a set kept on lucky runs is
-        # judged again, on more runs, before the next step must beat it
-        fresh = run_at([u] * settings.runs, _seeds(settings.seed, 0, k, settings.runs))
-        centre = np.vstack([centre, fresh])
-        best = judged(centre)
-        design = np.random.default_rng([settings.seed, 1, k]).choice(
-            [-1.0, 1.0], size=(settings.perturbations, n)
-        )
-        points = np.clip(u + design * settings.spread, 0.0, 1.0)
-        stats = run_at(list(points), _seeds(settings.seed, 1, k, settings.perturbations))
-        pool_u, pool = np.vstack([pool_u, points]), np.vstack([pool, stats])
-        near = np.abs(pool_u - u).max(axis=1) <= 2.5 * settings.spread
-        pool_u, pool = pool_u[near], pool[near]
-        model = LocalModel(ts, centre, pool_u - u, pool, runs=settings.runs, ridge=settings.ridge)
-        delta = model.step(radius, -u, 1.0 - u)
-        predicted = model.expected_hits(delta) - model.expected_hits(np.zeros(n))
-        entry = {"step": k, "radius": round(radius, 6), "centre_runs": len(centre)}
-        entry |= {"centre_hits": best[0], "centre_distance": best[1]}
-        if not np.any(delta):  # the model sees no better point in the region
-            radius /= 2
-            log.append(entry | _candidate(0.0, None, False, 0.0))
-            save()
-            continue
-        cand_u = u + delta
-        cand = run_at([cand_u] * settings.runs, _seeds(settings.seed, 2, k, settings.runs))
-        score = judged(cand)
-        accepted = (score[0], -score[1]) > (best[0], -best[1])
-        if accepted:
-            # the old set's runs stay in the pool, as a point the step left behind
-            pool_u = np.vstack([pool_u, np.repeat(u[None, :], len(centre), axis=0)])
-            pool = np.vstack([pool, centre])
-            u, centre = cand_u, cand
-            if score[0] - best[0] >= 0.5 * predicted:
-                radius = min(settings.max_radius, radius * 1.5)
-        else:
-            pool_u = np.vstack([pool_u, np.repeat(cand_u[None, :], len(cand), axis=0)])
-            pool = np.vstack([pool, cand])
-            radius /= 2
-        log.append(entry | _candidate(predicted, score, accepted, float(np.linalg.norm(delta))))
-        save()
-    save()
-    return sim.values(u), pd.DataFrame(log)
-
-
-def _seeds(master: int, stage: int, step: int, n: int) -> list[int]:
-    """Run seeds of one batch of the polish (its centre, perturbations or a candidate)."""
-    return spawn_seeds(int(np.random.SeedSequence([master, stage, step]).generate_state(1)[0]), n)
+            note(f"polishing the best set jointly: step {p.step} of {settings.steps}")
+        _take_step(p, sim, executor, settings, streams)
+        if state is not None:
+            p.save(state, identity, t0)
+    if state is not None:
+        p.save(state, identity, t0)
+    return Polished(sim.values(p.u), pd.DataFrame(p.log))
 
 
 def _runs_file(state: Path) -> Path:
@@ -445,10 +471,6 @@ def _candidate(
 
 def _read_state(path: Path | None, identity: dict[str, Any]) -> dict[str, Any] | None:
     """A saved polish with this identity (and its runs), or None."""
-    if path is None or not path.exists() or not _runs_file(path).exists():
+    if path is None or not _runs_file(path).exists():
         return None
-    try:
-        saved = json.loads(path.read_text(encoding="utf-8"))
-    except ValueError:
-        return None
-    return saved if saved.get("identity") == identity else None
+    return read_state(path, identity)

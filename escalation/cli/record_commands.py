@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING
 import pandas as pd
 
 if TYPE_CHECKING:
-    from escalation.calibration.fit import Calibration
+    from escalation.calibration.loading import Calibration
 
 # --------------------------------------------------------------------------- escalation history
 
@@ -148,9 +148,10 @@ def _date(text: str):
 def cmd_calibrate(args: argparse.Namespace) -> int:
     import sys
 
-    from escalation.calibration.calibrate import run_calibration
-    from escalation.calibration.fit import load_calibration, load_start
+    from escalation.calibration.loading import load_calibration, load_start
+    from escalation.calibration.pipeline import run_calibration
     from escalation.cli.common import progress_bar
+    from escalation.viz.calibration import write_calibration_plots
 
     cal = load_calibration(args.spec, fit_until=args.fit_until)
     suffix = f"-until-{cal.spec.fit_until}" if cal.spec.fit_until else ""
@@ -180,7 +181,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         bar.refresh()
 
     try:
-        scores = run_calibration(
+        result = run_calibration(
             cal,
             out,
             budget=args.budget,
@@ -203,6 +204,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         return 130
     for bar in bars.values():
         bar.close()
+    write_calibration_plots(cal, result, out)
+    scores = result.scores
     if args.write_scenario is not None:
         write_fitted_scenario(cal, list(scores["best"].values()), args.write_scenario, out)
     c = scores["calibrated"]["all_tempo_targets"]
@@ -219,7 +222,8 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
 
 def write_fitted_scenario(cal: Calibration, values: list[float], path: Path, fitted: Path) -> None:
     """The best parameter set as a scenario at ``path`` extending the calibrated scenario."""
-    from escalation.calibration.fit import best_overlay
+    from escalation.calibration.overlay import best_overlay
+    from escalation.files import write_text
 
     fitted = Path(fitted).resolve()
     if fitted.is_relative_to(Path.cwd()):  # cite the report as a reader of the repository would
@@ -233,7 +237,7 @@ def write_fitted_scenario(cal: Calibration, values: list[float], path: Path, fit
         description=f"{cal.scenario.description.strip()} Incentives fitted to the record by "
         f"escalation calibrate (see {fitted}/report.md).",
     )
-    path.write_text(text, encoding="utf-8")
+    write_text(path, text)
 
 
 def cmd_history(args: argparse.Namespace) -> int:

@@ -7,10 +7,13 @@ from datetime import date
 
 import numpy as np
 
-from escalation.calibration.fit import expected_hits
+from escalation.calibration.scoring import expected_hits
 from escalation.calibration.trust import LocalModel
 from escalation.record.summary import TargetSet
 from escalation.record.types import Source, Target, Value, Window
+from escalation.seeds import Streams
+
+RESAMPLE = Streams(0).child("resample")
 
 
 def _target(tid: str, statistic: str, value: Value) -> Target:
@@ -53,7 +56,9 @@ def test_local_model_predicts_the_chances_and_steps_towards_the_ranges():
     model = LocalModel(ts, centre, design, stats, runs=runs)
     here = model.chances(np.zeros(2))
     boot = [
-        expected_hits(TargetSet([t], ["s"], date(2020, 1, 1), 366), centre[:, [i]], runs=runs)
+        expected_hits(
+            TargetSet([t], ["s"], date(2020, 1, 1), 366), centre[:, [i]], RESAMPLE, runs=runs
+        )
         for i, t in enumerate(ts.targets)
     ]
     assert np.allclose(here, boot, atol=0.1)
@@ -62,7 +67,10 @@ def test_local_model_predicts_the_chances_and_steps_towards_the_ranges():
     assert step[0] > 0.1 and step[1] < -0.1
     assert model.expected_hits(step) > model.expected_hits(np.zeros(2)) + 0.5
     after = _poisson_runs(rng, np.repeat((u0 + step)[None, :], 200, axis=0))
-    assert expected_hits(ts, after, runs=runs) > expected_hits(ts, centre, runs=runs) + 0.5
+    assert (
+        expected_hits(ts, after, RESAMPLE, runs=runs)
+        > expected_hits(ts, centre, RESAMPLE, runs=runs) + 0.5
+    )
 
 
 def test_local_model_sees_a_target_drift_towards_its_edge():

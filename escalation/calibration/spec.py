@@ -1,0 +1,182 @@
+"""The calibration file: the scenario, the values to fit with their priors, and the budget.
+
+A :class:`CalibrationSpec` is validated once, when the file is read
+(:func:`escalation.calibration.loading.load_calibration`); a :class:`Prior` maps each fitted
+value to the unit interval and back, so the fit works in prior quantiles.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import math
+from collections.abc import Mapping
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+from scipy import stats as sps
+
+from escalation.scenario import schema as C
+
+BUDGETS: dict[str, dict[str, float]] = {
+    # particles, simulations and minutes of ABC for the main fit; sweeps and common seeds of the
+    # coordinate search that polishes the best parameter set; steps and perturbed runs per step
+    # of the trust-region polish that follows it (escalation.calibration.trust)
+    "quick": {
+        "particles": 60,
+        "simulations": 1200,
+        "minutes": 4.0,
+        "refine_sweeps": 1,
+        "refine_seeds": 8,
+        "trust_steps": 0,
+        "trust_perturbations": 200,
+    },
+    "default": {
+        "particles": 150,
+        "simulations": 5200,
+        "minutes": 5.0,
+        "refine_sweeps": 1,
+        "refine_seeds": 12,
+        "trust_steps": 1,
+        "trust_perturbations": 800,
+    },
+    "thorough": {
+        "particles": 400,
+        "simulations": 40000,
+        "minutes": 120.0,
+        "refine_sweeps": 8,
+        "refine_seeds": 40,
+        "trust_steps": 6,
+        "trust_perturbations": 3000,
+    },
+}
+
+
+#: Every random draw of a calibration comes from a named stream under its master seed
+#: (``escalation.seeds.Streams(spec.seed)``); a stage's draws never depend on another's.
+STREAMS: dict[str, str] = {
+    "abc": "ABC-SMC: each generation's proposals (move), their run seeds (run), resampling",
+    "candidates": "the common runs of the candidates for the best set, and their resampling",
+    "refine": "the coordinate search: its common runs, each sweep's order, resampling",
+    "trust": "the trust-region polish, per step: runs at the centre, the perturbations and "
+    "the candidate, the perturbation design; resampling",
+    "report": "the runs of every scored ensemble (calibrated, posterior predictive, null models)",
+    "posterior": "the posterior draws of the posterior predictive ensemble",
+    "nulls": "the phase-blind null model's fit (phase_blind: abc, candidates, refine, trust)",
+}
+#: Names the scheme in the resume identity, so a fit begun under another is not continued.
+SEED_SCHEME = "named streams"
+
+
+class Prior(C.Frozen):
+    """The prior of one fitted value."""
+
+    prior: Literal["uniform", "loguniform", "normal"] = Field(
+        "uniform", description="Distribution of the prior."
+    )
+    low: float | None = Field(
+        None, description="Lower bound (uniform, loguniform; truncates normal)."
+    )
+    high: float | None = Field(
+        None, description="Upper bound (uniform, loguniform; truncates normal)."
+    )
+    mean: float | None = Field(None, description="Mean (normal).")
+    sd: Annotated[float, Field(gt=0)] | None = Field(
+        None, description="Standard deviation (normal)."
+    )
+    type: Literal["float", "int"] = Field("float", description="Number type.")
+
+    @model_validator(mode="after")
+    def _complete(self) -> Prior:
+        if self.prior in ("uniform", "loguniform"):
+            if self.low is None or self.high is None:
+                raise ValueError(f"a {self.prior} prior needs low and high")
+            if not self.low < self.high:
+                raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+            if self.prior == "loguniform" and self.low <= 0:
+                raise ValueError("a loguniform prior needs low > 0")
+        else:
+            if self.mean is None or self.sd is None:
+                raise ValueError("a normal prior needs mean and sd")
+            if self.low is not None and self.high is not None and not self.low < self.high:
+                raise ValueError(f"low ({self.low}) must be below high ({self.high})")
+        return self
+
+    def from_unit(self, u: float) -> float:
+        """The value at quantile ``u`` of the prior."""
+        u = min(max(u, 0.0), 1.0)
+        if self.prior == "uniform":
+            x = self.low + u * (self.high - self.low)  # type: ignore[operator]
+        elif self.prior == "loguniform":
+            x = math.exp(math.log(self.low) + u * math.log(self.high / self.low))  # type: ignore[operator,arg-type]
+        else:
+            a = -math.inf if self.low is None else (self.low - self.mean) / self.sd  # type: ignore[operator]
+            b = math.inf if self.high is None else (self.high - self.mean) / self.sd  # type: ignore[operator]
+            lo, hi = sps.norm.cdf(a), sps.norm.cdf(b)
+            q = min(max(lo + u * (hi - lo), 1e-12), 1 - 1e-12)
+            x = self.mean + self.sd * sps.norm.ppf(q)  # type: ignore[operator]
+        return float(round(x)) if self.type == "int" else float(x)
+
+    def to_unit(self, x: float) -> float:
+        """The prior quantile of ``x``."""
+        if self.prior == "uniform":
+            return (x - self.low) / (self.high - self.low)  # type: ignore[operator]
+        if self.prior == "loguniform":
+            return math.log(x / self.low) / math.log(self.high / self.low)  # type: ignore[operator,arg-type]
+        a = -math.inf if self.low is None else (self.low - self.mean) / self.sd  # type: ignore[operator]
+        b = math.inf if self.high is None else (self.high - self.mean) / self.sd  # type: ignore[operator]
+        lo, hi = sps.norm.cdf(a), sps.norm.cdf(b)
+        return (sps.norm.cdf((x - self.mean) / self.sd) - lo) / (hi - lo)  # type: ignore[operator]
+
+
+class CalibrationSpec(C.Frozen):
+    """A calibration file."""
+
+    name: str = Field(description="Name (the output folder under calibrations/fitted/).")
+    description: str = Field("", description="What is fitted and why.")
+    scenario: str = Field(description="Scenario file, relative to the calibration file.")
+    set: dict[str, Any] = Field(default_factory=dict, description="Fixed overrides.")
+    parameters: dict[str, Prior] = Field(
+        description="Key path -> prior. Scenario key paths, or series.<id>.<field> for the "
+        "observation parameters of the record's series (e.g. a source's coverage)."
+    )
+    fit_until: dt.date | None = Field(
+        None, description="Fit only targets whose windows end by this date; score the rest."
+    )
+    fit_phases: bool = Field(
+        True,
+        description="Also fit the direction of every expected phase change of the record (the "
+        "report scores them either way).",
+    )
+    quantile: Annotated[float, Field(gt=0, lt=1)] = Field(
+        0.5, description="Each generation's tolerance: this quantile of the last one's distances."
+    )
+    generations: Annotated[int, Field(ge=1)] = Field(15, description="Most generations.")
+    min_acceptance: Annotated[float, Field(ge=0, lt=1)] = Field(
+        0.02, description="Stop when a generation's acceptance rate falls below this."
+    )
+    seed: Annotated[int, Field(ge=0)] = Field(0, description="Master seed.")
+    report_replicates: Annotated[int, Field(ge=10)] = Field(
+        100, description="Runs of the calibrated ensemble the report scores."
+    )
+    candidates: Annotated[int, Field(ge=1)] = Field(
+        8, description="Best posterior particles re-run to choose the best parameter set."
+    )
+    candidate_replicates: Annotated[int, Field(ge=3)] = Field(
+        16, description="Runs per candidate when choosing the best parameter set."
+    )
+    null_budget_share: Annotated[float, Field(ge=0, le=1)] = Field(
+        0.25,
+        description="Budget of the phase-blind null model's fit, as a share of the main fit's "
+        "(0 skips it).",
+    )
+
+    @model_validator(mode="after")
+    def _some(self) -> CalibrationSpec:
+        if not self.parameters:
+            raise ValueError("at least one parameter is needed")
+        return self
+
+
+def budget_values(budget: str | Mapping[str, float]) -> Mapping[str, float]:
+    """A named budget's figures, or the mapping given."""
+    return BUDGETS[budget] if isinstance(budget, str) else budget
