@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from escalation.cli import compare, dashboard, record_commands, run, sweep, validate
+from escalation.cli import calibrate, compare, dashboard, history, run, sweep, validate
 from escalation.cli.common import version
 from escalation.errors import UserError
 
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    for command in (run, compare, sweep, validate, dashboard, record_commands):
+    for command in (run, compare, sweep, validate, dashboard, history, calibrate):
         command.register(sub)
     return parser
 
