@@ -19,7 +19,7 @@ from pathlib import Path
 from mesa import Agent, DataCollector, Model
 
 from escalation import load_scenario, run
-from escalation.model.agents import Militia
+from escalation.model.militia import Militia
 from escalation.model.model import MILITIA_REPORTERS, MODEL_REPORTERS, EscalationModel
 
 ROOT = Path(__file__).resolve().parent.parent

@@ -275,15 +275,15 @@ def test_us_leaving_removes_us_targets(small):
 
 def _exact_odds_every_day(patch) -> None:
     """Make every militia compute its exact odds of attacking every day (no shortcut)."""
-    from escalation.model import agents
+    from escalation.model.militia import Militia
 
-    original = agents.Militia.attack_odds_bound
+    original = Militia.attack_odds_bound
 
     def exact_every_day(self):
         bound = original(self)
         return None if bound is None else float("inf")
 
-    patch.setattr(agents.Militia, "attack_odds_bound", exact_every_day)
+    patch.setattr(Militia, "attack_odds_bound", exact_every_day)
 
 
 def test_attack_odds_bound_never_changes_a_decision(monkeypatch):

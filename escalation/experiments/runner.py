@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from escalation.experiments.executors import Shared, make_executor
-from escalation.model.agents import Militia
+from escalation.model.militia import Militia
 from escalation.model.model import LOG_COLUMNS, EscalationModel
 from escalation.observe.series import EventColumns, builtin_series, observe, to_monthly
 from escalation.scenario import schema as C

@@ -13,8 +13,12 @@ from dataclasses import dataclass, field
 
 from mesa import DataCollector, Model
 
-from escalation.model.agents import FOREIGN, Iran, IraqiGovernment, Militia, USForces, logistic
+from escalation.model.decisions import FOREIGN, logistic
 from escalation.model.events import apply_event
+from escalation.model.iran import Iran
+from escalation.model.iraqi_government import IraqiGovernment
+from escalation.model.militia import Militia
+from escalation.model.us_forces import USForces
 from escalation.scenario import schema as C
 
 LOG_COLUMNS = (

@@ -1,0 +1,45 @@
+"""What every actor decides with: logits, weighted draws and decaying memories.
+
+All draws take the model's generator (``model.random.random``), so a run is replayable from
+its seed.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+
+FOREIGN = frozenset({"us", "turkey"})
+"""Owners of target classes whose attack counts as one on foreign forces."""
+
+
+def logistic(x: float) -> float:
+    """1 / (1 + e^-x), safe for large |x|."""
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    z = math.exp(x)
+    return z / (1.0 + z)
+
+
+def decay(half_life_days: float, days: int) -> float:
+    """Factor a quantity keeps after ``days`` with the given half-life."""
+    return 0.5 ** (days / half_life_days)
+
+
+def choose(rng_random: Callable[[], float], weights: list[float]) -> int:
+    """Index drawn with probability proportional to ``weights`` (all >= 0, sum > 0)."""
+    r = rng_random() * sum(weights)
+    acc = 0.0
+    for i, w in enumerate(weights):
+        acc += w
+        if r < acc:
+            return i
+    return len(weights) - 1
+
+
+def logit_choice(
+    rng_random: Callable[[], float], utilities: list[float], temperature: float
+) -> int:
+    """Index drawn from a multinomial logit over ``utilities``."""
+    top = max(utilities)
+    return choose(rng_random, [math.exp((u - top) / temperature) for u in utilities])

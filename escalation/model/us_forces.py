@@ -1,0 +1,197 @@
+"""US forces: the deterrence doctrine (whether, whom and where to strike back), delayed strikes,
+and the posture reviews that consolidate, draw down or leave.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import TYPE_CHECKING
+
+from mesa import Agent
+
+from escalation.model.decisions import logistic, logit_choice
+from escalation.scenario import schema as C
+
+if TYPE_CHECKING:
+    from escalation.model.model import EscalationModel
+
+
+class USForces(Agent):
+    """US forces: posture, deterrence doctrine, casualties and withdrawal choices."""
+
+    def __init__(self, model: EscalationModel, cfg: C.US) -> None:
+        super().__init__(model)
+        self.cfg = cfg
+        p = cfg.posture
+        self.doctrine: C.Doctrine = cfg.doctrine
+        self.sites = p.sites
+        self.initial_sites = max(p.sites, 1)
+        self.troops = p.troops
+        self.initial_troops = max(p.troops, 1.0)
+        self.air_defence = p.air_defence
+        self.force_protection = p.force_protection
+        self.embassy = p.embassy
+        self.syria = p.syria
+        self.mission: str = p.mission
+        self.wounded = 0
+        self.killed = 0
+        self.strikes = 0
+        self.cooldown_until = -1
+        self.next_review = cfg.withdrawal.review_days
+        self.period_casualties = 0
+        self.period_attacks = 0
+
+    @property
+    def mission_level(self) -> float:
+        return {"combat": 1.0, "advisory": 0.5, "none": 0.0}[self.mission]
+
+    def step(self) -> None:
+        m = self.model
+        self.consider_retaliation(m.today_us_attacks)
+        if m.day >= self.next_review:
+            self.review_posture()
+            self.next_review = m.day + self.cfg.withdrawal.review_days
+
+    # ---- deterrence
+
+    def triggered(self, attacks: list[tuple]) -> list[tuple]:
+        """Attacks that meet the doctrine's trigger (most severe first)."""
+        d = self.doctrine
+        if d.trigger == "never" or not attacks:
+            return []
+        if d.trigger == "every_attack":
+            hits = list(attacks)
+        elif d.trigger == "casualties":
+            hits = [a for a in attacks if a[4] + a[5] >= d.wounded_threshold]
+        elif d.trigger == "killed":
+            hits = [a for a in attacks if a[5] >= 1]
+        else:  # attacks on US forces in a window (and, for casualties_or_attacks, casualties)
+            burst = self.model.recent_attacks_on_forces(d.window_days) >= d.attack_threshold
+            hits = list(attacks) if burst else []
+            if not burst and d.trigger == "casualties_or_attacks":
+                hits = [a for a in attacks if a[4] + a[5] >= d.wounded_threshold]
+        return sorted(hits, key=lambda a: -(a[4] + a[5]))
+
+    def consider_retaliation(self, attacks: list[tuple]) -> None:
+        """Decide whether, whom and where to strike after today's attacks on US targets."""
+        m = self.model
+        if m.day < self.cooldown_until:
+            return
+        for attack in self.triggered(attacks):
+            actor, tid, _weapon, claim, wounded, killed = attack
+            d = self.doctrine
+            if actor == "iran":
+                if m.random.random() < d.respond_to_iran:
+                    self.order_strike(None, "iran", f"after Iranian strike on {tid}")
+                    return
+                continue
+            theatre_cost = (
+                d.sovereignty_weight * m.iraq.sovereignty
+                if d.theatre
+                in (
+                    "iraq",
+                    "leadership",
+                )
+                else 0.0
+            )
+            u = (
+                d.resolve
+                + d.casualty_weight * (wounded + killed)
+                - theatre_cost
+                - d.escalation_weight * m.iran.war_fear
+            )
+            if m.random.random() >= logistic(u / self.cfg.temperature):
+                continue
+            attribution = getattr(self.cfg.attribution, claim)
+            if m.random.random() < attribution:
+                culprit = actor
+            elif m.random.random() < d.strike_unattributed:
+                culprit = d.prime_suspect or m.strongest_militia()
+            else:
+                continue
+            self.order_strike(culprit, d.theatre, f"after attack on {tid}")
+            return
+
+    def order_strike(self, militia: str | None, theatre: str, reason: str) -> None:
+        """Order a strike; it lands after the doctrine's delay (a scheduled Mesa event)."""
+        m = self.model
+        d = self.doctrine
+        self.cooldown_until = m.day + d.cooldown_days
+        strike = PendingStrike(m, militia, theatre, d.severity, reason)
+        delay_steps = math.ceil(d.delay_days / m.step_days)
+        if delay_steps == 0:
+            strike()
+        else:
+            m.pending.add(strike)  # the event list holds only a weak reference
+            m.schedule_event(strike, after=delay_steps)
+
+    # ---- withdrawal
+
+    def review_posture(self) -> None:
+        """Hold, consolidate, draw down, end the combat mission or leave."""
+        m = self.model
+        w = self.cfg.withdrawal
+        push = (
+            w.casualty_weight * self.period_casualties
+            + w.attack_weight * self.period_attacks
+            + w.pressure_weight * m.iraq.pressure_on_us
+        )
+        self.period_casualties = self.period_attacks = 0
+        names = ["hold"]
+        utils = [w.commitment]
+        if self.sites > w.min_sites:
+            names.append("consolidate")
+        if self.troops > w.advisory_troops:
+            names.append("drawdown")
+        if self.mission == "combat":
+            names.append("end_mission")
+        if self.sites > 0 or self.troops > 0:
+            names.append("leave")
+        utils += [w.option_bias[n] + push for n in names[1:]]
+        choice = names[logit_choice(m.random.random, utils, w.temperature)]
+        if choice != "hold":
+            self.withdraw(choice, reason="review")
+
+    def withdraw(self, option: str, reason: str) -> None:
+        m = self.model
+        w = self.cfg.withdrawal
+        if option == "consolidate":
+            self.sites = max(self.sites - 1, 0)
+            self.force_protection = min(1.0, self.force_protection + w.consolidate_protection)
+        elif option == "drawdown":
+            self.troops = max(w.advisory_troops, self.troops * (1 - w.drawdown_share))
+        elif option == "end_mission":
+            self.set_mission("advisory")
+            self.troops = min(self.troops, w.advisory_troops)
+        elif option == "leave":
+            self.sites = 0
+            self.troops = 0.0
+            self.set_mission("none")
+        m.log_simple("us", "withdraw", option, reason)
+
+    def set_mission(self, mission: str) -> None:
+        self.mission = mission
+        self.model.context["us_mission"] = self.mission_level
+        self.model.context_changed()
+
+
+class PendingStrike:
+    """A US strike ordered now that lands later."""
+
+    def __init__(
+        self,
+        model: EscalationModel,
+        militia: str | None,
+        theatre: str,
+        severity: float,
+        reason: str,
+    ) -> None:
+        self.model = model
+        self.militia = militia
+        self.theatre = theatre
+        self.severity = severity
+        self.reason = reason
+
+    def __call__(self) -> None:
+        self.model.pending.discard(self)
+        self.model.us_strike(self.militia, self.theatre, self.severity, self.reason)
