@@ -46,7 +46,9 @@ REPLICATES = 5
 
 
 def attacks_on_us(model: EscalationModel) -> int:
-    return sum(1 for r in model.log if r[2] == "attack" and model.targets[r[3]].owner == "us")
+    return sum(
+        1 for r in model.log if r.action == "attack" and model.targets[r.target].owner == "us"
+    )
 
 
 _BASE: list = []

@@ -48,7 +48,7 @@ def test_attacks_use_up_stocks(small):
     sc = scenario_from_dict(small)
     model = EscalationModel(sc, seed=1)
     model.run()
-    fired = sum(r[6] for r in model.log if r[1] == "A" and r[2] == "attack")
+    fired = sum(r.size for r in model.log if r.actor == "A" and r.action == "attack")
     assert 0 < fired <= 12
     assert model.militias["A"].stocks["rocket"] == 12 - fired
 
@@ -89,7 +89,7 @@ def test_retaliation_builds_revenge_and_fear(small):
     }
     model = EscalationModel(scenario_from_dict(small), seed=2)
     model.run_until(90)
-    struck = {r[3] for r in model.log if r[2] == "retaliate"}
+    struck = {r.target for r in model.log if r.action == "retaliate"}
     assert struck
     for mid in struck:
         assert model.militias[mid].fear > 0 and model.militias[mid].revenge > 0
@@ -224,7 +224,7 @@ def test_wounded_weight_keeps_injuries_out_of_irans_war_fear(small):
         model = EscalationModel(sc, seed=1)
         model.iran.war_fear = 0.0
         model.resolve_attack("A", "us_base", "rocket", 5, "own", "A")
-        assert model.log[-1][11] == 1 and model.log[-1][12] == 0  # wounded, killed
+        assert model.log[-1].us_wounded == 1 and model.log[-1].us_killed == 0
         return model.iran.war_fear
 
     assert fear_after_one_wounded(1.0) > 0

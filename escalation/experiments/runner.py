@@ -18,8 +18,9 @@ import numpy as np
 import pandas as pd
 
 from escalation.experiments.executors import Shared, make_executor
+from escalation.model.log import LOG_COLUMNS, LogRecord, as_records
 from escalation.model.militia import Militia
-from escalation.model.model import LOG_COLUMNS, EscalationModel
+from escalation.model.model import EscalationModel
 from escalation.observe.series import EventColumns, builtin_series, observe, to_monthly
 from escalation.scenario import schema as C
 from escalation.seeds import spawn_seeds
@@ -37,8 +38,8 @@ class RunResult:
     scenario: str
     run: int
     seed: int
-    log: list[tuple] = field(repr=False)
-    """The model's event records, one tuple per action (fields ``LOG_COLUMNS``)."""
+    log: list[LogRecord] = field(repr=False)
+    """The model's event records, one per action (fields ``LOG_COLUMNS``)."""
     start: dt.date = field(repr=False)
     """The scenario's first day (day 0 of the log)."""
     monthly_values: np.ndarray | None = field(repr=False)
@@ -77,7 +78,12 @@ class RunResult:
         state = dict(self.__dict__)
         state.pop("events", None)  # tables are rebuilt on demand, not shipped
         state.pop("monthly", None)
+        state["log"] = [tuple(record) for record in self.log]  # see as_records
         return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        state["log"] = as_records(state["log"])
+        self.__dict__.update(state)
 
 
 def all_series(
@@ -139,7 +145,7 @@ def run(
     )
 
 
-def log_frame(log: list[tuple], start: dt.date) -> pd.DataFrame:
+def log_frame(log: list[LogRecord], start: dt.date) -> pd.DataFrame:
     """Log records as the event table, with a date column after the day."""
     frame = pd.DataFrame.from_records(log, columns=list(LOG_COLUMNS))
     frame.insert(1, "date", pd.Timestamp(start) + pd.to_timedelta(frame["day"], unit="D"))

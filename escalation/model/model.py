@@ -17,28 +17,10 @@ from escalation.model.decisions import FOREIGN, logistic
 from escalation.model.events import apply_event
 from escalation.model.iran import Iran
 from escalation.model.iraqi_government import IraqiGovernment
+from escalation.model.log import LogRecord
 from escalation.model.militia import Militia
 from escalation.model.us_forces import USForces
 from escalation.scenario import schema as C
-
-LOG_COLUMNS = (
-    "day",
-    "actor",
-    "action",
-    "target",
-    "theatre",
-    "weapon",
-    "size",
-    "claim",
-    "brand",
-    "intercepted",
-    "landed_near",
-    "us_wounded",
-    "us_killed",
-    "other_killed",
-    "detail",
-)
-"""Columns of the event log: one row per action an actor takes (see README)."""
 
 
 @dataclass
@@ -163,11 +145,11 @@ class EscalationModel(Model):
         self.truce: Truce | None = None
         self.truce_days = 0
         self.pending: set = set()
-        self.log: list[tuple] = []
-        self.today_us_attacks: list[tuple] = []
+        self.log: list[LogRecord] = []
+        self.today_us_attacks: list[LogRecord] = []
         self.force_attacks_by_day = [0] * self.n_days  # on sites with US personnel
         self.foreign_attacks_by_day = [0] * self.n_days
-        self.domestic_log: list[tuple[int, str]] = []
+        self.domestic_log: list[LogRecord] = []  # attacks on domestic targets
         self.timeline = [(self.day_of(ev.date), eid, ev) for eid, ev in scenario.sorted_events()]
         self._next_event = 0
 
@@ -274,10 +256,10 @@ class EscalationModel(Model):
 
     def recent_domestic_by_militia(self, window: int) -> dict[str, int]:
         out: dict[str, int] = {}
-        for day, mid in reversed(self.domestic_log):
-            if day <= self.day - window:
+        for attack in reversed(self.domestic_log):
+            if attack.day <= self.day - window:
                 break
-            out[mid] = out.get(mid, 0) + 1
+            out[attack.actor] = out.get(attack.actor, 0) + 1
         return out
 
     # ---- actions and their consequences
@@ -313,7 +295,10 @@ class EscalationModel(Model):
                 killed = sum(1 for _ in range(casualties) if rnd() < w.kill_share)
                 wounded = casualties - killed
         other_killed = poisson(rnd, t.other_killed_rate) if t.other_killed_rate else 0
-        self.log.append(
+        # the most frequent record: tuple.__new__ builds it several times faster than
+        # LogRecord(...) (the fields in the order of LOG_COLUMNS)
+        record = tuple.__new__(
+            LogRecord,
             (
                 day,
                 actor,
@@ -329,15 +314,16 @@ class EscalationModel(Model):
                 wounded,
                 killed,
                 other_killed,
-                "",
-            )
+                "",  # detail
+            ),
         )
+        self.log.append(record)
         if t.owner in FOREIGN:
             self.foreign_attacks_by_day[day] += 1
         if t.owner == "us":
             if t.personnel > 0:
                 self.force_attacks_by_day[day] += 1
-            self.today_us_attacks.append((actor, tid, weapon, claim, wounded, killed))
+            self.today_us_attacks.append(record)
             self.us.period_attacks += 1
             if wounded or killed:
                 self.us.wounded += wounded
@@ -348,7 +334,7 @@ class EscalationModel(Model):
                     killed + ic.war_fear_wounded_weight * wounded
                 )
         if tid == "domestic" or t.owner == "domestic":
-            self.domestic_log.append((day, actor))
+            self.domestic_log.append(record)
         if self.truce is not None and tid in self.truce.scope and actor in self.militias:
             self.truce_violation(actor)
 
@@ -378,22 +364,14 @@ class EscalationModel(Model):
         self.iran.war_fear += effect.war_fear * severity
         self.iran.revenge += effect.iran_revenge * severity
         self.log.append(
-            (
-                self.day,
-                "us",
-                action,
-                militia or "iran",
-                _strike_country(theatre),
-                "",
-                0,
-                theatre,
-                "",
-                0,
-                False,
-                0,
-                0,
-                0,
-                reason,
+            LogRecord(
+                day=self.day,
+                actor="us",
+                action=action,
+                target=militia or "iran",
+                theatre=_strike_country(theatre),
+                claim=theatre,
+                detail=reason,
             )
         )
         if (
@@ -446,29 +424,23 @@ class EscalationModel(Model):
             self.iran.next_review = self.day
 
     def log_simple(self, actor: str, action: str, target: str, detail: str) -> None:
+        """Log an action without the details of an attack or a strike (decisions, truces,
+        timeline events)."""
         self.log.append(
-            (self.day, actor, action, target, "", "", 0, "", "", 0, False, 0, 0, 0, detail)
+            LogRecord(day=self.day, actor=actor, action=action, target=target, detail=detail)
         )
 
     def log_false_claim(self, militia: Militia) -> None:
+        """Log a facade claim of an attack that did not happen."""
         brand = militia.brands[0][0] if militia.brands else militia.mid
         self.log.append(
-            (
-                self.day,
-                militia.mid,
-                "false_claim",
-                "",
-                "",
-                "",
-                0,
-                "facade",
-                brand,
-                0,
-                False,
-                0,
-                0,
-                0,
-                "",
+            LogRecord(
+                day=self.day,
+                actor=militia.mid,
+                action="false_claim",
+                target="",
+                claim="facade",
+                brand=brand,
             )
         )
 

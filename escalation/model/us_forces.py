@@ -13,6 +13,7 @@ from escalation.model.decisions import logistic, logit_choice
 from escalation.scenario import schema as C
 
 if TYPE_CHECKING:
+    from escalation.model.log import LogRecord
     from escalation.model.model import EscalationModel
 
 
@@ -54,7 +55,7 @@ class USForces(Agent):
 
     # ---- deterrence
 
-    def triggered(self, attacks: list[tuple]) -> list[tuple]:
+    def triggered(self, attacks: list[LogRecord]) -> list[LogRecord]:
         """Attacks that meet the doctrine's trigger (most severe first)."""
         d = self.doctrine
         if d.trigger == "never" or not attacks:
@@ -62,49 +63,42 @@ class USForces(Agent):
         if d.trigger == "every_attack":
             hits = list(attacks)
         elif d.trigger == "casualties":
-            hits = [a for a in attacks if a[4] + a[5] >= d.wounded_threshold]
+            hits = [a for a in attacks if a.us_wounded + a.us_killed >= d.wounded_threshold]
         elif d.trigger == "killed":
-            hits = [a for a in attacks if a[5] >= 1]
+            hits = [a for a in attacks if a.us_killed >= 1]
         else:  # attacks on US forces in a window (and, for casualties_or_attacks, casualties)
             burst = self.model.recent_attacks_on_forces(d.window_days) >= d.attack_threshold
             hits = list(attacks) if burst else []
             if not burst and d.trigger == "casualties_or_attacks":
-                hits = [a for a in attacks if a[4] + a[5] >= d.wounded_threshold]
-        return sorted(hits, key=lambda a: -(a[4] + a[5]))
+                hits = [a for a in attacks if a.us_wounded + a.us_killed >= d.wounded_threshold]
+        return sorted(hits, key=lambda a: -(a.us_wounded + a.us_killed))
 
-    def consider_retaliation(self, attacks: list[tuple]) -> None:
+    def consider_retaliation(self, attacks: list[LogRecord]) -> None:
         """Decide whether, whom and where to strike after today's attacks on US targets."""
         m = self.model
         if m.day < self.cooldown_until:
             return
         for attack in self.triggered(attacks):
-            actor, tid, _weapon, claim, wounded, killed = attack
+            tid = attack.target
             d = self.doctrine
-            if actor == "iran":
+            if attack.actor == "iran":
                 if m.random.random() < d.respond_to_iran:
                     self.order_strike(None, "iran", f"after Iranian strike on {tid}")
                     return
                 continue
-            theatre_cost = (
-                d.sovereignty_weight * m.iraq.sovereignty
-                if d.theatre
-                in (
-                    "iraq",
-                    "leadership",
-                )
-                else 0.0
-            )
+            in_iraq = d.theatre in ("iraq", "leadership")
+            theatre_cost = d.sovereignty_weight * m.iraq.sovereignty if in_iraq else 0.0
             u = (
                 d.resolve
-                + d.casualty_weight * (wounded + killed)
+                + d.casualty_weight * (attack.us_wounded + attack.us_killed)
                 - theatre_cost
                 - d.escalation_weight * m.iran.war_fear
             )
             if m.random.random() >= logistic(u / self.cfg.temperature):
                 continue
-            attribution = getattr(self.cfg.attribution, claim)
+            attribution = getattr(self.cfg.attribution, attack.claim)
             if m.random.random() < attribution:
-                culprit = actor
+                culprit = attack.actor
             elif m.random.random() < d.strike_unattributed:
                 culprit = d.prime_suspect or m.strongest_militia()
             else:
