@@ -3,25 +3,54 @@
 Every choice is a logit over options whose utilities are weighted terms from the scenario
 (``scenario.schema``): the weights live in YAML, the terms here. All randomness comes from the
 model's generator (``model.random``), so a run is replayable from its seed.
+
+The records a militia decides with (attack options, target entries, claim values, option
+groups) are defined in ``militia_options.py``.
 """
 
 from __future__ import annotations
 
 import math
-from typing import TYPE_CHECKING
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, NamedTuple
 
 from mesa import Agent
 
 from escalation.model.decisions import FOREIGN, choose, decay, logistic, logit_choice
+from escalation.model.militia_options import (
+    CLAIM_KINDS,
+    AttackOption,
+    ClaimValues,
+    OptionGroup,
+    TargetEntry,
+)
 from escalation.scenario import schema as C
 
 if TYPE_CHECKING:
-    from escalation.model.model import EscalationModel
+    from escalation.model.model import EscalationModel, Truce
 
 
 def _exp_up(x: float) -> float:
     """exp(x) rounded up into floating-point range (for upper bounds: never an underestimate)."""
     return math.inf if x > 600.0 else math.exp(max(x, -600.0))
+
+
+class Brand(NamedTuple):
+    """A facade name: the target classes it claims and its first day (-1: from the start)."""
+
+    name: str
+    targets: frozenset[str]
+    active_from: int
+
+
+@dataclass(frozen=True, slots=True)
+class DecayFactors:
+    """What the memories keep after one step (rivalry's half-life also rules ``punish``)."""
+
+    revenge: float
+    fear: float
+    grievance: float
+    rivalry: float
 
 
 class Militia(Agent):
@@ -49,8 +78,15 @@ class Militia(Agent):
         self.repertoire = {
             tid: model.day_of(d) if d is not None else -1 for tid, d in cfg.repertoire.items()
         }
+        self.attack_options = {
+            tid: self._attack_options(model, tid, model.targets[tid]) for tid in self.repertoire
+        }
         self.brands = [
-            (b.name, frozenset(b.targets), model.day_of(b.active_from) if b.active_from else -1)
+            Brand(
+                name=b.name,
+                targets=frozenset(b.targets),
+                active_from=model.day_of(b.active_from) if b.active_from else -1,
+            )
             for b in cfg.brands
         ]
         self.next_review = cfg.review_days
@@ -59,18 +95,34 @@ class Militia(Agent):
         self.stocks_version = 0
         self.withdrawn_version = 0
         # the option groups of attack_odds_bound and what they were computed from
-        self._groups: list[tuple[tuple, float]] = []
-        self._g_entries: list[tuple] | None = None
-        self._g_truce: object = None
+        self._groups: list[OptionGroup] = []
+        self._g_entries: list[TargetEntry] | None = None
+        self._g_truce: Truce | None = None
         self._g_stocks = -1
         self._g_withdrawn = -1
-        self._thresholds: tuple[tuple[str, int], ...] = ()
+        self._thresholds: dict[str, int] = {}  # weapon: the smallest attack any option needs
         self._armed: tuple[bool, ...] = ()
-        self._decay: dict[int, tuple[float, float, float, float]] = {}
-        self._static: list[tuple] = []
+        self._decay: dict[int, DecayFactors] = {}
+        self._static: list[TargetEntry] = []
         self._static_key: tuple | None = None
         self._static_until = -1
+        self.claims: dict[str, ClaimValues] = {}  # per target class, refreshed by options()
         self.attacks = 0
+
+    def _attack_options(
+        self, model: EscalationModel, tid: str, t: C.TargetClass
+    ) -> tuple[AttackOption, ...]:
+        cost = self.w.cost
+        return tuple(
+            AttackOption(
+                target=tid,
+                front=t.front,
+                weapon=weapon,
+                min_size=model.min_size[weapon],
+                cost=cost * model.weapon_cfg[weapon].cost,
+            )
+            for weapon in t.weapons
+        )
 
     # ---- the daily decision
 
@@ -101,41 +153,55 @@ class Militia(Agent):
             if min(draws) >= clear:
                 return
         options, weights = self.options()
+        claims = self.claims
         if not m.several_fronts:
             total = sum(weights)
             p_attack = total / (1.0 + total)
             n = sum(1 for r in draws if r < p_attack)
             for _ in range(n):
-                tid, weapon, claims = options[choose(m.random.random, weights)]
-                self.attack(tid, weapon, claims)
+                option = options[choose(m.random.random, weights)]
+                self.attack(option.target, option.weapon, claims[option.target])
             return
         self._attack_on_fronts(options, weights, draws)
 
-    def _attack_on_fronts(self, options: list[tuple], weights: list[float], draws: list) -> None:
+    def _attack_on_fronts(
+        self,
+        options: list[AttackOption],
+        weights: list[float],
+        draws: list[float],
+    ) -> None:
         """Each front attacked with its own odds (its options' summed weights); a draw below
         the chance that any front is attacked picks, among the outcomes with at least one
         attack, which fronts are (by rejection: exact and cheap, as attack days are few)."""
         m = self.model
-        targets = m.targets
-        fronts: dict[str, tuple[list[int], list[float]]] = {}
-        for i, (option, wt) in enumerate(zip(options, weights, strict=True)):
-            idx, wts = fronts.setdefault(targets[option[0]].front, ([], []))
-            idx.append(i)
-            wts.append(wt)
-        odds = [(idx, wts, sum(wts)) for idx, wts in fronts.values()]
+        position: dict[str, int] = {}  # front: its place in the lists below
+        members: list[list[int]] = []  # per front, its options' indices
+        front_weights: list[list[float]] = []  # and their weights
+        for i, option in enumerate(options):
+            k = position.get(option.front)
+            if k is None:
+                k = position[option.front] = len(members)
+                members.append([i])
+                front_weights.append([weights[i]])
+            else:
+                members[k].append(i)
+                front_weights[k].append(weights[i])
+        totals = [sum(wts) for wts in front_weights]
         quiet = 1.0
-        for _, _, total in odds:
+        for total in totals:
             quiet /= 1.0 + total
         for r in draws:
             if r >= 1.0 - quiet:
                 continue
             while True:
-                hit = [f for f in odds if m.random.random() < f[2] / (1.0 + f[2])]
+                hit = [
+                    k for k, total in enumerate(totals) if m.random.random() < total / (1.0 + total)
+                ]
                 if hit:
                     break
-            for idx, wts, _ in hit:
-                tid, weapon, claims = options[idx[choose(m.random.random, wts)]]
-                self.attack(tid, weapon, claims)
+            for k in hit:
+                option = options[members[k][choose(m.random.random, front_weights[k])]]
+                self.attack(option.target, option.weapon, self.claims[option.target])
 
     def attack_odds_bound(self) -> float | None:
         """An upper bound on the odds that the militia attacks today (None if it has no
@@ -168,23 +234,23 @@ class Militia(Agent):
         idle = cfg.idle
         exp = math.exp
         by_front: dict[str, float] | None = {} if m.several_fronts else None
-        for (to_us, foreign, covered, revenue, front), total in groups:
-            d = us_term if to_us else 0.0
-            if foreign:
+        for group in groups:
+            d = us_term if group.to_us else 0.0
+            if group.foreign:
                 if rivalry_term is None:
                     rivalry_term = w.rivalry * self.rivalry()
                 d += rivalry_term
             if observing:
-                d += -w.truce if covered else w.redirect
-                if revenue:
+                d += -w.truce if group.covered else w.redirect
+                if group.rival_revenue:
                     d += w.punish * math.log1p(self.monthly_rate(self.punish))
-            elif covered:
+            elif group.covered:
                 d += w.defiance
             x = (d - idle) / tau
-            b = total * (exp(x) if x < 600.0 else math.inf)  # rounded up: never under
+            b = group.weight * (exp(x) if x < 600.0 else math.inf)  # rounded up: never under
             bound += b
             if by_front is not None:
-                by_front[front] = by_front.get(front, 0.0) + b
+                by_front[group.front] = by_front.get(group.front, 0.0) + b
         if by_front is not None and len(by_front) > 1:  # odds that any front is attacked
             odds = 1.0
             for b in by_front.values():
@@ -192,14 +258,14 @@ class Militia(Agent):
             return odds - 1.0
         return bound
 
-    def _update_groups(self, entries: list[tuple], truce) -> None:
+    def _update_groups(self, entries: list[TargetEntry], truce: Truce | None) -> None:
         """Regroup the options if what they depend on changed. The stocks matter only through
         which weapons are on hand in the smallest size an option needs, which most attacks
         leave as it was."""
         if entries is not self._g_entries:
-            self._thresholds = tuple({(w, mn) for e in entries for w, mn, _ in e[5]})
+            self._thresholds = {o.weapon: o.min_size for e in entries for o in e.options}
         stocks = self.stocks
-        armed = tuple(stocks.get(w, 0.0) >= mn for w, mn in self._thresholds)
+        armed = tuple(stocks.get(w, 0.0) >= mn for w, mn in self._thresholds.items())
         if (
             entries is not self._g_entries
             or armed != self._armed
@@ -210,23 +276,33 @@ class Militia(Agent):
         self._g_entries, self._g_truce, self._armed = entries, truce, armed
         self._g_stocks, self._g_withdrawn = self.stocks_version, self.withdrawn_version
 
-    def _option_groups(self, entries: list[tuple], truce) -> list[tuple[tuple, float]]:
-        """(group, sum over its options of exp(event-driven utility / temperature))."""
+    def _option_groups(self, entries: list[TargetEntry], truce: Truce | None) -> list[OptionGroup]:
+        """The options on hand, grouped by the daily terms that reach them."""
         stocks = self.stocks
         tau = self.cfg.temperature
-        groups: dict[tuple, float] = {}
-        for tid, t, to_us, foreign, u, arms, _, _, iv_max in entries:
-            if tid in self.withdrawn:
+        groups: dict[tuple, OptionGroup] = {}
+        for e in entries:
+            if e.target in self.withdrawn:
                 continue
-            n = sum(1 for weapon, min_size, _ in arms if stocks.get(weapon, 0.0) >= min_size)
+            n = sum(1 for o in e.options if stocks.get(o.weapon, 0.0) >= o.min_size)
             if not n:
                 continue
-            covered = truce is not None and tid in truce.scope
-            g = (to_us, foreign, covered, t.rival_revenue, t.front)
-            groups[g] = groups.get(g, 0.0) + n * _exp_up((u + iv_max) / tau)
-        return list(groups.items())
+            covered = truce is not None and e.target in truce.scope
+            t = e.spec
+            key = (e.to_us, e.foreign, covered, t.rival_revenue, t.front)
+            group = groups.get(key)
+            if group is None:
+                group = groups[key] = OptionGroup(
+                    to_us=e.to_us,
+                    foreign=e.foreign,
+                    covered=covered,
+                    rival_revenue=t.rival_revenue,
+                    front=t.front,
+                )
+            group.weight += n * _exp_up((e.utility + e.claim_value_max) / tau)
+        return list(groups.values())
 
-    def _static_entries(self) -> list[tuple]:
+    def _static_entries(self) -> list[TargetEntry]:
         """Per adopted target class, the parts of its utility that change only with events
         (context, posture, Iran's line, disposition, tactics); recomputed when any changes."""
         m = self.model
@@ -273,28 +349,35 @@ class Militia(Agent):
                 + w.compliance * self.compliance * line_effect.get(owner, 0.0)
                 - w.political * self.political_stake * t.visibility
             )
-            arms = [
-                (weapon, m.min_size[weapon], w.cost * m.weapon_cfg[weapon].cost)
-                for weapon in t.weapons
-            ]
             value = w.claim * t.legitimacy
             brand = self.brand_for(tid) if den.facades else None
-            claim_base = (
-                value - den.own_claim_cost - t.own_claim_cost,
+            own_claim = value - den.own_claim_cost - t.own_claim_cost
+            facade_claim = (
                 value * den.facade_credit
                 - den.facade_claim_cost
                 + w.facade
-                + den.brand_appeal.get(brand, 0.0),
+                + den.brand_appeal.get(brand, 0.0)
             )
             n_claims = 3 if brand is not None else 2
-            iv_max = max(claim_base[0], 0.0, claim_base[1] if brand is not None else 0.0)
+            iv_max = max(own_claim, 0.0, facade_claim if brand is not None else 0.0)
             iv_max += den.claim_temperature * math.log(n_claims)
             entries.append(
-                (tid, t, owner == "us", owner in FOREIGN, u, arms, brand, claim_base, iv_max)
+                TargetEntry(
+                    target=tid,
+                    spec=t,
+                    to_us=owner == "us",
+                    foreign=owner in FOREIGN,
+                    utility=u,
+                    options=self.attack_options[tid],
+                    brand=brand,
+                    own_claim=own_claim,
+                    facade_claim=facade_claim,
+                    claim_value_max=iv_max,
+                )
             )
-        for _, _, active in self.brands:
-            if active > day:
-                until = min(until, active)
+        for brand in self.brands:
+            if brand.active_from > day:
+                until = min(until, brand.active_from)
         self._static, self._static_key, self._static_until = entries, key, until
         return entries
 
@@ -306,10 +389,9 @@ class Militia(Agent):
         ctx = self.model.context
         return max(0.0, 1.0 + sum(w * ctx[k] for k, w in weights.items()))
 
-    def options(
-        self, include_withdrawn: bool = False
-    ) -> tuple[list[tuple[str, str, list]], list[float]]:
-        """Available attack options and their logit weights relative to staying idle."""
+    def options(self, include_withdrawn: bool = False) -> tuple[list[AttackOption], list[float]]:
+        """Available attack options and their logit weights relative to staying idle; the
+        claim values of the target classes they reach are left in ``self.claims``."""
         m = self.model
         w = self.w
         cfg = self.cfg
@@ -326,15 +408,18 @@ class Militia(Agent):
         claim_tau = m.cfg.deniability.claim_temperature
         fear_w = w.fear * fear
         exp, log = math.exp, math.log
-        options: list[tuple] = []
+        options: list[AttackOption] = []
         weights: list[float] = []
-        for tid, t, to_us, foreign, u, arms, brand, claim_base, _ in self._static_entries():
-            own0, facade0 = claim_base
+        claims = self.claims
+        for entry in self._static_entries():
+            tid = entry.target
             if tid in withdrawn:
                 continue
-            if to_us:
+            t = entry.spec
+            u = entry.utility
+            if entry.to_us:
                 u += w.revenge * self.revenge + w.grievance * self.grievance
-            if foreign:
+            if entry.foreign:
                 u += w.rivalry * rivalry
             if observing:
                 u += -w.truce if tid in truce.scope else w.redirect
@@ -344,10 +429,11 @@ class Militia(Agent):
                 u += w.defiance
             # claim choice (own name, unclaimed, facade): its inclusive value joins the utility
             risk = fear_w * t.retaliation_risk
-            own = own0 - risk * a_own
+            own = entry.own_claim - risk * a_own
             unclaimed = -risk * a_unclaimed
+            brand = entry.brand
             if brand is not None:
-                facade = facade0 - risk * a_facade
+                facade = entry.facade_claim - risk * a_facade
                 top = max(own, unclaimed, facade)
                 total = exp((own - top) / claim_tau) + exp((unclaimed - top) / claim_tau)
                 total += exp((facade - top) / claim_tau)
@@ -356,21 +442,27 @@ class Militia(Agent):
                 top = max(own, unclaimed)
                 total = exp((own - top) / claim_tau) + exp((unclaimed - top) / claim_tau)
             u += top + claim_tau * log(total)
-            claims = (own, unclaimed, facade, brand)
-            for weapon, min_size, cost in arms:
-                if stocks.get(weapon, 0.0) < min_size:
+            cv = claims.get(tid)
+            if cv is None:
+                claims[tid] = ClaimValues(own, unclaimed, facade, brand)
+            else:
+                cv.own = own
+                cv.unclaimed = unclaimed
+                cv.facade = facade
+                cv.brand = brand
+            for option in entry.options:
+                if stocks.get(option.weapon, 0.0) < option.min_size:
                     continue
-                uw = u - cost
-                options.append((tid, weapon, claims))
-                weights.append(exp(min((uw - idle) / tau, 50.0)))
+                options.append(option)
+                weights.append(exp(min((u - option.cost - idle) / tau, 50.0)))
         return options, weights
 
     def brand_for(self, tid: str) -> str | None:
         """The facade brand in use for a target class: the most recently launched one."""
         best, best_day = None, -2
-        for name, targets, active in self.brands:
-            if tid in targets and best_day < active <= self.model.day:
-                best, best_day = name, active
+        for brand in self.brands:
+            if tid in brand.targets and best_day < brand.active_from <= self.model.day:
+                best, best_day = brand.name, brand.active_from
         return best
 
     def monthly_rate(self, memory: float) -> float:
@@ -390,7 +482,7 @@ class Militia(Agent):
                 top = r.activity_level
         return max(0.0, top - self.activity_level)
 
-    def attack(self, tid: str, weapon: str, claim_values: tuple) -> None:
+    def attack(self, tid: str, weapon: str, claim_values: ClaimValues) -> None:
         """Carry out one attack: size, claim, then the model resolves it."""
         m = self.model
         t = m.targets[tid]
@@ -408,22 +500,20 @@ class Militia(Agent):
         if hi < lo:
             lo = hi = max(min(stock, s.min), 1)
         size = m.random.randint(lo, hi)
-        own, unclaimed, facade, facade_brand = claim_values
-        claims = [("own", self.mid, own), ("unclaimed", "", unclaimed)]
-        if facade_brand is not None:
-            claims.append(("facade", facade_brand, facade))
+        values = [claim_values.own, claim_values.unclaimed]
+        if claim_values.brand is not None:
+            values.append(claim_values.facade)
+        names = (self.mid, "", claim_values.brand)  # the name each kind of claim is made under
         tau = m.cfg.deniability.claim_temperature
-        top = max(c[2] for c in claims)
-        kind, brand, _ = claims[
-            choose(m.random.random, [math.exp((c[2] - top) / tau) for c in claims])
-        ]
+        top = max(values)
+        k = choose(m.random.random, [math.exp((v - top) / tau) for v in values])
         self.stocks[weapon] = max(0.0, self.stocks[weapon] - size)
         self.stocks_version += 1
         self.attacks += 1
         if t.owner in FOREIGN:
             self.activity += 1.0
             self.activity_level = math.log1p(self.monthly_rate(self.activity))
-        m.resolve_attack(self.mid, tid, weapon, size, kind, brand)
+        m.resolve_attack(self.mid, tid, weapon, size, CLAIM_KINDS[k], names[k])
 
     # ---- withdrawing from and returning to target classes
 
@@ -432,9 +522,9 @@ class Militia(Agent):
         m = self.model
         best: dict[str, float] = {}
         options, weights = self.options(include_withdrawn=True)
-        for (tid, _, _), wt in zip(options, weights, strict=True):
+        for option, wt in zip(options, weights, strict=True):
             margin = math.log(wt) * self.cfg.temperature if wt > 0 else -math.inf
-            best[tid] = max(best.get(tid, -math.inf), margin)
+            best[option.target] = max(best.get(option.target, -math.inf), margin)
         for tid, margin in best.items():
             if tid not in self.withdrawn:
                 p = logistic(self.cfg.review_sharpness * (self.cfg.withdraw_margin - margin))
@@ -462,18 +552,18 @@ class Militia(Agent):
         factors = self._decay.get(days)
         if factors is None:
             c = self.cfg
-            factors = self._decay[days] = (
-                decay(c.revenge_half_life_days, days),
-                decay(c.fear_half_life_days, days),
-                decay(c.grievance_half_life_days, days),
-                decay(c.rivalry_half_life_days, days),
+            factors = self._decay[days] = DecayFactors(
+                revenge=decay(c.revenge_half_life_days, days),
+                fear=decay(c.fear_half_life_days, days),
+                grievance=decay(c.grievance_half_life_days, days),
+                rivalry=decay(c.rivalry_half_life_days, days),
             )
-        self.revenge *= factors[0]
-        self.fear *= factors[1]
-        self.grievance *= factors[2]
-        self.activity *= factors[3]
+        self.revenge *= factors.revenge
+        self.fear *= factors.fear
+        self.grievance *= factors.grievance
+        self.activity *= factors.rivalry
         self.activity_level = math.log1p(self.monthly_rate(self.activity))
-        self.punish *= factors[3]
+        self.punish *= factors.rivalry
 
     def resupply(self, amounts: dict[str, float], factor: float) -> None:
         cap = self.cfg.capacity

@@ -432,7 +432,7 @@ class EscalationModel(Model):
 
     def log_false_claim(self, militia: Militia) -> None:
         """Log a facade claim of an attack that did not happen."""
-        brand = militia.brands[0][0] if militia.brands else militia.mid
+        brand = militia.brands[0].name if militia.brands else militia.mid
         self.log.append(
             LogRecord(
                 day=self.day,

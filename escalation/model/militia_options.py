@@ -1,0 +1,77 @@
+"""The records a militia decides with: its attack options, the slowly changing part of each
+target class's utility, today's claim values, and the option groups of the daily shortcut
+(:meth:`~escalation.model.militia.Militia.attack_odds_bound`).
+
+They are read on every step, so they are slotted dataclasses rather than named tuples: reading
+a field by name is then as fast as unpacking a plain tuple. The claim values are updated in
+place rather than built anew for every target class on every decision.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from escalation.scenario import schema as C
+
+CLAIM_KINDS = ("own", "unclaimed", "facade")
+"""How an attack can be claimed, in the order of the claim choice's options."""
+
+
+@dataclass(slots=True)
+class ClaimValues:
+    """The utilities of claiming an attack on one target class in one's own name, of leaving
+    it unclaimed, and of claiming it under the facade ``brand`` (both None when no brand covers
+    the class), as of the militia's latest look at its options
+    (:meth:`~escalation.model.militia.Militia.options`, which updates them in place)."""
+
+    own: float
+    unclaimed: float
+    facade: float | None
+    brand: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class AttackOption:
+    """Attacking one target class with one weapon: the smallest attack the weapon allows (a
+    militia with fewer in stock cannot choose it) and what using the weapon costs in utility."""
+
+    target: str
+    front: str
+    weapon: str
+    min_size: int
+    cost: float
+
+
+@dataclass(slots=True)  # not frozen: rebuilt during the run, and frozen ones build slower
+class TargetEntry:
+    """An adopted target class and the parts of its attack utility that change only with
+    events (context, posture, Iran's line, the militia's disposition and tactics)."""
+
+    target: str
+    spec: C.TargetClass
+    to_us: bool
+    foreign: bool
+    utility: float
+    options: tuple[AttackOption, ...]
+    brand: str | None
+    """The facade brand in use for the class, if any."""
+    own_claim: float
+    """Value of claiming in one's own name, before the fear of retaliation."""
+    facade_claim: float
+    """Value of claiming under ``brand``, before the fear of retaliation."""
+    claim_value_max: float
+    """The claim choice's inclusive value without fear: an upper bound on it."""
+
+
+@dataclass(slots=True)
+class OptionGroup:
+    """Options the same daily terms reach, and the sum over them of exp(event-driven utility
+    / temperature)."""
+
+    to_us: bool
+    foreign: bool
+    covered: bool
+    """Covered by the active truce."""
+    rival_revenue: bool
+    front: str
+    weight: float = 0.0
