@@ -34,6 +34,15 @@ class Truce:
     breakers: set[str] = field(default_factory=set)
 
 
+@dataclass(frozen=True, slots=True)  # slots: the step reads the next entry's day
+class TimelineEntry:
+    """A timeline event and the day it falls on."""
+
+    day: int
+    eid: str
+    event: C.Event
+
+
 # ---- reporters: one named function per daily state column
 
 
@@ -131,7 +140,8 @@ class EscalationModel(Model):
         self.several_fronts = len({t.front for t in scenario.targets.values()}) > 1
         self.context: dict[str, float] = {k: float(v) for k, v in scenario.context.items()}
         self.context_version = 0
-        self._motive_cache: dict[tuple[str, str], tuple[int, float]] = {}
+        self._motives: dict[tuple[str, str], float] = {}  # (militia, owner): motive
+        self._motives_version = 0  # the context they were computed under
 
         self.iran = Iran(self, scenario.iran)
         self.us = USForces(self, scenario.us)
@@ -150,7 +160,10 @@ class EscalationModel(Model):
         self.force_attacks_by_day = [0] * self.n_days  # on sites with US personnel
         self.foreign_attacks_by_day = [0] * self.n_days
         self.domestic_log: list[LogRecord] = []  # attacks on domestic targets
-        self.timeline = [(self.day_of(ev.date), eid, ev) for eid, ev in scenario.sorted_events()]
+        self.timeline = [
+            TimelineEntry(day=self.day_of(ev.date), eid=eid, event=ev)
+            for eid, ev in scenario.sorted_events()
+        ]
         self._next_event = 0
 
         self.collect = collect
@@ -194,12 +207,12 @@ class EscalationModel(Model):
     def apply_due_events(self) -> None:
         horizon = self.day + self.step_days
         while (
-            self._next_event < len(self.timeline) and self.timeline[self._next_event][0] < horizon
+            self._next_event < len(self.timeline) and self.timeline[self._next_event].day < horizon
         ):
-            _, eid, ev = self.timeline[self._next_event]
+            entry = self.timeline[self._next_event]
             self._next_event += 1
-            apply_event(self, eid, ev)
-            self.log_simple("timeline", "event", eid, ev.label)
+            apply_event(self, entry.eid, entry.event)
+            self.log_simple("timeline", "event", entry.eid, entry.event.label)
 
     def end_of_step(self) -> None:
         d = self.step_days
@@ -217,16 +230,19 @@ class EscalationModel(Model):
 
     def motive(self, militia: Militia, owner: str) -> float:
         """A militia's motive to pressure ``owner`` under the current context (cached)."""
+        if self._motives_version != self.context_version:
+            self._motives.clear()
+            self._motives_version = self.context_version
         key = (militia.mid, owner)
-        cached = self._motive_cache.get(key)
-        if cached is not None and cached[0] == self.context_version:
-            return cached[1]
+        value = self._motives.get(key)
+        if value is not None:
+            return value
         spec = militia.cfg.motives.get(owner)
         value = 0.0
         if spec is not None:
             ctx = self.context
             value = max(0.0, spec.base + sum(w * ctx[k] for k, w in spec.context.items()))
-        self._motive_cache[key] = (self.context_version, value)
+        self._motives[key] = value
         return value
 
     def exposure(self, t: C.TargetClass) -> float:
