@@ -14,7 +14,7 @@ from escalation import load_scenario, run_ensemble, scenario_from_dict, spawn_se
 from escalation.cli.main import main
 from escalation.scenario.reference import describe
 
-ROOT = Path(__file__).resolve().parent.parent
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def test_spawned_seeds_are_stable_and_distinct():

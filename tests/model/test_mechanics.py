@@ -9,7 +9,7 @@ import pandas as pd
 
 from escalation import EscalationModel, load_scenario, run, scenario_from_dict
 
-SCENARIOS = Path(__file__).resolve().parent.parent / "scenarios"
+SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
 
 def attacks(result, actor=None, targets=None, start=None, end=None):
