@@ -12,6 +12,7 @@ from escalation.errors import UserError
 from escalation.experiments.runner import RunResult, run_ensemble
 from escalation.observe.periods import Period, period_metrics, years
 from escalation.scenario import schema as C
+from escalation.seeds import Streams
 
 PLOT_METRICS = (
     "attacks_on_us",
@@ -44,15 +45,21 @@ class Comparison:
 def paired_differences(
     metrics: pd.DataFrame, reference: str, seed: int = 0, n_boot: int = 2000
 ) -> pd.DataFrame:
-    """Per scenario, period and metric: statistics of run-by-run differences to ``reference``."""
+    """Per scenario, period and metric: statistics of run-by-run differences to ``reference``.
+
+    The bootstrap of each (period, metric) draws from its own stream under ``seed``
+    (``Streams(seed).child("bootstrap").child(period).child(metric)``), so a metric's interval
+    does not depend on which other metrics or periods the table holds.
+    """
     wide = metrics.pivot_table(
         index=["period", "metric", "run"], columns="scenario", values="value", aggfunc="first"
     )
-    rng = np.random.default_rng(seed)
+    bootstrap = Streams(seed).child("bootstrap")
     rows = []
     for (period, metric), block in wide.groupby(level=["period", "metric"], sort=False):
         ref = block[reference].to_numpy()
         n = len(ref)
+        rng = bootstrap.child(str(period)).child(str(metric)).rng()
         idx = rng.integers(0, n, size=(n_boot, n))
         for name in block.columns:
             if name == reference:

@@ -93,3 +93,22 @@ def test_every_what_if_runs_and_compares_with_the_baseline(tmp_path, capsys):
     assert (out / "compare.png").stat().st_size > 0
     text = capsys.readouterr().out
     assert "no_facades - baseline" in text
+
+
+def test_an_interval_does_not_depend_on_the_other_metrics_in_the_table():
+    rng = np.random.default_rng(0)
+    rows = [
+        (sc, run, period, metric, float(rng.poisson(5)))
+        for sc in ("ref", "alt")
+        for run in range(20)
+        for period in ("p1", "p2")
+        for metric in ("attacks", "retaliations", "us_killed")
+    ]
+    metrics = pd.DataFrame(rows, columns=["scenario", "run", "period", "metric", "value"])
+    whole = paired_differences(metrics, "ref", seed=3).set_index(["period", "metric"])
+    alone = paired_differences(metrics[metrics["metric"] == "us_killed"], "ref", seed=3)
+    for _, row in alone.iterrows():
+        same = whole.loc[(row["period"], "us_killed")]
+        assert (same["ci_low"], same["ci_high"]) == (row["ci_low"], row["ci_high"])
+    other = paired_differences(metrics, "ref", seed=4).set_index(["period", "metric"])
+    assert not whole["ci_low"].equals(other["ci_low"])
