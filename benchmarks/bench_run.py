@@ -73,7 +73,7 @@ def main() -> None:
     parser.add_argument("--repeats", type=int, default=15)
     parser.add_argument("--scenario", default=str(ROOT / "scenarios" / "baseline.yaml"))
     parser.add_argument(
-        "--calibration", default=str(ROOT / "calibration" / "baseline.yaml"), metavar="FILE"
+        "--calibration", default=str(ROOT / "calibrations" / "baseline.yaml"), metavar="FILE"
     )
     args = parser.parse_args()
 
