@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import argparse
 import importlib.metadata as md
+import sys
+from collections.abc import Iterable
 from pathlib import Path
 
 from escalation.errors import UserError
@@ -93,3 +95,9 @@ def progress_bar(total: int, desc: str, disable: bool):
 
     std.tqdm.monitor_interval = 0  # no monitor thread: worker processes are forked
     return tqdm(total=total, desc=desc, unit="run", disable=disable, dynamic_ncols=True)
+
+
+def warn(messages: Iterable[str]) -> None:
+    """Print each message to stderr as a warning (the command goes on)."""
+    for text in messages:
+        print(f"warning: {text}", file=sys.stderr)

@@ -7,7 +7,7 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from escalation.cli.common import add_run_options, prepare_out, progress_bar
+from escalation.cli.common import add_run_options, prepare_out, progress_bar, warn
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,9 +44,12 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from escalation.files import write_json, write_table
     from escalation.record.overlap import comparison_periods
     from escalation.scenario.loading import load_scenario
+    from escalation.scenario.superseded import superseded_settings
     from escalation.viz.compare import plot_comparison
 
     scenarios = [load_scenario(p, args.overrides) for p in args.scenarios]
+    for scenario in scenarios:
+        warn(f"{scenario.name}: {text}" for text in superseded_settings(scenario))
     names = [s.name for s in scenarios]
     out = args.out or Path("results") / "compare" / "-vs-".join(names)
     prepare_out(out)

@@ -8,7 +8,7 @@ import sys
 import time
 from pathlib import Path
 
-from escalation.cli.common import add_run_options, prepare_out, progress_bar
+from escalation.cli.common import add_run_options, prepare_out, progress_bar, warn
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -34,9 +34,11 @@ def cmd_run(args: argparse.Namespace) -> int:
     from escalation.experiments.runner import run_ensemble
     from escalation.files import write_json, write_table
     from escalation.scenario.loading import load_scenario
+    from escalation.scenario.superseded import superseded_settings
     from escalation.viz.tempo import plot_tempo, record_overlay
 
     scenario = load_scenario(args.scenario, args.overrides)
+    warn(superseded_settings(scenario))
     out = args.out or Path("results") / scenario.name
     jobs = args.jobs or default_jobs()
     prepare_out(out)

@@ -7,7 +7,13 @@ import sys
 import time
 from pathlib import Path
 
-from escalation.cli.common import add_run_options, positive_int, prepare_out, progress_bar
+from escalation.cli.common import (
+    add_run_options,
+    positive_int,
+    prepare_out,
+    progress_bar,
+    warn,
+)
 from escalation.errors import UserError
 
 
@@ -58,6 +64,7 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         run_sweep,
         sweep_from_dict,
     )
+    from escalation.scenario.superseded import superseded
     from escalation.viz.sweep import plot_sweep
 
     if (args.sweep is None) == (args.scenario is None):
@@ -87,6 +94,11 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         data["design"] = design
     sweep = sweep_from_dict(
         data, base_dir=base_dir, label=label, text=text, overrides=args.overrides
+    )
+    keys = [*sweep.spec.parameters, *(o.split("=", 1)[0].strip() for o in args.overrides)]
+    warn(
+        f"sweep {sweep.spec.name}: {item.message(event_label)}"
+        for item, event_label in superseded(sweep.scenario, keys)
     )
     out = args.out or Path("results") / "sweeps" / sweep.spec.name
     prepare_out(out)

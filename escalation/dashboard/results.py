@@ -12,6 +12,7 @@ import pandas as pd
 from escalation.dashboard.library import Settings
 from escalation.observe.outcomes import label as outcome_label
 from escalation.scenario import schema as C
+from escalation.scenario.superseded import superseded_settings
 
 if TYPE_CHECKING:
     from escalation.experiments.runner import Ensemble
@@ -115,6 +116,8 @@ def run_info(
         "name": s.variant.name,
         "file": str(s.path),
         "overrides": s.overrides,
+        # settings the timeline replaces later in the run (the hold checkbox keeps the doctrine)
+        "warnings": superseded_settings(s.variant),
         "command": s.command(),
         "replicates": s.replicates,
         "seed": s.seed,

@@ -28,6 +28,8 @@ def apply_event(model: EscalationModel, eid: str, ev: C.Event) -> None:
                 militia = model.militias[ev.militia]
                 militia.compliance = min(1.0, max(0.0, militia.compliance + ev.compliance_change))
             model.us_strike(ev.militia, "leadership", ev.severity, ev.label, action="strike")
+        case C.UsStrikeEvent():
+            model.us_strike(ev.militia, ev.theatre, ev.severity, ev.label, action="strike")
         case C.IraqPressureEvent():
             model.iraq.pressure_on_us = max(0.0, model.iraq.pressure_on_us + ev.pressure)
             if ev.sovereignty:

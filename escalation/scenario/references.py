@@ -175,7 +175,9 @@ def _check_event(
         case C.ContextEvent():
             yield from _unknown_contexts([*base, "set"], ev.set, names)
             yield from _unknown_contexts([*base, "add"], ev.add, names)
-        case C.LeadershipStrikeEvent() if ev.militia is not None and ev.militia not in militias:
+        case C.LeadershipStrikeEvent() | C.UsStrikeEvent() if (
+            ev.militia is not None and ev.militia not in militias
+        ):
             yield Problem([*base, "militia"], one_of("militia", ev.militia, militias))
         case C.TruceEvent():
             for i, tid in enumerate(ev.scope or ()):

@@ -71,6 +71,7 @@ from escalation.scenario.timeline import (
     ResupplyEvent,
     TruceEndEvent,
     TruceEvent,
+    UsStrikeEvent,
 )
 from escalation.scenario.us import (
     US,
@@ -143,6 +144,7 @@ __all__ = [
     "TruceEndEvent",
     "TruceEvent",
     "TruceRules",
+    "UsStrikeEvent",
     "Weapon",
     "Withdrawal",
     "default_lines",

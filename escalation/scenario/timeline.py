@@ -9,7 +9,15 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field
 
-from escalation.scenario.base import Frozen, Line, Mission, NonNeg, NonNegInt, Prob
+from escalation.scenario.base import (
+    Frozen,
+    Line,
+    Mission,
+    NonNeg,
+    NonNegInt,
+    Prob,
+    StrikeTheatre,
+)
 from escalation.scenario.iraq import Government
 
 
@@ -41,6 +49,27 @@ class LeadershipStrikeEvent(EventBase):
     severity: NonNeg = Field(1.0, description="Multiplier on the leadership strike effects.")
     compliance_change: float = Field(
         0.0, description="Change in the militia's compliance (loss of a coordinating leader)."
+    )
+
+
+class UsStrikeEvent(EventBase):
+    """A US strike the timeline schedules, whatever the doctrine would do (to replay or move a
+    strike of the record, or to add a larger one). Its consequences are those of a doctrine
+    strike in the same theatre (``us.strike_effects``), times its severity."""
+
+    type: Literal["us_strike"]
+    theatre: StrikeTheatre = Field(
+        "iraq",
+        description="Where it lands: iraq (militia sites in Iraq), syria (their sites in "
+        "Syria), leadership (their leaders), iran (Iran itself).",
+    )
+    militia: str | None = Field(
+        None, description="Militia struck (none: Iran, or the network as a whole)."
+    )
+    severity: Annotated[float, Field(gt=0)] = Field(
+        1.0,
+        description="Size of the strike as a multiple of one strike's effects (for example "
+        "the number of sites or leaders hit).",
     )
 
 
@@ -158,6 +187,7 @@ class MilitiaEvent(EventBase):
 Event = Annotated[
     ContextEvent
     | LeadershipStrikeEvent
+    | UsStrikeEvent
     | IraqPressureEvent
     | PostureEvent
     | DoctrineEvent
@@ -173,6 +203,7 @@ Event = Annotated[
 EVENT_TYPES: tuple[str, ...] = (
     "context",
     "leadership_strike",
+    "us_strike",
     "iraq_pressure",
     "us_posture",
     "doctrine",

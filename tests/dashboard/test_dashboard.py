@@ -417,3 +417,17 @@ def test_invalid_setting_shows_the_message_not_a_traceback(page):
     page.wait_for_function(
         "document.querySelector('#error').textContent.includes('replicates')", timeout=10_000
     )
+
+
+def test_a_setting_the_timeline_replaces_is_reported_unless_held(library):
+    from escalation.scenario.superseded import superseded_settings
+
+    loose = library.settings(
+        {"scenario": "baseline", "values": {"us.doctrine.trigger": "every_attack"}}
+    )
+    (warning,) = superseded_settings(loose.variant)
+    assert "us.doctrine.trigger" in warning and HOLD_EVENT in warning
+    held = library.settings(
+        {"scenario": "baseline", "values": {"us.doctrine.trigger": "every_attack"}, "hold": True}
+    )
+    assert superseded_settings(held.variant) == []

@@ -6,8 +6,9 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pytest
 
-from escalation import EscalationModel, load_scenario, run, scenario_from_dict
+from escalation import EscalationModel, ScenarioError, load_scenario, run, scenario_from_dict
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -337,3 +338,31 @@ def test_attack_odds_bound_holds_with_several_fronts(small, monkeypatch):
     for a, b in zip(fast, slow, strict=True):
         assert len(a.events) > 20
         assert a.events.equals(b.events)
+
+
+def test_a_timeline_strike_lands_where_it_is_aimed_and_scales_with_severity(small):
+    def strike(severity: float):
+        small["events"] = {
+            "big_strike": {
+                "date": "2020-06-01", "label": "strike", "type": "us_strike",
+                "theatre": "syria", "militia": "A", "severity": severity,
+            }
+        }  # fmt: skip
+        return run(scenario_from_dict(small), 3, daily=True)
+
+    one, five = strike(1.0), strike(5.0)
+    logged = one.events.query("action == 'strike'")
+    assert list(zip(logged["actor"], logged["target"], logged["theatre"], strict=True)) == [
+        ("us", "A", "syria")
+    ]
+    day = (pd.Timestamp("2020-06-01") - pd.Timestamp("2020-01-01")).days
+    fear = [r.daily.loc[day + 1, "A.fear"] - r.daily.loc[day - 1, "A.fear"] for r in (one, five)]
+    assert fear[1] > fear[0] > 0
+
+
+def test_a_timeline_strike_on_an_unknown_militia_names_the_key(small):
+    small["events"] = {
+        "s": {"date": "2020-06-01", "label": "s", "type": "us_strike", "militia": "Z"}
+    }
+    with pytest.raises(ScenarioError, match=r"events\.s\.militia"):
+        scenario_from_dict(small)

@@ -242,6 +242,7 @@ async function poll(now) {
 function renderResult(r) {
   RESULT = r;
   shown = {job: r.job, complete: r.complete};
+  $("#warnings").innerHTML = (r.warnings || []).map((w) => `<li>${esc(w)}</li>`).join("");
   document.body.dataset.result = r.job;
   document.body.dataset.complete = r.complete;
   const box = $("#tempo-box");

@@ -1,0 +1,78 @@
+"""Settings the timeline later replaces: an override of the US doctrine or posture holds only
+until a dated event changes the same value, which a user setting it for the whole run would not
+expect. :func:`superseded_settings` names each such setting and event, and how to hold the
+setting instead (remove the event: ``--set events.<id>=null``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from typing import NamedTuple
+
+from escalation.scenario import schema as C
+from escalation.scenario.loading import provenance
+
+#: Posture values a ``us_posture`` event can set (its field -> the posture key it replaces).
+_POSTURE_FIELDS = {
+    "sites": "sites",
+    "sites_change": "sites",
+    "troops": "troops",
+    "air_defence": "air_defence",
+    "force_protection": "force_protection",
+}
+
+
+class Superseded(NamedTuple):
+    """A setting a later timeline event replaces."""
+
+    setting: str
+    """The dotted key path that was set (e.g. ``us.doctrine.trigger``)."""
+    event: str
+    """The id of the event that replaces it."""
+    date: str
+    value: object
+    """What the event sets it to."""
+
+    def message(self, label: str) -> str:
+        return (
+            f"{self.setting} holds only until {self.date}: the timeline event '{self.event}' "
+            f"({label}) then sets it to {self.value}; to hold it for the whole run, drop the "
+            f"event (events.{self.event}=null)"
+        )
+
+
+def _changed(ev: C.Event) -> dict[str, object]:
+    """The ``us.*`` keys an event sets, with their new values."""
+    match ev:
+        case C.DoctrineEvent():
+            return {f"us.doctrine.{k}": v for k, v in ev.changes.items()}
+        case C.PostureEvent():
+            out: dict[str, object] = {}
+            for name, key in _POSTURE_FIELDS.items():
+                value = getattr(ev, name)
+                if value is not None:
+                    out[f"us.posture.{key}"] = value
+            return out
+    return {}
+
+
+def superseded(scenario: C.Scenario, keys: Iterable[str]) -> list[tuple[Superseded, str]]:
+    """For dotted ``keys`` set on ``scenario`` (by ``--set``, a sweep or the page): each later
+    timeline event inside the run that changes the same value, with the event's label."""
+    found = []
+    for key in keys:
+        for eid, ev in scenario.sorted_events():
+            if not scenario.start < ev.date <= scenario.end:
+                continue
+            for changed, value in _changed(ev).items():
+                if changed == key or changed.startswith(key + "."):
+                    found.append((Superseded(key, eid, str(ev.date), value), ev.label))
+    return found
+
+
+def superseded_settings(scenario: C.Scenario) -> list[str]:
+    """Messages for the ``--set`` overrides of ``scenario`` that the timeline later replaces."""
+    prov = provenance(scenario)
+    texts = prov.overrides if prov is not None else ()
+    keys = [text.split("=", 1)[0].strip() for text in texts]
+    return [item.message(label) for item, label in superseded(scenario, keys)]
