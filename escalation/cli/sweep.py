@@ -6,6 +6,7 @@ import argparse
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from escalation.cli.common import (
     add_run_options,
@@ -15,6 +16,9 @@ from escalation.cli.common import (
     warn,
 )
 from escalation.errors import UserError
+
+if TYPE_CHECKING:
+    from escalation.experiments.sweep import Sweep, SweepResult
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -58,43 +62,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from escalation.experiments.sweep import (
-        parse_param_option,
-        read_sweep_file,
-        run_sweep,
-        sweep_from_dict,
-    )
+    from escalation.experiments.frontier import applies
+    from escalation.experiments.sweep import run_sweep
     from escalation.scenario.superseded import superseded
     from escalation.viz.sweep import plot_sweep
 
-    if (args.sweep is None) == (args.scenario is None):
-        raise UserError("sweep: give a sweep file, or --scenario with --param options")
-    if args.sweep is not None:
-        if args.param:
-            raise UserError("sweep: --param only goes with --scenario (a sweep file has its own)")
-        data, text = read_sweep_file(args.sweep)
-        base_dir, label = args.sweep.parent, str(args.sweep)
-    else:
-        if not args.param:
-            raise UserError("sweep: --scenario needs at least one --param KEY=LOW:HIGH")
-        data = {"name": "sweep", "scenario": str(args.scenario.resolve()), "parameters": {}}
-        for text_opt in args.param:
-            key, spec = parse_param_option(text_opt)
-            data["parameters"][key] = spec
-        base_dir, label, text = Path("."), "--param", None
-    for key, value in (("replicates", args.replicates), ("seed", args.seed), ("name", args.name)):
-        if value is not None:
-            data[key] = value
-    if args.design or args.samples:
-        design = dict(data.get("design") or {})
-        if args.design:
-            design["method"] = args.design
-        if args.samples:
-            design["samples"] = args.samples
-        data["design"] = design
-    sweep = sweep_from_dict(
-        data, base_dir=base_dir, label=label, text=text, overrides=args.overrides
-    )
+    sweep = _sweep_of(args)
     keys = [*sweep.spec.parameters, *(o.split("=", 1)[0].strip() for o in args.overrides)]
     warn(
         f"sweep {sweep.spec.name}: {item.message(event_label)}"
@@ -127,11 +100,63 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return 130
     bar.close()
     plots = plot_sweep(result, out)
+    if applies(sweep):
+        plots += _frontier(result, out, args)
     print(
         f"{sweep.spec.name}: {len(sweep.points)} points x {sweep.spec.replicates} replicates = "
         f"{sweep.total_runs} runs ({time.perf_counter() - t0:.1f} s); wrote points.csv, "
         f"runs.csv, summary.csv"
         + (", sensitivity.csv" if result.sensitivity is not None else "")
+        + (", frontier.csv" if applies(sweep) else "")
         + f", {', '.join(p.name for p in plots)} to {out}/"
     )
     return 0
+
+
+def _frontier(result: SweepResult, out: Path, args: argparse.Namespace) -> list[Path]:
+    """The deterrence frontier: reference runs without retaliation, frontier.csv and its plot."""
+    from escalation.experiments.frontier import deterrence_frontier, reference_runs
+    from escalation.files import write_table
+    from escalation.viz.sweep import frontier_figure
+
+    sweep = result.sweep
+    reference = reference_runs(sweep, jobs=args.jobs, scheduler=args.scheduler)
+    frontier = deterrence_frontier(result.runs, sweep.parameters, reference)
+    write_table(out / "frontier.csv", frontier.points)
+    write_table(out / "reference_runs.csv", reference)
+    return [frontier_figure(frontier, sweep.spec.name, out / "frontier.png")]
+
+
+def _sweep_of(args: argparse.Namespace) -> Sweep:
+    """The sweep a file, or --scenario with --param options, describes (with the options that
+    override its replicates, seed, name and design)."""
+    from escalation.experiments.sweep import parse_param_option, read_sweep_file, sweep_from_dict
+
+    if (args.sweep is None) == (args.scenario is None):
+        raise UserError("sweep: give a sweep file, or --scenario with --param options")
+    if args.sweep is not None:
+        if args.param:
+            raise UserError("sweep: --param only goes with --scenario (a sweep file has its own)")
+        data, text = read_sweep_file(args.sweep)
+        base_dir, label = args.sweep.parent, str(args.sweep)
+    else:
+        if not args.param:
+            raise UserError("sweep: --scenario needs at least one --param KEY=LOW:HIGH")
+        data = {"name": "sweep", "scenario": str(args.scenario.resolve()), "parameters": {}}
+        for text_opt in args.param:
+            key, spec = parse_param_option(text_opt)
+            data["parameters"][key] = spec
+        base_dir, label, text = Path("."), "--param", None
+    for key, value in (("replicates", args.replicates), ("seed", args.seed), ("name", args.name)):
+        if value is not None:
+            data[key] = value
+    if args.design or args.samples:
+        design = dict(data.get("design") or {})
+        if args.design:
+            design["method"] = args.design
+        if args.samples:
+            design["samples"] = args.samples
+        data["design"] = design
+    return sweep_from_dict(
+        data, base_dir=base_dir, label=label, text=text, overrides=args.overrides
+    )

@@ -12,6 +12,7 @@ import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
 
+from escalation.experiments.frontier import CASUALTIES, SPIRAL, TEMPO, Frontier
 from escalation.experiments.sweep import SweepResult
 from escalation.observe.outcomes import label as outcome_label
 
@@ -222,3 +223,63 @@ def plot_sweep(result: SweepResult, out: Path, outcomes: Sequence[str] | None = 
     if result.sensitivity is not None and not result.sensitivity.empty:
         written.append(sensitivity_bars(result, outcomes, out / "sensitivity.png"))
     return written
+
+
+EFFECT_COLOURS = {"deters": "#2e7d32", "provokes": "#c0392b", "unclear": "#8c8c8c"}
+
+
+def plot_frontier(
+    frontier: Frontier, *, label: str | None = None, ax: plt.Axes | None = None
+) -> plt.Axes:
+    """Each doctrine (sweep point) by its attacks on US targets and US casualties per run, with
+    90% intervals of both means; colour says whether it deters or provokes against no
+    retaliation (the cross), size its spiral risk; the frontier joins the points no other beats
+    on both."""
+    if ax is None:
+        _, ax = plt.subplots(figsize=(7.5, 5.5))
+    pts, ref = frontier.points, frontier.reference
+    for effect, colour in EFFECT_COLOURS.items():
+        sub = pts[pts["effect"] == effect]
+        if sub.empty:
+            continue
+        ax.errorbar(
+            sub[TEMPO], sub[CASUALTIES], xerr=sub[f"{TEMPO}_pm90"], yerr=sub[f"{CASUALTIES}_pm90"],
+            fmt="none", ecolor=colour, alpha=0.35, lw=0.8, zorder=2,
+        )  # fmt: skip
+        ax.scatter(
+            sub[TEMPO], sub[CASUALTIES], s=20 + 180 * sub[SPIRAL].clip(0, 1), color=colour,
+            alpha=0.8, edgecolor="white", lw=0.5, zorder=3, label=f"{effect} ({len(sub)})",
+        )  # fmt: skip
+    front = pts[pts["on_frontier"]].sort_values(TEMPO)
+    ax.plot(front[TEMPO], front[CASUALTIES], color="#333333", lw=1.2, ls="--", zorder=4,
+            label="frontier")  # fmt: skip
+    ax.plot(ref[TEMPO], ref[CASUALTIES], marker="X", ms=11, color="black", ls="none", zorder=5,
+            label="no retaliation")  # fmt: skip
+    ax.axvline(ref[TEMPO], color="#999999", lw=0.8, ls=":")
+    ax.set_xlabel("attacks on US targets per run (mean, 90% interval)", fontsize=9)
+    ax.set_ylabel("US wounded and killed per run (mean, 90% interval)", fontsize=9)
+    ax.grid(color="#e6e6e6", lw=0.6)
+    ax.spines[["top", "right"]].set_visible(False)
+    ax.tick_params(labelsize=8)
+    legend = ax.legend(fontsize=8, frameon=False, title="dot size: share of runs that spiral",
+                       title_fontsize=8, loc="best")  # fmt: skip
+    for handle in legend.legend_handles:
+        if hasattr(handle, "set_sizes"):
+            handle.set_sizes([60])
+    if label:
+        ax.set_title(label, fontsize=10, loc="left")
+    return ax
+
+
+def frontier_figure(frontier: Frontier, name: str, path: Path) -> Path:
+    """The frontier of a sweep as its own figure."""
+    fig, ax = plt.subplots(figsize=(8.5, 6))
+    plot_frontier(frontier, ax=ax)
+    counts = frontier.points["effect"].value_counts()
+    return _finish(
+        fig,
+        f"{name}: deterrence frontier ({len(frontier.points)} doctrines; "
+        f"{counts.get('deters', 0)} deter, {counts.get('provokes', 0)} provoke, "
+        f"{counts.get('unclear', 0)} unclear against no retaliation)",
+        path,
+    )
