@@ -16,8 +16,8 @@ import numpy as np
 import pandas as pd
 
 from escalation.errors import UserError
-from escalation.experiments.runner import run_ensemble
-from escalation.experiments.sweep import Sweep
+from escalation.experiments.executors import Shared, make_executor
+from escalation.experiments.sweep import Sweep, _native, _sweep_task
 from escalation.scenario import schema as C
 from escalation.scenario.loading import with_overrides
 
@@ -28,11 +28,12 @@ NEEDED = ("attacks_on_us", "us_wounded", "us_killed", "spiral")
 
 class Frontier(NamedTuple):
     """Per point: means and 90% intervals of tempo, casualties and spiral share, the effect
-    against the reference, and whether the point is on the frontier; and the reference."""
+    against its reference, and whether the point is on the frontier; and the reference runs'
+    means (over all of them, for the figure)."""
 
     points: pd.DataFrame
     reference: pd.Series
-    """Means and standard errors of the outcomes without retaliation."""
+    """Means of the outcomes without retaliation, over every reference run."""
 
 
 def _mean_and_half_width(values: pd.Series) -> tuple[float, float]:
@@ -56,6 +57,19 @@ def _per_point(runs: pd.DataFrame, parameters: list[str]) -> pd.DataFrame:
     return pd.DataFrame(rows)
 
 
+def _matching(reference: pd.DataFrame, block: pd.DataFrame, others: list[str]) -> pd.DataFrame:
+    """The reference runs with the same values as ``block`` (one point's runs) of ``others``."""
+    keep = np.ones(len(reference), dtype=bool)
+    for name in others:
+        keep &= (reference[name] == block[name].iloc[0]).to_numpy()
+    found = reference[keep]
+    if found.empty:
+        raise UserError(
+            f"deterrence frontier: no reference runs for point {block['point'].iloc[0]}"
+        )
+    return found
+
+
 def _on_frontier(tempo: np.ndarray, casualties: np.ndarray) -> np.ndarray:
     """Points that no other point beats on both (lower or equal on both, lower on one)."""
     n = len(tempo)
@@ -70,14 +84,17 @@ def _on_frontier(tempo: np.ndarray, casualties: np.ndarray) -> np.ndarray:
 def deterrence_frontier(
     runs: pd.DataFrame, parameters: list[str], reference: pd.DataFrame
 ) -> Frontier:
-    """The frontier of a sweep's ``runs`` (one row per run, with ``point`` and the swept
-    ``parameters``) against ``reference``, runs of the same scenario without retaliation."""
+    """The frontier of a sweep's ``runs`` (one row per run, with ``point``, ``replicate`` and the
+    swept ``parameters``) against ``reference``: runs without retaliation (with ``replicate``
+    and the values of the parameters other than the doctrine, see :func:`reference_runs`).
+    Each point is paired with the reference runs that share its other values."""
     missing = [c for c in NEEDED if c not in runs or c not in reference]
     if missing:
         raise UserError(f"deterrence frontier: the runs lack {', '.join(missing)}")
     if len(reference) < 2:
         raise UserError("deterrence frontier: the reference needs at least 2 runs")
     points = _per_point(runs, parameters)
+    others = [p for p in parameters if not p.startswith("us.doctrine")]
     ref_casualties = reference["us_wounded"] + reference["us_killed"]
     ref = pd.Series(
         {
@@ -87,12 +104,11 @@ def deterrence_frontier(
             "replicates": len(reference),
         }
     )
-    # runs of a point and of the reference share their seeds replicate by replicate: paired
-    ref_tempo = reference.set_index("run")[TEMPO].astype(float)
+    # runs of a point and of its reference share their seeds replicate by replicate: paired
     diffs = [
         _mean_and_half_width(
             block.set_index("replicate")[TEMPO].astype(float)
-            - ref_tempo.reindex(block["replicate"]).to_numpy()
+            - _matching(reference, block, others).set_index("replicate")[TEMPO].astype(float)
         )
         for _, block in runs.groupby("point", sort=True)
     ]
@@ -123,10 +139,23 @@ def without_retaliation(scenario: C.Scenario) -> C.Scenario:
 def reference_runs(
     sweep: Sweep, *, jobs: int | None = None, scheduler: str | None = None
 ) -> pd.DataFrame:
-    """Runs of the sweep's scenario without retaliation, on the sweep's replicate seeds (so
-    each point's runs and these are paired)."""
-    scenario = without_retaliation(sweep.scenario)
-    ens = run_ensemble(scenario, sweep.spec.replicates, sweep.spec.seed, jobs=jobs,
-                       scheduler=scheduler)  # fmt: skip
-    assert ens.seeds == sweep.seeds
-    return ens.runs
+    """Each point's counterfactual without retaliation: the sweep's scenario with the point's
+    values of everything but the doctrine (force protection, say), the US never retaliating,
+    on the sweep's replicate seeds, so a point's runs and its reference are paired. Points that
+    differ only in their doctrine share one reference."""
+    others = [p for p in sweep.parameters if not p.startswith("us.doctrine")]
+    combos = [()]  # only the doctrine varies: one reference for every point
+    if others:
+        combos = list(sweep.points[others].drop_duplicates().itertuples(index=False, name=None))
+    base = Shared(without_retaliation(sweep.scenario))
+    tasks = []
+    for k, rec in enumerate(combos):
+        values = {n: _native(v) for n, v in zip(others, rec, strict=True)}
+        tasks += [(base, values, seed, k, r, 0) for r, seed in enumerate(sweep.seeds)]
+    executor = make_executor(jobs, scheduler)
+    try:
+        rows = [row for _, row in executor.imap(_sweep_task, tasks)]
+    finally:
+        executor.close()
+    frame = pd.DataFrame(rows).rename(columns={"point": "reference"})
+    return frame.sort_values(["reference", "replicate"]).reset_index(drop=True)

@@ -278,8 +278,8 @@ def frontier_figure(frontier: Frontier, name: str, path: Path) -> Path:
     counts = frontier.points["effect"].value_counts()
     return _finish(
         fig,
-        f"{name}: deterrence frontier ({len(frontier.points)} doctrines; "
+        f"{name}: deterrence frontier ({len(frontier.points)} points: "
         f"{counts.get('deters', 0)} deter, {counts.get('provokes', 0)} provoke, "
-        f"{counts.get('unclear', 0)} unclear against no retaliation)",
+        f"{counts.get('unclear', 0)} unclear)",
         path,
     )

@@ -7,7 +7,6 @@ from pathlib import Path
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
-import pandas.testing as pdt
 import pytest
 
 from escalation.cli.main import main
@@ -30,7 +29,7 @@ def _runs(tempo_by_point: dict[int, list[float]], casualties: dict[int, float]) 
 
 def test_paired_runs_say_which_doctrines_deter_and_which_provoke():
     base = np.array([100.0, 120.0, 90.0, 110.0, 105.0])
-    reference = pd.DataFrame({"run": range(5), "attacks_on_us": base, "us_wounded": 50.0,
+    reference = pd.DataFrame({"replicate": range(5), "attacks_on_us": base, "us_wounded": 50.0,
                               "us_killed": 1.0, "spiral": 0.0})  # fmt: skip
     runs = _runs(
         {
@@ -49,7 +48,7 @@ def test_paired_runs_say_which_doctrines_deter_and_which_provoke():
 
 
 def test_the_frontier_needs_the_outcomes_it_plots():
-    reference = pd.DataFrame({"run": [0, 1], "attacks_on_us": [1.0, 2.0]})
+    reference = pd.DataFrame({"replicate": [0, 1], "attacks_on_us": [1.0, 2.0]})
     with pytest.raises(UserError, match="us_wounded"):
         deterrence_frontier(_runs({0: [1.0, 2.0]}, {0: 1.0}), ["us.doctrine.severity"], reference)
 
@@ -70,9 +69,7 @@ def test_a_doctrine_sweep_writes_its_frontier(tmp_path):
     assert (out / "frontier.png").stat().st_size > 0
     reference = pd.read_csv(out / "reference_runs.csv")
     runs = pd.read_csv(out / "runs.csv")
-    pdt.assert_series_equal(
-        reference["seed"], runs[runs["point"] == 0]["seed"].reset_index(drop=True)
-    )
+    assert list(reference["seed"]) == list(runs[runs["point"] == 0]["seed"])
     _, ax = plt.subplots()
     f = deterrence_frontier(runs, ["us.doctrine.trigger"], reference)
     assert plot_frontier(f, ax=ax) is ax
