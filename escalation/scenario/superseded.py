@@ -1,7 +1,8 @@
 """Settings the timeline later replaces: an override of the US doctrine or posture holds only
 until a dated event changes the same value, which a user setting it for the whole run would not
 expect. :func:`superseded_settings` names each such setting and event, and how to hold the
-setting instead (remove the event: ``--set events.<id>=null``).
+setting instead: drop the doctrine event (``events.<id>=null``), or the posture event's value
+(``events.<id>.force_protection=null``).
 """
 
 from __future__ import annotations
@@ -32,26 +33,29 @@ class Superseded(NamedTuple):
     date: str
     value: object
     """What the event sets it to."""
+    hold: str
+    """The override that holds the setting for the whole run."""
 
     def message(self, label: str) -> str:
         return (
             f"{self.setting} holds only until {self.date}: the timeline event '{self.event}' "
-            f"({label}) then sets it to {self.value}; to hold it for the whole run, drop the "
-            f"event (events.{self.event}=null)"
+            f"({label}) then sets it to {self.value}; to hold it for the whole run, also set "
+            f"{self.hold}"
         )
 
 
-def _changed(ev: C.Event) -> dict[str, object]:
-    """The ``us.*`` keys an event sets, with their new values."""
+def _changed(eid: str, ev: C.Event) -> dict[str, tuple[object, str]]:
+    """The ``us.*`` keys an event sets: their new values, and the override that stops it (a
+    posture event loses just that field; a doctrine change, the whole event)."""
     match ev:
         case C.DoctrineEvent():
-            return {f"us.doctrine.{k}": v for k, v in ev.changes.items()}
+            return {f"us.doctrine.{k}": (v, f"events.{eid}=null") for k, v in ev.changes.items()}
         case C.PostureEvent():
-            out: dict[str, object] = {}
+            out: dict[str, tuple[object, str]] = {}
             for name, key in _POSTURE_FIELDS.items():
                 value = getattr(ev, name)
                 if value is not None:
-                    out[f"us.posture.{key}"] = value
+                    out[f"us.posture.{key}"] = (value, f"events.{eid}.{name}=null")
             return out
     return {}
 
@@ -64,9 +68,9 @@ def superseded(scenario: C.Scenario, keys: Iterable[str]) -> list[tuple[Supersed
         for eid, ev in scenario.sorted_events():
             if not scenario.start < ev.date <= scenario.end:
                 continue
-            for changed, value in _changed(ev).items():
+            for changed, (value, hold) in _changed(eid, ev).items():
                 if changed == key or changed.startswith(key + "."):
-                    found.append((Superseded(key, eid, str(ev.date), value), ev.label))
+                    found.append((Superseded(key, eid, str(ev.date), value, hold), ev.label))
     return found
 
 

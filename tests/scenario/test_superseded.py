@@ -32,3 +32,14 @@ def test_run_warns_and_still_runs(tmp_path, capsys):
     assert code == 0
     assert "warning: us.doctrine.trigger holds only until" in capsys.readouterr().err
     assert (tmp_path / "r" / "runs.csv").exists()
+
+
+def test_a_posture_setting_is_held_by_dropping_only_the_events_value():
+    (message,) = superseded_settings(load_scenario(BASELINE, ["us.posture.force_protection=0.6"]))
+    assert "events.us_leaves_small_bases.force_protection=null" in message
+    held = load_scenario(
+        BASELINE,
+        ["us.posture.force_protection=0.6", "events.us_leaves_small_bases.force_protection=null"],
+    )
+    assert superseded_settings(held) == []
+    assert held.events["us_leaves_small_bases"].sites_change == -3  # the handover stays
