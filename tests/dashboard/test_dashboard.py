@@ -357,6 +357,7 @@ def test_slider_run_changes_the_plot(page, tmp_path):
     before = plot_hash(page)
     first = int(page.get_attribute("body", "data-result"))
     assert "The scenario as written" in page.inner_text("#changes")
+    assert page.locator("#warnings li").count() == 0
 
     slider = page.locator("#us-doctrine-severity")
     slider.focus()
@@ -371,6 +372,8 @@ def test_slider_run_changes_the_plot(page, tmp_path):
     assert plot_hash(page) != before
     changes = page.inner_text("#changes")
     assert "us.doctrine.severity" in changes and "every_attack" in changes
+    # the doctrine set here holds only until the timeline's change of doctrine in 2021
+    assert "biden_doctrine" in page.inner_text("#warnings")
     assert page.locator("#events tbody tr").count() > 10
     page.select_option("#action", "retaliate")
     shown = page.locator("#events tbody tr")
