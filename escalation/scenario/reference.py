@@ -132,7 +132,7 @@ def walk(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, str, s
             common = set(C.EventBase.model_fields)
             for cls in typing.get_args(typing.get_args(C.Event)[0]):
                 kind = typing.get_args(cls.model_fields["type"].annotation)[0]
-                doc = (cls.__doc__ or "").strip()
+                doc = " ".join((cls.__doc__ or "").split())  # one line: a table row
                 yield f"events.<id> (type: {kind})", "event", "", doc
                 for fname, finfo in cls.model_fields.items():
                     if fname == "type" or fname in common:
@@ -147,7 +147,7 @@ def walk(model: type[BaseModel], prefix: str = "") -> Iterator[tuple[str, str, s
         if sub is None:
             yield path, _field_type(info), _default(info), description
         elif sub[0] == "model":
-            yield path, "section", "", description or (sub[1].__doc__ or "").strip()
+            yield path, "section", "", description or " ".join((sub[1].__doc__ or "").split())
             yield from walk(sub[1], path + ".")
         else:
             key = _DICT_ENTRY.get(name, "<name>") if sub[0] == "dict" else "[i]"

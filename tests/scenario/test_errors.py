@@ -255,3 +255,11 @@ def test_cli_rejects_bad_replicates(capsys):
         main(["run", "scenarios/baseline.yaml", "-n", "0"])
     assert info.value.code == 2
     assert "at least 1" in capsys.readouterr().err
+
+
+def test_the_markdown_reference_is_one_table_row_per_key():
+    from escalation.scenario.reference import describe
+
+    lines = describe(markdown=True).splitlines()
+    assert len(lines) > 100
+    assert all(line.startswith("|") and line.endswith("|") for line in lines)
