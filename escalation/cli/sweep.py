@@ -64,14 +64,13 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from escalation.experiments.frontier import applies
     from escalation.experiments.sweep import run_sweep
-    from escalation.scenario.superseded import superseded
+    from escalation.scenario.superseded import superseded_settings
     from escalation.viz.sweep import plot_sweep
 
     sweep = _sweep_of(args)
-    keys = [*sweep.spec.parameters, *(o.split("=", 1)[0].strip() for o in args.overrides)]
     warn(
-        f"sweep {sweep.spec.name}: {item.message(event_label)}"
-        for item, event_label in superseded(sweep.scenario, keys)
+        f"sweep {sweep.spec.name}: {text}"
+        for text in superseded_settings(sweep.scenario, also=sweep.parameters)
     )
     out = args.out or Path("results") / "sweeps" / sweep.spec.name
     prepare_out(out)

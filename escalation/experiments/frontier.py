@@ -17,7 +17,7 @@ import pandas as pd
 
 from escalation.errors import UserError
 from escalation.experiments.executors import Shared, make_executor
-from escalation.experiments.sweep import Sweep, _native, _sweep_task
+from escalation.experiments.sweep import Sweep, native, sweep_task
 from escalation.scenario import schema as C
 from escalation.scenario.loading import with_overrides
 
@@ -52,7 +52,6 @@ def _per_point(runs: pd.DataFrame, parameters: list[str]) -> pd.DataFrame:
                              (SPIRAL, block[SPIRAL])):  # fmt: skip
             mean, half = _mean_and_half_width(values.astype(float))
             row[name], row[f"{name}_pm90"] = mean, half
-            row[f"{name}_sd"] = float(values.astype(float).std(ddof=1))
         rows.append(row)
     return pd.DataFrame(rows)
 
@@ -120,7 +119,7 @@ def deterrence_frontier(
         diff + half < 0, "deters", np.where(diff - half > 0, "provokes", "unclear")
     )
     points["on_frontier"] = _on_frontier(points[TEMPO].to_numpy(), points[CASUALTIES].to_numpy())
-    return Frontier(points.drop(columns=[f"{TEMPO}_sd", f"{CASUALTIES}_sd", f"{SPIRAL}_sd"]), ref)
+    return Frontier(points, ref)
 
 
 def applies(sweep: Sweep) -> bool:
@@ -150,11 +149,11 @@ def reference_runs(
     base = Shared(without_retaliation(sweep.scenario))
     tasks = []
     for k, rec in enumerate(combos):
-        values = {n: _native(v) for n, v in zip(others, rec, strict=True)}
+        values = {n: native(v) for n, v in zip(others, rec, strict=True)}
         tasks += [(base, values, seed, k, r, 0) for r, seed in enumerate(sweep.seeds)]
     executor = make_executor(jobs, scheduler)
     try:
-        rows = [row for _, row in executor.imap(_sweep_task, tasks)]
+        rows = [row for _, row in executor.imap(sweep_task, tasks)]
     finally:
         executor.close()
     frame = pd.DataFrame(rows).rename(columns={"point": "reference"})

@@ -313,7 +313,7 @@ def design_points(spec: SweepSpec) -> pd.DataFrame:
 _CACHE: dict[str, Any] = {}
 
 
-def _sweep_task(
+def sweep_task(
     task: tuple[Shared[C.Scenario], dict[str, Any], int, int, int, int],
 ) -> dict[str, Any]:
     """One run of a sweep (in a worker): apply the point's values, run, return the row. The
@@ -333,13 +333,14 @@ def _tasks(sweep: Sweep, done: set[tuple[int, int]]) -> Iterator[tuple]:
     names = sweep.parameters
     base = Shared(sweep.scenario)  # sent to each worker process once
     for rec in sweep.points[["point", *names]].itertuples(index=False, name=None):
-        point, values = int(rec[0]), {n: _native(v) for n, v in zip(names, rec[1:], strict=True)}
+        point, values = int(rec[0]), {n: native(v) for n, v in zip(names, rec[1:], strict=True)}
         for r, seed in enumerate(sweep.seeds):
             if (point, r) not in done:
                 yield (base, values, seed, point, r, 0)
 
 
-def _native(value: Any) -> Any:
+def native(value: Any) -> Any:
+    """A numpy scalar as the Python value it holds (for overrides and JSON)."""
     return value.item() if isinstance(value, np.generic) else value
 
 
@@ -390,7 +391,7 @@ def run_sweep(
     if len(done) < total:
         executor = make_executor(jobs, scheduler)
         try:
-            for _, row in executor.imap(_sweep_task, _tasks(sweep, done)):
+            for _, row in executor.imap(sweep_task, _tasks(sweep, done)):
                 log.append(row)
                 done.add((row["point"], row["replicate"]))
                 if progress:

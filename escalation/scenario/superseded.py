@@ -60,9 +60,9 @@ def _changed(eid: str, ev: C.Event) -> dict[str, tuple[object, str]]:
     return {}
 
 
-def superseded(scenario: C.Scenario, keys: Iterable[str]) -> list[tuple[Superseded, str]]:
-    """For dotted ``keys`` set on ``scenario`` (by ``--set``, a sweep or the page): each later
-    timeline event inside the run that changes the same value, with the event's label."""
+def _superseded(scenario: C.Scenario, keys: Iterable[str]) -> list[tuple[Superseded, str]]:
+    """For dotted ``keys`` set on ``scenario``: each later timeline event inside the run that
+    changes the same value, with the event's label."""
     found = []
     for key in keys:
         for eid, ev in scenario.sorted_events():
@@ -74,9 +74,11 @@ def superseded(scenario: C.Scenario, keys: Iterable[str]) -> list[tuple[Supersed
     return found
 
 
-def superseded_settings(scenario: C.Scenario) -> list[str]:
-    """Messages for the ``--set`` overrides of ``scenario`` that the timeline later replaces."""
+def superseded_settings(scenario: C.Scenario, also: Iterable[str] = ()) -> list[str]:
+    """Messages for the overrides of ``scenario`` (``--set``, a sweep's ``set``, the page's
+    values), and the dotted keys ``also`` (a sweep's parameters), that the timeline later
+    replaces."""
     prov = provenance(scenario)
     texts = prov.overrides if prov is not None else ()
-    keys = [text.split("=", 1)[0].strip() for text in texts]
-    return [item.message(label) for item, label in superseded(scenario, keys)]
+    keys = [*(text.split("=", 1)[0].strip() for text in texts), *also]
+    return [item.message(label) for item, label in _superseded(scenario, keys)]
