@@ -47,6 +47,8 @@ class Calibration:
     episodes: list[Target]
     simulator: Simulator
     series_names: list[str] = field(default_factory=list)
+    #: targets the scenario's timeline replays (event id, target): inputs, not scored
+    replayed: list[tuple[str, Target]] = field(default_factory=list)
 
     @property
     def names(self) -> list[str]:
@@ -169,7 +171,14 @@ def load_calibration(
     _check_priors(spec, scenario, series, path, text)
     names_all = list(all_series(scenario, series))
     n_days = (scenario.end - scenario.start).days + 1
-    usable = TargetSet.usable(record.used_targets(), scenario.start, scenario.end, names_all)
+    replayed = _replayed(scenario, record, scenario_path)
+    restated = {t.id for _, t in replayed}
+    usable = TargetSet.usable(
+        [t for t in record.used_targets() if t.id not in restated],
+        scenario.start,
+        scenario.end,
+        names_all,
+    )
     episodes = [t for t in usable if t.is_episode]
     tempo = [t for t in usable if not t.is_episode]
     until = spec.fit_until
@@ -183,7 +192,26 @@ def load_calibration(
         ]
     fitted = TargetSet([*fit, *phases], names_all, scenario.start, n_days)
     sim = Simulator(scenario, series, fitted, list(spec.parameters), list(spec.parameters.values()))
-    return Calibration(spec, path, scenario, record, fit, tempo, holdout, episodes, sim, names_all)
+    return Calibration(
+        spec, path, scenario, record, fit, tempo, holdout, episodes, sim, names_all, replayed
+    )
+
+
+def _replayed(scenario: C.Scenario, record: Record, path: Path) -> list[tuple[str, Target]]:
+    """The record's targets that timeline events restate (``restates``), by event."""
+    by_id = {t.id: t for t in record.targets}
+    out = []
+    for eid, ev in scenario.sorted_events():
+        for tid in ev.restates:
+            target = by_id.get(tid)
+            if target is None:
+                raise UserError(
+                    f"{path}: events.{eid}.restates: no target '{tid}' in the record"
+                    f"{did_you_mean(tid, by_id)}; expected the id of a target in "
+                    "escalation/record/data/targets.yaml"
+                )
+            out.append((eid, target))
+    return out
 
 
 def load_start(path: str | Path, cal: Calibration) -> list[float]:

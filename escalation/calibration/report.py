@@ -185,6 +185,25 @@ def _phases_and_targets(r: ReportInputs) -> list[str]:
         "",
         markdown_table(r.episodes, ["id", "window", "observed", "share_of_runs"]),
         "",
+        *_replayed(r),
+    ]
+
+
+def _replayed(r: ReportInputs) -> list[str]:
+    """The record's targets the timeline replays: inputs, listed so none goes unremarked."""
+    if not r.cal.replayed:
+        return []
+    rows = pd.DataFrame(
+        [{"id": t.id, "window": str(t.window), "event": eid} for eid, t in r.cal.replayed]
+    )
+    return [
+        "## Replayed by the timeline (inputs, not scored)",
+        "",
+        "The scenario schedules these strikes of the record on their days (the events' "
+        "`restates`), so meeting them says nothing about the model:",
+        "",
+        markdown_table(rows, ["id", "window", "event"]),
+        "",
     ]
 
 

@@ -34,9 +34,19 @@ class Iran(Agent):
         self.next_resupply = cfg.resupply.interval_days
         self.missiles = cfg.direct_action.missiles
         self.direct_strikes = 0
+        self.next_halt = 0  # one halt order per hold period
+        self.halting = False  # the truce line was taken to halt attacks on US forces
 
     def step(self) -> None:
         m = self.model
+        halt = self.cfg.halt
+        if (
+            halt.enabled
+            and self.war_fear >= halt.war_fear
+            and self.line != "truce"
+            and m.day >= self.next_halt
+        ):
+            self.order_halt()
         if m.day >= self.next_review and m.day >= self.hold_until:
             self.review_line()
             self.next_review = m.day + self.cfg.review_days
@@ -71,6 +81,7 @@ class Iran(Agent):
             return
         old = self.line
         self.line = line
+        self.halting = False
         self.line_spec = self.cfg.lines[line]
         m.log_simple("iran", "line", line, f"{old} -> {line} ({reason})")
         if reason == "review":
@@ -78,6 +89,21 @@ class Iran(Agent):
                 m.declare_truce("iran", scope=None, ends_day=None)
             elif old == "truce" and m.truce is not None and m.truce.by == "iran":
                 m.end_truce("iran changed line")
+
+    def order_halt(self) -> None:
+        """Fearing a direct war, order the network to stop attacking US forces: the truce line,
+        held for a while, and a truce each militia accepts according to its compliance."""
+        m = self.model
+        self.next_halt = m.day + self.cfg.halt.hold_days
+        self.set_line(
+            "truce", reason=f"halt: war fear {self.war_fear:.1f}", hold_days=self.cfg.halt.hold_days
+        )
+        self.next_review = max(self.next_review, self.hold_until)
+        self.halting = True
+        m.context_changed()  # militias weigh the order at once
+        if m.truce is None:
+            us_targets = [tid for tid, t in m.targets.items() if t.owner == "us"]
+            m.declare_truce("iran", scope=us_targets, ends_day=None)
 
     def resupply(self) -> None:
         factor = self.line_spec.resupply

@@ -11,8 +11,7 @@ groups) are defined in ``militia_options.py``.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
-from typing import TYPE_CHECKING, NamedTuple
+from typing import TYPE_CHECKING
 
 from mesa import Agent
 
@@ -20,7 +19,9 @@ from escalation.model.decisions import FOREIGN, choose, decay, logistic, logit_c
 from escalation.model.militia_options import (
     CLAIM_KINDS,
     AttackOption,
+    Brand,
     ClaimValues,
+    DecayFactors,
     OptionGroup,
     TargetEntry,
 )
@@ -33,24 +34,6 @@ if TYPE_CHECKING:
 def _exp_up(x: float) -> float:
     """exp(x) rounded up into floating-point range (for upper bounds: never an underestimate)."""
     return math.inf if x > 600.0 else math.exp(max(x, -600.0))
-
-
-class Brand(NamedTuple):
-    """A facade name: the target classes it claims and its first day (-1: from the start)."""
-
-    name: str
-    targets: frozenset[str]
-    active_from: int
-
-
-@dataclass(frozen=True, slots=True)
-class DecayFactors:
-    """What the memories keep after one step (rivalry's half-life also rules ``punish``)."""
-
-    revenge: float
-    fear: float
-    grievance: float
-    rivalry: float
 
 
 class Militia(Agent):
@@ -68,6 +51,9 @@ class Militia(Agent):
         self.affinity = dict(cfg.affinity)
         self.revenge = 0.0
         self.fear = 0.0  # learned from strikes, on top of cfg.fear_prior
+        # the doctrine as observed: severity of US strikes and attacks on US forces remembered
+        self.seen_strikes = 0.0
+        self.seen_attacks = 0.0
         self.grievance = 0.0
         self.activity = 0.0  # memory of own attacks on foreign forces (rivals outbid it)
         self.activity_level = 0.0  # log(1 + its monthly rate), kept with the memory
@@ -314,6 +300,7 @@ class Militia(Agent):
             us.embassy,
             us.syria,
             m.iran.line,
+            m.iran.halting,
             self.resolve,
             self.compliance,
             self.political_stake,
@@ -325,6 +312,8 @@ class Militia(Agent):
         w = self.w
         den = m.cfg.deniability
         line_effect = m.iran.line_spec.effect
+        # Iran's order to halt binds a militia as far as it complies
+        halt_cost = m.cfg.iran.halt.obedience * self.compliance if m.iran.halting else 0.0
         affinity = self.affinity
         entries = []
         until = 1 << 30
@@ -347,20 +336,11 @@ class Militia(Agent):
                 * exposure
                 + w.legitimacy * t.legitimacy
                 + w.compliance * self.compliance * line_effect.get(owner, 0.0)
+                - (halt_cost if owner == "us" else 0.0)
                 - w.political * self.political_stake * t.visibility
             )
-            value = w.claim * t.legitimacy
             brand = self.brand_for(tid) if den.facades else None
-            own_claim = value - den.own_claim_cost - t.own_claim_cost
-            facade_claim = (
-                value * den.facade_credit
-                - den.facade_claim_cost
-                + w.facade
-                + den.brand_appeal.get(brand, 0.0)
-            )
-            n_claims = 3 if brand is not None else 2
-            iv_max = max(own_claim, 0.0, facade_claim if brand is not None else 0.0)
-            iv_max += den.claim_temperature * math.log(n_claims)
+            own_claim, facade_claim, iv_max = self._claim_values(t, brand)
             entries.append(
                 TargetEntry(
                     target=tid,
@@ -380,6 +360,24 @@ class Militia(Agent):
                 until = min(until, brand.active_from)
         self._static, self._static_key, self._static_until = entries, key, until
         return entries
+
+    def _claim_values(self, t: C.TargetClass, brand: str | None) -> tuple[float, float, float]:
+        """The static parts of the claim choice for a target class: the value of claiming in
+        the militia's own name and under the brand, and an upper bound on the choice's
+        inclusive value (its value without the fear of a response)."""
+        w = self.w
+        den = self.model.cfg.deniability
+        value = w.claim * t.legitimacy
+        own_claim = value - den.own_claim_cost - t.own_claim_cost
+        facade_claim = (
+            value * den.facade_credit
+            - den.facade_claim_cost
+            + w.facade
+            + den.brand_appeal.get(brand, 0.0)
+        )
+        n_claims = 3 if brand is not None else 2
+        iv_max = max(own_claim, 0.0, facade_claim if brand is not None else 0.0)
+        return own_claim, facade_claim, iv_max + den.claim_temperature * math.log(n_claims)
 
     def tactic(self, tid: str) -> float:
         """How the context drivers shift this militia's preference for a target class."""
@@ -406,7 +404,7 @@ class Militia(Agent):
         attribution = m.cfg.us.attribution
         a_own, a_facade, a_unclaimed = attribution.own, attribution.facade, attribution.unclaimed
         claim_tau = m.cfg.deniability.claim_temperature
-        fear_w = w.fear * fear
+        fear_w = w.fear * fear + w.deterrence * self.credibility()
         exp, log = math.exp, math.log
         options: list[AttackOption] = []
         weights: list[float] = []
@@ -457,6 +455,13 @@ class Militia(Agent):
                 weights.append(exp(min((u - option.cost - idle) / tau, 50.0)))
         return options, weights
 
+    def credibility(self) -> float:
+        """The US response the militia expects per attack on US forces, from what it has seen:
+        remembered strike severity over remembered attacks, shrunk towards its prior."""
+        c = self.cfg
+        k = c.credibility_weight
+        return (c.credibility_prior * k + self.seen_strikes) / (k + self.seen_attacks)
+
     def brand_for(self, tid: str) -> str | None:
         """The facade brand in use for a target class: the most recently launched one."""
         best, best_day = None, -2
@@ -487,7 +492,7 @@ class Militia(Agent):
         m = self.model
         t = m.targets[tid]
         wcfg = m.weapon_cfg[weapon]
-        fear = self.cfg.fear_prior + self.fear
+        fear = self.cfg.fear_prior + self.fear + self.w.deterrence * self.credibility()
         drive = self.w.size * (
             self.revenge
             + self.compliance * m.iran.line_spec.effect.get(t.owner, 0.0)
@@ -560,6 +565,8 @@ class Militia(Agent):
             )
         self.revenge *= factors.revenge
         self.fear *= factors.fear
+        self.seen_strikes *= factors.fear
+        self.seen_attacks *= factors.fear
         self.grievance *= factors.grievance
         self.activity *= factors.rivalry
         self.activity_level = math.log1p(self.monthly_rate(self.activity))

@@ -1,6 +1,7 @@
 """The records a militia decides with: its attack options, the slowly changing part of each
-target class's utility, today's claim values, and the option groups of the daily shortcut
-(:meth:`~escalation.model.militia.Militia.attack_odds_bound`).
+target class's utility, today's claim values, the option groups of the daily shortcut
+(:meth:`~escalation.model.militia.Militia.attack_odds_bound`), its facade brands and the decay of
+its memories per step.
 
 They are read on every step, so they are slotted dataclasses rather than named tuples: reading
 a field by name is then as fast as unpacking a plain tuple. The claim values are updated in
@@ -10,6 +11,7 @@ place rather than built anew for every target class on every decision.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import NamedTuple
 
 from escalation.scenario import schema as C
 
@@ -75,3 +77,21 @@ class OptionGroup:
     rival_revenue: bool
     front: str
     weight: float = 0.0
+
+
+class Brand(NamedTuple):
+    """A facade name: the target classes it claims and its first day (-1: from the start)."""
+
+    name: str
+    targets: frozenset[str]
+    active_from: int
+
+
+@dataclass(frozen=True, slots=True)
+class DecayFactors:
+    """What the memories keep after one step (rivalry's half-life also rules ``punish``)."""
+
+    revenge: float
+    fear: float
+    grievance: float
+    rivalry: float

@@ -339,6 +339,8 @@ class EscalationModel(Model):
         if t.owner == "us":
             if t.personnel > 0:
                 self.force_attacks_by_day[day] += 1
+                for militia in self.militias.values():
+                    militia.seen_attacks += 1.0
             self.today_us_attacks.append(record)
             self.us.period_attacks += 1
             if wounded or killed:
@@ -371,6 +373,7 @@ class EscalationModel(Model):
         if action == "retaliate":
             self.us.strikes += 1
         for mid, m in self.militias.items():
+            m.seen_strikes += severity
             if mid == militia:
                 m.struck(effect, severity)
             else:

@@ -103,15 +103,24 @@ class USForces(Agent):
                 culprit = d.prime_suspect or m.strongest_militia()
             else:
                 continue
-            self.order_strike(culprit, d.theatre, f"after attack on {tid}")
+            severity, theatre = d.severity, d.theatre
+            if attack.us_killed:  # the ladder: deaths call for a harder strike, perhaps elsewhere
+                severity += d.severity_per_killed * attack.us_killed
+                theatre = d.killed_theatre or theatre
+            self.order_strike(culprit, theatre, f"after attack on {tid}", severity)
             return
 
-    def order_strike(self, militia: str | None, theatre: str, reason: str) -> None:
-        """Order a strike; it lands after the doctrine's delay (a scheduled Mesa event)."""
+    def order_strike(
+        self, militia: str | None, theatre: str, reason: str, severity: float | None = None
+    ) -> None:
+        """Order a strike (of the doctrine's severity unless given); it lands after the
+        doctrine's delay (a scheduled Mesa event)."""
         m = self.model
         d = self.doctrine
         self.cooldown_until = m.day + d.cooldown_days
-        strike = PendingStrike(m, militia, theatre, d.severity, reason)
+        strike = PendingStrike(
+            m, militia, theatre, d.severity if severity is None else severity, reason
+        )
         delay_steps = math.ceil(d.delay_days / m.step_days)
         if delay_steps == 0:
             strike()

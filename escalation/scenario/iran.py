@@ -78,6 +78,26 @@ class DirectAction(Frozen):
     )
 
 
+class Halt(Frozen):
+    """Iran's order to halt attacks on US forces when it fears a direct war."""
+
+    enabled: bool = Field(True, description="Whether Iran can order a halt.")
+    war_fear: Annotated[float, Field(gt=0)] = Field(
+        4.0,
+        description="War fear at which Iran orders the network to halt: it takes the truce "
+        "line and declares a truce that each militia accepts according to its compliance.",
+    )
+    hold_days: NonNegInt = Field(
+        30, description="Days Iran keeps the truce line before it reviews it again."
+    )
+    obedience: NonNeg = Field(
+        15.0,
+        description="Utility a militia loses by attacking US targets while the halt holds, "
+        "times its compliance: a compliant militia obeys a direct order that a defiant one "
+        "(low compliance) may ignore.",
+    )
+
+
 class Iran(Frozen):
     """Iran: sets the network's line, resupplies, fears war, can act directly."""
 
@@ -102,3 +122,4 @@ class Iran(Frozen):
     )
     resupply: Resupply = Field(default_factory=Resupply)
     direct_action: DirectAction = Field(default_factory=DirectAction)
+    halt: Halt = Field(default_factory=Halt)

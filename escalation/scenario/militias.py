@@ -43,6 +43,13 @@ class MilitiaWeights(Frozen):
         description="While observing a truce, effort shifts to target classes outside its scope.",
     )
     fear: NonNeg = Field(1.0, description="Fear of retaliation, scaled by attribution risk.")
+    deterrence: NonNeg = Field(
+        50.0,
+        description="Weight of the expected cost of a US response to an attack: the response "
+        "the militia has seen per attack on US forces (credibility) times the target's "
+        "retaliation risk, reduced like fear by the chance the attack is attributed. It weighs "
+        "on attacking and on the size of an attack (0: strikes only provoke).",
+    )
     compliance: NonNeg = Field(1.0, description="Following Iran's line, scaled by compliance.")
     truce: NonNeg = Field(4.0, description="Cost of breaking a truce the militia observes.")
     defiance: NonNeg = Field(
@@ -126,6 +133,19 @@ class Militia(Frozen):
         120.0, description="Half-life of learned fear of retaliation."
     )
     fear_prior: NonNeg = Field(0.3, description="Fear of retaliation before any US strike.")
+    credibility_prior: NonNeg = Field(
+        0.0,
+        description="US response expected per attack on US forces before any strike is seen "
+        "(strike severity per attack; 0: none until the US strikes).",
+    )
+    credibility_weight: Annotated[float, Field(gt=0)] = Field(
+        5.0,
+        description="How many attacks' worth of evidence the prior credibility counts for: the "
+        "credibility the militia sees is (credibility_prior x credibility_weight + severity of "
+        "the US strikes it remembers) / (credibility_weight + attacks on US forces it "
+        "remembers); both memories fade with fear_half_life_days. A strike during a surge of "
+        "attacks moves it less than one after a single attack.",
+    )
     rivalry_half_life_days: Annotated[float, Field(gt=0)] = Field(
         30.0, description="Half-life of the memory of rivals' attacks (outbidding)."
     )

@@ -46,6 +46,7 @@ from escalation.scenario.base import (
 )
 from escalation.scenario.iran import (
     DirectAction,
+    Halt,
     Iran,
     IranWeights,
     LineSpec,
@@ -111,6 +112,7 @@ __all__ = [
     "Frozen",
     "Government",
     "GovernmentEvent",
+    "Halt",
     "Iran",
     "IranLineEvent",
     "IranWeights",

@@ -31,6 +31,11 @@ class EventBase(Frozen):
         "day", description="How precisely the source dates the event."
     )
     mark: bool = Field(True, description="Whether plots mark the event.")
+    restates: list[str] = Field(
+        default_factory=list,
+        description="Ids of record targets this event replays (a dated US strike of the record "
+        "scheduled on its day): an input, so calibration and its report do not score them.",
+    )
 
 
 class ContextEvent(EventBase):

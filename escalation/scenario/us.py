@@ -139,6 +139,16 @@ class Doctrine(Frozen):
     cooldown_days: NonNegInt = Field(
         7, description="Days after a strike before another can be ordered."
     )
+    severity_per_killed: NonNeg = Field(
+        0.0,
+        description="The ladder: severity added to a strike per US service member killed in the "
+        "attack it answers.",
+    )
+    killed_theatre: StrikeTheatre | None = Field(
+        None,
+        description="Where a strike answering US deaths lands (null: the doctrine's theatre); "
+        "leadership or iran climbs the ladder.",
+    )
 
 
 class Withdrawal(Frozen):

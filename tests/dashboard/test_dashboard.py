@@ -366,13 +366,14 @@ def test_slider_run_changes_the_plot(page, tmp_path):
     assert page.input_value("#us-doctrine-severity-box") == "2.0"
     assert "changed" in page.get_attribute('.field[data-key="us.doctrine.severity"]', "class")
     page.select_option("#us-doctrine-trigger", "every_attack")
+    page.select_option("#us-doctrine-theatre", "leadership")
     page.click("#run")
     page.wait_for_function(FINISHED, arg=first + 1, timeout=60_000)
 
     assert plot_hash(page) != before
     changes = page.inner_text("#changes")
     assert "us.doctrine.severity" in changes and "every_attack" in changes
-    # the doctrine set here holds only until the timeline's change of doctrine in 2021
+    # the theatre set here holds only until the timeline's change of doctrine in 2021
     assert "biden_doctrine" in page.inner_text("#warnings")
     assert page.locator("#events tbody tr").count() > 10
     page.select_option("#action", "retaliate")
@@ -426,11 +427,11 @@ def test_a_setting_the_timeline_replaces_is_reported_unless_held(library):
     from escalation.scenario.superseded import superseded_settings
 
     loose = library.settings(
-        {"scenario": "baseline", "values": {"us.doctrine.trigger": "every_attack"}}
+        {"scenario": "baseline", "values": {"us.doctrine.theatre": "leadership"}}
     )
     (warning,) = superseded_settings(loose.variant)
-    assert "us.doctrine.trigger" in warning and HOLD_EVENT in warning
+    assert "us.doctrine.theatre" in warning and HOLD_EVENT in warning
     held = library.settings(
-        {"scenario": "baseline", "values": {"us.doctrine.trigger": "every_attack"}, "hold": True}
+        {"scenario": "baseline", "values": {"us.doctrine.theatre": "leadership"}, "hold": True}
     )
     assert superseded_settings(held.variant) == []

@@ -12,13 +12,13 @@ BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.yaml"
 
 
 def test_a_doctrine_setting_the_timeline_replaces_is_named_with_its_event():
-    (message,) = superseded_settings(load_scenario(BASELINE, ["us.doctrine.trigger=every_attack"]))
-    assert message.startswith("us.doctrine.trigger holds only until 2021-01-20")
+    (message,) = superseded_settings(load_scenario(BASELINE, ["us.doctrine.theatre=iraq"]))
+    assert message.startswith("us.doctrine.theatre holds only until 2021-01-20")
     assert "'biden_doctrine'" in message and "events.biden_doctrine=null" in message
 
 
 def test_nothing_is_reported_when_held_or_when_no_event_changes_the_value():
-    held = ["us.doctrine.trigger=every_attack", "events.biden_doctrine=null"]
+    held = ["us.doctrine.theatre=iraq", "events.biden_doctrine=null"]
     assert superseded_settings(load_scenario(BASELINE, held)) == []
     assert superseded_settings(load_scenario(BASELINE, ["us.doctrine.severity=2"])) == []
     assert superseded_settings(load_scenario(BASELINE)) == []
@@ -27,10 +27,10 @@ def test_nothing_is_reported_when_held_or_when_no_event_changes_the_value():
 def test_run_warns_and_still_runs(tmp_path, capsys):
     code = main(
         ["run", str(BASELINE), "-n", "1", "--no-progress", "--out", str(tmp_path / "r"),
-         "--set", "us.doctrine.trigger=every_attack"]
+         "--set", "us.doctrine.theatre=iraq"]
     )  # fmt: skip
     assert code == 0
-    assert "warning: us.doctrine.trigger holds only until" in capsys.readouterr().err
+    assert "warning: us.doctrine.theatre holds only until" in capsys.readouterr().err
     assert (tmp_path / "r" / "runs.csv").exists()
 
 
