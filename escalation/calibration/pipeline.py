@@ -35,6 +35,7 @@ from escalation.calibration.simulate import Simulator, distance_runner, repeated
 from escalation.calibration.spec import budget_values
 from escalation.calibration.trust import TrustSettings, trust_polish
 from escalation.experiments.executors import make_executor
+from escalation.experiments.strikes import strike_effects
 from escalation.files import read_json, write_json, write_table, write_text
 from escalation.record.overlap import TEMPO_PANELS
 from escalation.seeds import Streams
@@ -95,13 +96,15 @@ class Ensembles(NamedTuple):
 
 
 class Tables(NamedTuple):
-    """The per-target, per-incident and per-phase tables of the calibrated ensemble, and the
-    per-target table of the posterior predictive one."""
+    """The per-target, per-incident and per-phase tables of the calibrated ensemble, the
+    per-target table of the posterior predictive one, and what each timeline strike did at the
+    best set (:func:`escalation.experiments.strikes.strike_effects`)."""
 
     targets: pd.DataFrame
     targets_posterior: pd.DataFrame
     episodes: pd.DataFrame
     phases: pd.DataFrame
+    strikes: pd.DataFrame | None = None
 
 
 class CalibrationResult(NamedTuple):
@@ -296,11 +299,26 @@ def make_tables(cal: Calibration, rs: ReportSet, ens: Ensembles) -> Tables:
 
 
 def write_tables(tables: Tables, out: Path) -> None:
-    """targets.csv, targets_posterior_predictive.csv, episodes.csv and phases.csv."""
+    """targets.csv, targets_posterior_predictive.csv, episodes.csv, phases.csv and
+    strikes.csv."""
     write_table(out / "targets.csv", tables.targets)
     write_table(out / "targets_posterior_predictive.csv", tables.targets_posterior)
     write_table(out / "episodes.csv", tables.episodes)
     write_table(out / "phases.csv", tables.phases)
+    if tables.strikes is not None:
+        write_table(out / "strikes.csv", tables.strikes)
+
+
+#: runs with and without each timeline strike at the best set
+STRIKE_REPLICATES = 100
+
+
+def strike_table(cal: Calibration, best: Sequence[float], ctx: _Context) -> pd.DataFrame:
+    """What each strike on the calibrated scenario's timeline did: attacks on US targets in the
+    30 days after it, with and without it, on the same seeds."""
+    scenario = cal.simulator.configure(best).scenario
+    seed = ctx.streams.child("strikes").seed()
+    return strike_effects(scenario, STRIKE_REPLICATES, seed, executor=ctx.executor)
 
 
 class NullScores(NamedTuple):
@@ -383,7 +401,8 @@ def run_calibration(
         write_fit(cal, fit, posterior, out)
         rs = report_set(cal)
         ens = run_ensembles(cal, rs, fit, ctx)
-        tables = make_tables(cal, rs, ens)
+        ctx.note("what the timeline's strikes did")
+        tables = make_tables(cal, rs, ens)._replace(strikes=strike_table(cal, fit.best, ctx))
         write_tables(tables, out)
         roles, nt = Roles.of(cal), rs.n_tempo
         scores: dict[str, Any] = {
@@ -405,6 +424,7 @@ def run_calibration(
             targets=tables.targets,
             phases=tables.phases,
             episodes=tables.episodes,
+            strikes=tables.strikes,
             candidates=fit.candidates,
             budget=budget,
             refine_state=read_json(out / FIT.refine),

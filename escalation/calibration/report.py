@@ -31,6 +31,7 @@ class ReportInputs:
     targets: pd.DataFrame
     phases: pd.DataFrame
     episodes: pd.DataFrame
+    strikes: pd.DataFrame | None
     candidates: pd.DataFrame
     budget: str | Mapping[str, float]
     refine_state: dict[str, Any] | None
@@ -186,6 +187,34 @@ def _phases_and_targets(r: ReportInputs) -> list[str]:
         markdown_table(r.episodes, ["id", "window", "observed", "share_of_runs"]),
         "",
         *_replayed(r),
+        *_strikes(r),
+    ]
+
+
+STRIKE_COLUMNS = [
+    "event", "date", "theatre", "militia", "with_strike", "without_strike", "difference",
+    "relative", "effect",
+]  # fmt: skip
+
+
+def _strikes(r: ReportInputs) -> list[str]:
+    """What each strike on the timeline did at the best set."""
+    if r.strikes is None or r.strikes.empty:
+        return []
+    table = r.strikes.assign(
+        difference=[f"{d:+.1f} ± {h:.1f}" for d, h in
+                    zip(r.strikes["difference"], r.strikes["difference_pm90"], strict=True)],
+        relative=[f"{x:+.0%}" if pd.notna(x) else "" for x in r.strikes["relative"]],
+    )  # fmt: skip
+    return [
+        "## What the timeline's strikes did",
+        "",
+        "Attacks on US targets in the 30 days after each strike, at the best set, in runs with "
+        "the strike and without it on the same seeds (mean of each; the difference with its 90% "
+        "interval). A strike *deters* when the interval lies below zero, *provokes* when above.",
+        "",
+        markdown_table(table.round({"with_strike": 1, "without_strike": 1}), STRIKE_COLUMNS),
+        "",
     ]
 
 

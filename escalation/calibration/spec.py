@@ -62,6 +62,7 @@ STREAMS: dict[str, str] = {
     "report": "the runs of every scored ensemble (calibrated, posterior predictive, null models)",
     "posterior": "the posterior draws of the posterior predictive ensemble",
     "nulls": "the phase-blind null model's fit (phase_blind: abc, candidates, refine, trust)",
+    "strikes": "the runs with and without each timeline strike, at the best set",
 }
 #: Names the scheme in the resume identity, so a fit begun under another is not continued.
 SEED_SCHEME = "named streams"
