@@ -18,7 +18,7 @@ from escalation.calibration.simulate import Simulator, apply_series_params
 from escalation.calibration.spec import SEED_SCHEME, CalibrationSpec
 from escalation.errors import ScenarioError, UserError, did_you_mean
 from escalation.experiments.runner import all_series
-from escalation.record.loading import load_record
+from escalation.record.loading import load_record, replayed_targets
 from escalation.record.summary import TargetSet
 from escalation.record.types import Record, Target
 from escalation.scenario import schema as C
@@ -171,7 +171,7 @@ def load_calibration(
     _check_priors(spec, scenario, series, path, text)
     names_all = list(all_series(scenario, series))
     n_days = (scenario.end - scenario.start).days + 1
-    replayed = _replayed(scenario, record, scenario_path)
+    replayed = replayed_targets(scenario, record, scenario_path)
     restated = {t.id for _, t in replayed}
     usable = TargetSet.usable(
         [t for t in record.used_targets() if t.id not in restated],
@@ -195,23 +195,6 @@ def load_calibration(
     return Calibration(
         spec, path, scenario, record, fit, tempo, holdout, episodes, sim, names_all, replayed
     )
-
-
-def _replayed(scenario: C.Scenario, record: Record, path: Path) -> list[tuple[str, Target]]:
-    """The record's targets that timeline events restate (``restates``), by event."""
-    by_id = {t.id: t for t in record.targets}
-    out = []
-    for eid, ev in scenario.sorted_events():
-        for tid in ev.restates:
-            target = by_id.get(tid)
-            if target is None:
-                raise UserError(
-                    f"{path}: events.{eid}.restates: no target '{tid}' in the record"
-                    f"{did_you_mean(tid, by_id)}; expected the id of a target in "
-                    "escalation/record/data/targets.yaml"
-                )
-            out.append((eid, target))
-    return out
 
 
 def load_start(path: str | Path, cal: Calibration) -> list[float]:

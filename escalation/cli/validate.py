@@ -32,13 +32,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_validate(args: argparse.Namespace) -> int:
-    from escalation.scenario.loading import ScenarioError, load_scenario
+    from escalation.errors import UserError
+    from escalation.record.loading import load_record, replayed_targets
+    from escalation.scenario.loading import load_scenario
 
     failed = 0
+    record = None
     for path in args.files:
         try:
             sc = load_scenario(path, args.overrides)
-        except ScenarioError as exc:
+            if any(ev.restates for _, ev in sc.sorted_events()):
+                record = record or load_record()
+                replayed_targets(sc, record, path)
+        except UserError as exc:
             failed += 1
             print(f"error: {exc}", file=sys.stderr)
             continue

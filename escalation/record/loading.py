@@ -17,6 +17,7 @@ from typing import Any, NamedTuple
 
 import yaml
 
+from escalation.errors import UserError, did_you_mean
 from escalation.record.parsing import (
     check_phases,
     check_targets,
@@ -27,8 +28,9 @@ from escalation.record.parsing import (
     show,
 )
 from escalation.record.types import KeyEvent, Phase, Record, RecordError, Series, Target
+from escalation.scenario import schema as C
 
-__all__ = ["find_seeds_dir", "load_record"]
+__all__ = ["find_seeds_dir", "load_record", "replayed_targets"]
 
 _PACKAGE_DIR = Path(__file__).resolve().parent / "data"
 
@@ -73,6 +75,27 @@ class _RecordFiles(NamedTuple):
     targets: list[Path]
     series: list[Path]
     phases: list[Path]
+
+
+def replayed_targets(
+    scenario: C.Scenario, record: Record, where: str | os.PathLike[str]
+) -> list[tuple[str, Target]]:
+    """The record's targets that the scenario's timeline events restate (their ``restates``),
+    as (event id, target): inputs the timeline replays, not outcomes to score. An unknown id
+    is a :class:`UserError` naming ``where`` (the scenario file) and the event."""
+    by_id = {t.id: t for t in record.targets}
+    out = []
+    for eid, ev in scenario.sorted_events():
+        for tid in ev.restates:
+            target = by_id.get(tid)
+            if target is None:
+                raise UserError(
+                    f"{where}: events.{eid}.restates: no target '{tid}' in the record"
+                    f"{did_you_mean(tid, by_id)}; expected the id of a target in "
+                    "escalation/record/data/targets.yaml"
+                )
+            out.append((eid, target))
+    return out
 
 
 def _record_files(path_or_dir: str | os.PathLike[str] | None) -> _RecordFiles:

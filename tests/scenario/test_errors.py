@@ -263,3 +263,20 @@ def test_the_markdown_reference_is_one_table_row_per_key():
     lines = describe(markdown=True).splitlines()
     assert len(lines) > 100
     assert all(line.startswith("|") and line.endswith("|") for line in lines)
+
+
+def test_validate_names_an_event_restating_a_target_the_record_lacks(write_yaml, small, capsys):
+    small["events"] = {
+        "hit": {
+            "date": "2020-06-01",
+            "type": "us_strike",
+            "label": "hit",
+            "restates": ["us_strike_oct_26_2032"],
+        }
+    }
+    path = write_yaml("restates.yaml", small)
+    assert main(["validate", str(path)]) == 2
+    err = capsys.readouterr().err
+    assert "events.hit.restates" in err and "us_strike_oct_26_2023" in err  # the suggestion
+    small["events"]["hit"]["restates"] = ["us_strike_oct_26_2023"]
+    assert main(["validate", str(write_yaml("restates.yaml", small))]) == 0
