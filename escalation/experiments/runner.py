@@ -21,6 +21,7 @@ from escalation.experiments.executors import Shared, make_executor
 from escalation.model.log import LOG_COLUMNS, LogRecord, as_records
 from escalation.model.militia import Militia
 from escalation.model.model import EscalationModel
+from escalation.observe.periods import truce_days_on
 from escalation.observe.series import EventColumns, builtin_series, observe, to_monthly
 from escalation.scenario import schema as C
 from escalation.seeds import spawn_seeds
@@ -193,7 +194,7 @@ def summarise(
     row["other_killed"] = int(events.other_killed[attacks].sum())
     row["retaliations"] = int(model.us.strikes)
     row["iran_direct_strikes"] = int(model.iran.direct_strikes)
-    row["truce_days"] = int(model.truce_days)
+    row["truce_days"] = int(truce_days_on(events.cols["action"], events.day, model.n_days).sum())
     row["truces"] = int(events.eq("action", "truce_declare").sum())
     row["crackdowns"] = int(model.iraq.crackdowns)
     row["us_withdrawals"] = int((events.eq("actor", "us") & events.eq("action", "withdraw")).sum())

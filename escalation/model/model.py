@@ -153,7 +153,6 @@ class EscalationModel(Model):
         self.context["militias_in_government"] = float(self.iraq.government.militias_in_government)
 
         self.truce: Truce | None = None
-        self.truce_days = 0
         self.pending: set = set()
         self.log: list[LogRecord] = []
         self.today_us_attacks: list[LogRecord] = []
@@ -216,8 +215,6 @@ class EscalationModel(Model):
 
     def end_of_step(self) -> None:
         d = self.step_days
-        if self.truce is not None:
-            self.truce_days += d
         for militia in self.militias.values():
             militia.decay(d)
         self.iran.decay(d)

@@ -41,11 +41,20 @@ def years(scenario: C.Scenario) -> list[Period]:
 
 def truce_days_by_day(events: pd.DataFrame, n_days: int) -> np.ndarray:
     """For one run's event log: 1 on days under a truce, else 0."""
+    return truce_days_on(events["action"].to_numpy(), events["day"].to_numpy(), n_days)
+
+
+def truce_days_on(actions: np.ndarray, days: np.ndarray, n_days: int) -> np.ndarray:
+    """1 on days under a truce, else 0, from one run's actions and their days in log order:
+    a truce covers the days from its declaration to the day before it ends. The one count of
+    days under truce, for the runs table and per period alike."""
     on = np.zeros(n_days, dtype=np.int8)
-    marks = events[events["action"].isin(["truce_declare", "truce_end"])].sort_values("day")
+    marks = np.flatnonzero((actions == "truce_declare") | (actions == "truce_end"))
+    marks = marks[np.argsort(days[marks], kind="stable")]  # same-day marks keep log order
     start = None
-    for action, day in zip(marks["action"], marks["day"], strict=True):
-        if action == "truce_declare":
+    for i in marks:
+        day = int(days[i])
+        if actions[i] == "truce_declare":
             start = day if start is None else start
         elif start is not None:
             on[start:day] = 1

@@ -27,8 +27,11 @@ def test_the_runs_table_reports_every_registered_outcome_in_order(baseline_runs)
     assert numeric == list(outcomes(scenario)) == outcome_columns(scenario)
 
 
-def test_an_outcome_per_period_sums_to_its_run_total(baseline_runs):
-    scenario, ens = baseline_runs
+@pytest.mark.parametrize("name", ["baseline", "us_retaliates_always"])
+def test_an_outcome_per_period_sums_to_its_run_total(name):
+    """Also where US strikes end truces (one count of days under truce, from the log)."""
+    scenario = load_scenario(ROOT / "scenarios" / f"{name}.yaml")
+    ens = run_ensemble(scenario, 6, seed=4, jobs=1)
     overall = period_metrics(ens.events, scenario, [], include_overall=True)
     assert sorted(set(overall["metric"])) == sorted(period_metric_names(scenario))
     table = overall.pivot(index="run", columns="metric", values="value")
