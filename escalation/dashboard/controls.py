@@ -57,13 +57,18 @@ SPECS: tuple[Spec, ...] = (
     Spec("us.doctrine.delay_days", "Delay (days)", DOCTRINE_GROUP, high=30),
     Spec("us.doctrine.theatre", "Theatre", DOCTRINE_GROUP),
     Spec("us.doctrine.resolve", "Resolve", DOCTRINE_GROUP, step=0.1, low=-3.0, high=3.0),
+    Spec("us.doctrine.severity_per_killed", "Severity per US death", DOCTRINE_GROUP, step=0.5,
+         high=5.0),
     Spec("us.posture.force_protection", "Force protection", "US posture", step=0.05),
     Spec("us.posture.air_defence", "Air defence", "US posture", step=0.05),
     Spec("deniability.facades", "Facade brands", "Militias"),
+    Spec(f"{MILITIA_DEFAULTS}.weights.deterrence", "Deterrence (expected response)", "Militias",
+         step=1.0, high=300.0),
     Spec(f"{MILITIA_DEFAULTS}.weights.fear", "Fear of retaliation", "Militias", step=0.1, high=3.0),
     Spec(f"{MILITIA_DEFAULTS}.weights.revenge", "Revenge", "Militias", step=0.1, high=3.0),
     Spec(f"{MILITIA_DEFAULTS}.weights.rivalry", "Rivalry (outbidding)", "Militias", step=0.1,
          high=3.0),
+    Spec("iran.halt.war_fear", "Iran halts at war fear", "Iran", step=0.5, high=20.0),
 )  # fmt: skip
 
 
