@@ -100,7 +100,8 @@ def cmd_run(args: argparse.Namespace) -> int:
         "median per run: "
         f"{runs['attacks'].median():.0f} attacks, {runs['attacks_on_us'].median():.0f} on US "
         f"targets, {runs['us_wounded'].median():.0f} US wounded, "
-        f"{runs['retaliations'].median():.0f} US retaliations, "
+        f"{runs['us_strikes'].median():.0f} US strikes "
+        f"({runs['retaliations'].median():.0f} ordered by the doctrine), "
         f"{runs['truce_days'].median():.0f} days under truce"
     )
     return 0

@@ -193,6 +193,10 @@ def summarise(
     row["us_killed"] = int(model.us.killed)
     row["other_killed"] = int(events.other_killed[attacks].sum())
     row["retaliations"] = int(model.us.strikes)
+    us = events.eq("actor", "us")
+    row["us_strikes"] = int(
+        (us & (events.eq("action", "retaliate") | events.eq("action", "strike"))).sum()
+    )
     row["iran_direct_strikes"] = int(model.iran.direct_strikes)
     row["truce_days"] = int(truce_days_on(events.cols["action"], events.day, model.n_days).sum())
     row["truces"] = int(events.eq("action", "truce_declare").sum())

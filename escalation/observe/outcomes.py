@@ -43,6 +43,13 @@ _AFTER_TARGETS = (
         "such as a leadership strike, are not counted; the series us_strikes counts both).",
         per_period=True,
     ),
+    Outcome(
+        "us_strikes",
+        "US strikes",
+        "Every US strike: those the doctrine orders and those the timeline schedules (the "
+        "record's replayed strikes, leadership strikes).",
+        per_period=True,
+    ),
     Outcome("iran_direct_strikes", "Iran's direct strikes", "Strikes by Iran itself."),
     Outcome("truce_days", "days under truce", "Days under a militia truce.", per_period=True),
     Outcome("truces", "truces", "Truces declared."),

@@ -90,7 +90,9 @@ def period_metrics(
         day = ev["day"].to_numpy()
         attack = (ev["action"] == "attack").to_numpy()
         target = ev["target"].to_numpy()
-        strike = ((ev["action"] == "retaliate") & (ev["actor"] == "us")).to_numpy()
+        by_us = (ev["actor"] == "us").to_numpy()
+        strike = (ev["action"] == "retaliate").to_numpy() & by_us
+        any_strike = strike | ((ev["action"] == "strike").to_numpy() & by_us)
         wounded = ev["us_wounded"].to_numpy()
         killed = ev["us_killed"].to_numpy()
         truce = truce_days_by_day(ev, n_days)
@@ -105,6 +107,7 @@ def period_metrics(
                 "us_wounded": wounded[att].sum(),
                 "us_killed": killed[att].sum(),
                 "retaliations": (strike & inside).sum(),
+                "us_strikes": (any_strike & inside).sum(),
                 "truce_days": truce[lo : hi + 1].sum(),
             }
             for tid in scenario.targets:
