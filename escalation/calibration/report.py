@@ -14,8 +14,8 @@ from escalation.calibration.spec import STREAMS
 
 #: The report's names of the scored models, in the order of its tables.
 MODEL_LABELS = {
-    "calibrated": "agents, calibrated (best set)",
     "posterior_predictive": "agents, posterior predictive",
+    "calibrated": "agents, calibrated (best set)",
     "null_phase_blind": "agents without the timeline, fitted the same way",
     "null_constant_rate": "constant rate per series, fitted",
 }
@@ -68,33 +68,52 @@ def _heading(r: ReportInputs) -> list[str]:
     ]
 
 
+NULL_NAMES = {"null_phase_blind": "phase-blind agents", "null_constant_rate": "constant rate"}
+
+
 def _summary(r: ReportInputs) -> list[str]:
+    """What generalises first: the held-out targets (for a fit that leaves some out), then the
+    posterior predictive ensemble, then the best set's count on the targets it was fitted to."""
     scores = r.scores
     c = scores["calibrated"]["all_tempo_targets"]
     p = scores["posterior_predictive"]["all_tempo_targets"]
-    lines = [
-        "## Summary",
-        "",
-        f"- Calibrated ensemble ({r.cal.spec.report_replicates} runs at the best parameter set, "
-        f"`best.yaml`): median inside the observed range for **{c['hits']} of {c['targets']} "
-        f"tempo targets ({c['hit_rate']:.0%})**; the observed value lies in the ensemble's 90% "
+    lines = ["## Summary", ""]
+    if "out_of_sample_targets" in scores["calibrated"]:
+        o = scores["calibrated"]["out_of_sample_targets"]
+        po = scores["posterior_predictive"]["out_of_sample_targets"]
+        nulls = [
+            f"{label} {scores[k]['out_of_sample_targets']['hits']}"
+            for k, label in NULL_NAMES.items()
+            if k in scores and "out_of_sample_targets" in scores[k]
+        ]
+        lines.append(
+            f"- **Out of sample** (targets ending after {r.cal.spec.fit_until}, not fitted): "
+            f"the posterior predictive ensemble meets **{po['hits']} of {po['targets']} "
+            f"({po['hit_rate']:.0%})**, the best set {o['hits']} ({o['hit_rate']:.0%}, RMS "
+            f"distance {o['rms_distance_of_medians']})"
+            + (f"; null models: {', '.join(nulls)}." if nulls else ".")
+        )
+    lines += [
+        f"- **Posterior predictive** ensemble (one run per posterior draw): median inside the "
+        f"observed range for **{p['hits']} of {p['targets']} tempo targets "
+        f"({p['hit_rate']:.0%})**; observed value in the 90% interval for "
+        f"{p['observed_in_90pct_interval']}.",
+        f"- Best set ({r.cal.spec.report_replicates} runs at `best.yaml`): {c['hits']} of "
+        f"{c['targets']} ({c['hit_rate']:.0%}); the observed value lies in the ensemble's 90% "
         f"interval for {c['observed_in_90pct_interval']}. Counting exact counts as met when the "
         f"median lies within their 90% Poisson sampling interval (N +- 1.645 sqrt N): "
         f"{c['hits_within_sampling_error']} of {c['targets']}.",
-        f"- Posterior predictive ensemble (one run per posterior draw): {p['hits']} of "
-        f"{p['targets']} ({p['hit_rate']:.0%}); observed value in the 90% interval for "
-        f"{p['observed_in_90pct_interval']}.",
-        f"- Phase changes reproduced (direction of the median rate): "
-        f"**{scores['phases']['reproduced']} of {scores['phases']['changes']}**.",
     ]
     if "out_of_sample_targets" in scores["calibrated"]:
-        o = scores["calibrated"]["out_of_sample_targets"]
         f = scores["calibrated"]["fit_targets"]
         lines.append(
-            f"- Out of sample (targets ending after {r.cal.spec.fit_until}): {o['hits']} of "
-            f"{o['targets']} ({o['hit_rate']:.0%}), RMS distance {o['rms_distance_of_medians']};"
-            f" in sample: {f['hits']} of {f['targets']} ({f['hit_rate']:.0%})."
+            f"- In sample (the {f['targets']} targets fitted), best set: {f['hits']} "
+            f"({f['hit_rate']:.0%})."
         )
+    lines.append(
+        f"- Phase changes reproduced (direction of the median rate): "
+        f"{scores['phases']['reproduced']} of {scores['phases']['changes']}."
+    )
     return lines
 
 

@@ -1,0 +1,57 @@
+"""The report leads with what generalises: held-out targets, then the posterior predictive
+ensemble, then the best set's count on the targets it was fitted to."""
+
+from __future__ import annotations
+
+from types import SimpleNamespace
+
+from escalation.calibration.report import ReportInputs, _summary
+
+
+def _score(hits: int, targets: int) -> dict:
+    return {
+        "targets": targets,
+        "hits": hits,
+        "hit_rate": hits / targets,
+        "hits_within_sampling_error": hits,
+        "observed_in_90pct_interval": hits,
+        "rms_distance_of_medians": 0.5,
+    }
+
+
+def _inputs(out_of_sample: bool) -> ReportInputs:
+    def model(all_hits: int, held_hits: int) -> dict:
+        scores = {"all_tempo_targets": _score(all_hits, 80)}
+        if out_of_sample:
+            scores["fit_targets"] = _score(all_hits - held_hits, 40)
+            scores["out_of_sample_targets"] = _score(held_hits, 40)
+        return scores
+
+    scores = {
+        "calibrated": model(49, 21),
+        "posterior_predictive": model(50, 24),
+        "null_phase_blind": model(33, 15),
+        "null_constant_rate": model(30, 9),
+        "phases": {"reproduced": 13, "changes": 16},
+    }
+    spec = SimpleNamespace(fit_until="2021-12-31" if out_of_sample else None, report_replicates=4)
+    return ReportInputs(
+        cal=SimpleNamespace(spec=spec), scores=scores, targets=None, phases=None, episodes=None,
+        strikes=None, candidates=None, budget="quick", refine_state=None, trust_state=None,
+        full_fit=None,
+    )  # fmt: skip
+
+
+def test_out_of_sample_then_posterior_predictive_then_the_best_set():
+    bullets = [line for line in _summary(_inputs(True)) if line.startswith("- ")]
+    assert bullets[0].startswith("- **Out of sample**")
+    assert "**24 of 40" in bullets[0] and "phase-blind agents 15" in bullets[0]
+    assert "constant rate 9" in bullets[0]
+    assert bullets[1].startswith("- **Posterior predictive**") and "50 of 80" in bullets[1]
+    assert bullets[2].startswith("- Best set") and "49 of 80" in bullets[2]
+
+
+def test_a_full_fit_leads_with_the_posterior_predictive_ensemble():
+    bullets = [line for line in _summary(_inputs(False)) if line.startswith("- ")]
+    assert bullets[0].startswith("- **Posterior predictive**")
+    assert not any("Out of sample" in b for b in bullets)
