@@ -85,7 +85,8 @@ class Halt(Frozen):
     war_fear: Annotated[float, Field(gt=0)] = Field(
         4.0,
         description="War fear at which Iran orders the network to halt: it takes the truce "
-        "line and declares a truce that each militia accepts according to its compliance.",
+        "line and declares a truce on every US target class, which each militia accepts "
+        "according to its compliance.",
     )
     hold_days: NonNegInt = Field(
         30, description="Days Iran keeps the truce line before it reviews it again."
