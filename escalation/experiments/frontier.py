@@ -36,10 +36,20 @@ class Frontier(NamedTuple):
     """Means of the outcomes without retaliation, over every reference run."""
 
 
-def _mean_and_half_width(values: pd.Series) -> tuple[float, float]:
+def mean_and_half_width(values: pd.Series | np.ndarray) -> tuple[float, float]:
+    """The mean of ``values`` and the half-width of its 90% interval (normal, from the
+    standard error; nan for fewer than two values)."""
     n = len(values)
     sd = float(values.std(ddof=1)) if n > 1 else float("nan")
     return float(values.mean()), Z90 * sd / np.sqrt(n) if n > 1 else float("nan")
+
+
+def effect_of(difference: float, half_width: float) -> str:
+    """A paired difference in attacks read as deters (its interval below zero), provokes
+    (above zero) or unclear."""
+    if difference + half_width < 0:
+        return "deters"
+    return "provokes" if difference - half_width > 0 else "unclear"
 
 
 def _per_point(runs: pd.DataFrame, parameters: list[str]) -> pd.DataFrame:
@@ -50,7 +60,7 @@ def _per_point(runs: pd.DataFrame, parameters: list[str]) -> pd.DataFrame:
         casualties = block["us_wounded"] + block["us_killed"]
         for name, values in ((TEMPO, block[TEMPO]), (CASUALTIES, casualties),
                              (SPIRAL, block[SPIRAL])):  # fmt: skip
-            mean, half = _mean_and_half_width(values.astype(float))
+            mean, half = mean_and_half_width(values.astype(float))
             row[name], row[f"{name}_pm90"] = mean, half
         rows.append(row)
     return pd.DataFrame(rows)
@@ -105,7 +115,7 @@ def deterrence_frontier(
     )
     # runs of a point and of its reference share their seeds replicate by replicate: paired
     diffs = [
-        _mean_and_half_width(
+        mean_and_half_width(
             block.set_index("replicate")[TEMPO].astype(float)
             - _matching(reference, block, others).set_index("replicate")[TEMPO].astype(float)
         )
@@ -115,9 +125,7 @@ def deterrence_frontier(
     half = pd.Series([h for _, h in diffs], index=points.index)
     points["tempo_difference"] = diff
     points["tempo_difference_pm90"] = half
-    points["effect"] = np.where(
-        diff + half < 0, "deters", np.where(diff - half > 0, "provokes", "unclear")
-    )
+    points["effect"] = [effect_of(d, h) for d, h in zip(diff, half, strict=True)]
     points["on_frontier"] = _on_frontier(points[TEMPO].to_numpy(), points[CASUALTIES].to_numpy())
     return Frontier(points, ref)
 

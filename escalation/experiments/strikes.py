@@ -18,12 +18,12 @@ import numpy as np
 import pandas as pd
 
 from escalation.experiments.executors import Executor, Shared, make_executor
+from escalation.experiments.frontier import effect_of, mean_and_half_width
 from escalation.experiments.runner import run
 from escalation.scenario import schema as C
 from escalation.scenario.loading import with_overrides
 from escalation.seeds import spawn_seeds
 
-Z90 = 1.645
 STRIKE_TYPES = (C.UsStrikeEvent, C.LeadershipStrikeEvent)
 COLUMNS = [
     "event", "date", "theatre", "militia", "severity", "with_strike", "without_strike",
@@ -90,10 +90,7 @@ def strike_effects(
     rows = []
     for k, (eid, ev) in enumerate(strikes):
         without = table[replicates * (k + 1) : replicates * (k + 2), k]
-        diff = with_strike[:, k] - without
-        half = Z90 * diff.std(ddof=1) / np.sqrt(replicates) if replicates > 1 else np.nan
-        mean = float(diff.mean())
-        effect = "deters" if mean + half < 0 else "provokes" if mean - half > 0 else "unclear"
+        mean, half = mean_and_half_width(with_strike[:, k] - without)
         rows.append(
             {
                 "event": eid,
@@ -106,7 +103,7 @@ def strike_effects(
                 "difference": mean,
                 "difference_pm90": float(half),
                 "relative": mean / float(without.mean()) if without.mean() > 0 else np.nan,
-                "effect": effect,
+                "effect": effect_of(mean, half),
             }
         )
     return pd.DataFrame(rows, columns=COLUMNS)

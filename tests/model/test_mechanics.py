@@ -134,15 +134,15 @@ def test_a_revenge_event_raises_that_militias_attacks_on_us_targets_and_their_si
     assert len(window(renewed, "B", *month)) < 1.5 * max(len(window(without, "B", *month)), 1)
 
 
-def test_truce_lowers_compliant_militias_attacks(small):
+def without_and_with_truce(small):
+    """The small scenario, and the same with a truce from April to September 2020."""
     base = scenario_from_dict(small)
-    small["events"]["truce"] = {
-        "date": "2020-04-01",
-        "type": "truce",
-        "label": "truce",
-        "ends": "2020-09-30",
-    }
-    with_truce = scenario_from_dict(small)
+    truce = {"date": "2020-04-01", "type": "truce", "label": "truce", "ends": "2020-09-30"}
+    return base, scenario_from_dict({**small, "events": {**small["events"], "truce": truce}})
+
+
+def test_truce_lowers_compliant_militias_attacks(small):
+    base, with_truce = without_and_with_truce(small)
     window = ("2020-04-01", "2020-09-30")
     covered = ["us_base"]
     before = after = 0
@@ -154,14 +154,7 @@ def test_truce_lowers_compliant_militias_attacks(small):
 
 
 def test_truce_redirects_compliant_militia_to_uncovered_targets(small):
-    base = scenario_from_dict(small)
-    small["events"]["truce"] = {
-        "date": "2020-04-01",
-        "type": "truce",
-        "label": "truce",
-        "ends": "2020-09-30",
-    }
-    with_truce = scenario_from_dict(small)
+    base, with_truce = without_and_with_truce(small)
     window = ("2020-04-01", "2020-09-30")
     uncovered = ["us_convoy", "domestic"]
     before = sum(attacks(run(base, s), "A", uncovered, *window) for s in range(12))
