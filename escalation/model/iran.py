@@ -98,7 +98,6 @@ class Iran(Agent):
         self.set_line(
             "truce", reason=f"halt: war fear {self.war_fear:.1f}", hold_days=self.cfg.halt.hold_days
         )
-        self.next_review = max(self.next_review, self.hold_until)
         self.halting = True
         m.context_changed()  # militias weigh the order at once
         if m.truce is None:
