@@ -140,15 +140,18 @@ def simulate(
     executor: Any,
     *,
     panels: Sequence[str] = (),
+    on_run: Callable[[], None] | None = None,
 ) -> Runs:
     """Run ``values[i]`` with ``seeds[i]``, for every i, on ``executor``; with ``panels`` (series
-    names) also keep those series' monthly values."""
+    names) also keep those series' monthly values; ``on_run`` is called as each run finishes."""
     shared = Shared(sim)  # sent to each worker process once
     tasks = [_Task(shared, list(v), s, tuple(panels)) for v, s in zip(values, seeds, strict=True)]
     stats: list[Any] = [None] * len(tasks)
     frames: list[Any] = [None] * len(tasks)
     for i, out in executor.imap(_run_task, tasks):
         stats[i] = out.stats
+        if on_run is not None:
+            on_run()
         if panels:
             frames[i] = out.monthly.assign(run=i)
     monthly = pd.concat(frames, ignore_index=True) if panels and frames else None

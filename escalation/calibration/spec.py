@@ -63,6 +63,8 @@ STREAMS: dict[str, str] = {
     "posterior": "the posterior draws of the posterior predictive ensemble",
     "nulls": "the phase-blind null model's fit (phase_blind: abc, candidates, refine, trust)",
     "strikes": "the runs with and without each timeline strike, at the best set",
+    "screen": "Morris screening of the fitted values (escalation screen): its design, run "
+    "seeds and bootstrap",
 }
 #: Names the scheme in the resume identity, so a fit begun under another is not continued.
 SEED_SCHEME = "named streams"

@@ -2,7 +2,7 @@
 
 Commands: ``run`` (a scenario ensemble), ``compare``, ``sweep``, ``validate`` (scenario files),
 ``schema`` (every scenario key with its default and meaning), ``dashboard`` (the interactive
-page), ``history`` (the record) and ``calibrate``.
+page), ``history`` (the record), ``calibrate`` and ``screen`` (which fitted values matter).
 """
 
 from __future__ import annotations
@@ -12,7 +12,7 @@ import os
 import sys
 from collections.abc import Sequence
 
-from escalation.cli import calibrate, compare, dashboard, history, run, sweep, validate
+from escalation.cli import calibrate, compare, dashboard, history, run, screen, sweep, validate
 from escalation.cli.common import version
 from escalation.errors import UserError
 
@@ -37,7 +37,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    for command in (run, compare, sweep, validate, dashboard, history, calibrate):
+    for command in (run, compare, sweep, validate, dashboard, history, calibrate, screen):
         command.register(sub)
     return parser
 
