@@ -33,8 +33,9 @@ def plot_screening(
     ax.barh(range(len(rows)), rows["mu_star"], xerr=rows["mu_star_conf"], color=colours,
             error_kw={"lw": 0.6, "color": "#555555"})  # fmt: skip
     floor = float(table.loc[table["name"] == NOISE, "mu_star"].iloc[0])
-    ax.axvline(floor, color="#c0392b", ls="--", lw=1, label="seeds alone (floor)")
-    ax.axvline(2 * floor, color="#c0392b", ls=":", lw=1, label="twice the floor")
+    ax.axvline(floor, color="#c0392b", ls="--", lw=1, label="seeds alone (the floor)")
+    ax.barh([], [], color=KEPT, label="fitted: above the floor, or leads several targets")
+    ax.barh([], [], color=DROPPED, label="fixed")
     ax.set_yticks(range(len(rows)), [_short(n) for n in rows["name"]], fontsize=6.5)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel("mu*: mean |elementary effect| on the RMS distance to the fit targets")

@@ -138,7 +138,7 @@ def test_shipped_calibration_file_loads():
 
 
 def test_start_values_are_read_and_bad_ones_named(tmp_path, capsys):
-    """--start takes the shipped start file, or a fit's scores.json; an unknown or missing name,
+    """--start takes a YAML file of values, or a fit's scores.json; an unknown or missing name,
     or a value outside its prior, is an error naming the file and the key, before any run."""
     import json
 
@@ -149,22 +149,23 @@ def test_start_values_are_read_and_bad_ones_named(tmp_path, capsys):
 
     spec = ROOT / "calibrations" / "baseline.yaml"
     cal = load_calibration(spec)
-    shipped = ROOT / "calibrations" / "baseline-start.yaml"
-    values = load_start(shipped, cal)
-    assert len(values) == len(cal.names)
-    flat = yaml.safe_load(shipped.read_text())
+    flat = {n: p.from_unit(0.5) for n, p in zip(cal.names, cal.simulator.priors, strict=True)}
+    start = tmp_path / "start.yaml"
+    start.write_text(yaml.safe_dump(flat, sort_keys=False))
+    values = load_start(start, cal)
+    assert values == pytest.approx(list(flat.values()))
     scores = tmp_path / "scores.json"
     scores.write_text(json.dumps({"best": flat, "hits": 3}))
     assert load_start(scores, cal) == values
 
-    name = "weapons.rocket.cluster"
+    name = "weapons.rocket.lethality"
     cases = {
         "unknown": (
-            {**flat, "weapons.rocket.clustr": 2.0},
-            "did you mean 'weapons.rocket.cluster'",
+            {**flat, "weapons.rocket.lethalty": 0.05},
+            "did you mean 'weapons.rocket.lethality'",
         ),
         "missing": ({k: v for k, v in flat.items() if k != name}, "has no value"),
-        "outside": ({**flat, name: 50.0}, "expected a number in the prior's range [1, 10]"),
+        "outside": ({**flat, name: 50.0}, "expected a number in the prior's range [0.003, 0.3]"),
         "text": ({**flat, name: "five"}, "expected a number"),
     }
     for label, (data, message) in cases.items():
