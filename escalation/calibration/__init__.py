@@ -10,8 +10,10 @@ The stages, in the order :func:`~escalation.calibration.pipeline.run_calibration
 4. ``select``: the best parameter set among the best particles, the posterior mean and any
    start values, ranked by expected hits (``scoring``).
 5. ``polish``: coordinate search from that set; ``trust``: trust-region steps after it.
-6. ``scoring``: the calibrated and posterior predictive ensembles against every target.
-7. ``nulls``: the null models (agents without the timeline, constant rates), fitted and scored.
+6. ``scoring``: the calibrated and posterior predictive ensembles against every target, by hit
+   counts of the median and (``proper``) the censored CRPS of the whole ensemble.
+7. ``nulls``: the null models (agents without the timeline, constant rates; ``hawkes``:
+   self-exciting counts), fitted and scored.
 8. ``report``: report.md; ``overlay``: the best set as a scenario file.
 
 ``pipeline.run_calibration`` runs them in turn and returns a ``CalibrationResult``, from which

@@ -1,5 +1,6 @@
 """Null models the calibrated agents are scored against: the same agents without the timeline
-(no phases), fitted the same way, and constant daily rates per series."""
+(no phases), fitted the same way, and constant daily rates per series (the self-exciting null
+that starts from them is in :mod:`escalation.calibration.hawkes`)."""
 
 from __future__ import annotations
 

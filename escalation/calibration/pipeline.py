@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 
 from escalation.calibration.abc import Generation, Progress, Settings, abc_smc
+from escalation.calibration.hawkes import fit_hawkes, hawkes_statistics, strike_days
 from escalation.calibration.loading import Calibration
 from escalation.calibration.nulls import constant_rate_statistics, constant_rates, phase_blind
 from escalation.calibration.overlay import best_overlay, tidy
@@ -329,13 +330,27 @@ class NullScores(NamedTuple):
 
 
 def score_nulls(cal: Calibration, rs: ReportSet, plan: Plan, ctx: _Context) -> NullScores:
-    """Scores of the null models on the tempo targets: constant rates, and the phase-blind
-    agents unless the calibration gives them no budget."""
+    """Scores of the null models on the tempo targets: constant rates, self-exciting (Hawkes)
+    counts started from them (its fitted values per series in hawkes.csv and in its scores),
+    and the phase-blind agents unless the calibration gives them no budget."""
     tempo, roles, seeds = rs.tempo, Roles.of(cal), ctx.report_seeds
     ctx.note("null model: constant rates")
     rates = constant_rates(cal.simulator.targets, cal.n_days)
     stats = constant_rate_statistics(rates, tempo, cal.n_days, seeds)
     scores = {"null_constant_rate": model_scores(tempo, stats, roles)}
+    ctx.note("null model: self-exciting counts (Hawkes)")
+    strikes = strike_days(cal.scenario)
+    seed = ctx.streams.child("hawkes").seed()
+    hawkes = fit_hawkes(cal.simulator.targets, cal.n_days, strikes, rates, seed)
+    write_table(ctx.out / "hawkes.csv", hawkes.table(cal.series_names))
+    scores["null_hawkes"] = {
+        **model_scores(tempo, hawkes_statistics(hawkes, tempo, seeds), roles),
+        "fit_rms_distance": {
+            "constant_rate_start": round(hawkes.start_distance, 4),
+            "fitted": round(hawkes.distance, 4),
+        },
+        "parameters": hawkes.parameters(cal.series_names),
+    }
     if cal.spec.null_budget_share <= 0:
         return NullScores(scores, 0.0)
     ctx.note("null model: phase-blind agents")

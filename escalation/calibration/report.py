@@ -17,6 +17,7 @@ MODEL_LABELS = {
     "posterior_predictive": "agents, posterior predictive",
     "calibrated": "agents, calibrated (best set)",
     "null_phase_blind": "agents without the timeline, fitted the same way",
+    "null_hawkes": "self-exciting (Hawkes) counts per series, fitted",
     "null_constant_rate": "constant rate per series, fitted",
 }
 
@@ -68,7 +69,11 @@ def _heading(r: ReportInputs) -> list[str]:
     ]
 
 
-NULL_NAMES = {"null_phase_blind": "phase-blind agents", "null_constant_rate": "constant rate"}
+NULL_NAMES = {
+    "null_phase_blind": "phase-blind agents",
+    "null_hawkes": "Hawkes",
+    "null_constant_rate": "constant rate",
+}
 
 
 def _summary(r: ReportInputs) -> list[str]:
@@ -125,11 +130,13 @@ def _null_models(r: ReportInputs) -> list[str]:
         "",
         "Hit rate: share of tempo targets whose ensemble median lies inside the observed range. "
         "Distance: RMS over targets of the log-scale gap between the median and the observed "
-        "range (0 inside).",
+        "range (0 inside). CRPS: mean over targets of the censored continuous ranked "
+        "probability score of the whole ensemble against the observed value, range or bound, "
+        "on the same log scale (0 when every run lies inside; a proper score, lower is better).",
         "",
         "| model | targets hit | hit rate | hit within sampling error | observed in 90% "
-        "interval | RMS distance |",
-        "|---|---|---|---|---|---|",
+        "interval | RMS distance | CRPS |",
+        "|---|---|---|---|---|---|---|",
     ]
     for key, label in MODEL_LABELS.items():
         if key in scores:
@@ -137,26 +144,44 @@ def _null_models(r: ReportInputs) -> list[str]:
             lines.append(
                 f"| {label} | {s['hits']}/{s['targets']} | {s['hit_rate']:.0%} | "
                 f"{s['hits_within_sampling_error']} | {s['observed_in_90pct_interval']} | "
-                f"{s['rms_distance_of_medians']} |"
+                f"{s['rms_distance_of_medians']} | {s.get('crps', '')} |"
             )
+    lines += _hawkes_note(scores)
     if "out_of_sample_targets" in scores["calibrated"]:
         lines += [
             "",
             "Out-of-sample targets only:",
             "",
-            "| model | targets hit | hit rate | RMS distance |",
-            "|---|---|---|---|",
+            "| model | targets hit | hit rate | RMS distance | CRPS |",
+            "|---|---|---|---|---|",
         ]
         for key, label in MODEL_LABELS.items():
             if key in scores and "out_of_sample_targets" in scores[key]:
                 s = scores[key]["out_of_sample_targets"]
                 lines.append(
                     f"| {label} | {s['hits']}/{s['targets']} | {s['hit_rate']:.0%} | "
-                    f"{s['rms_distance_of_medians']} |"
+                    f"{s['rms_distance_of_medians']} | {s.get('crps', '')} |"
                 )
     if r.full_fit is not None:
         lines += ["", f"Full-period fit on the same out-of-sample targets: {r.full_fit}."]
     return lines
+
+
+def _hawkes_note(scores: Mapping[str, Any]) -> list[str]:
+    """How much the Hawkes null's series cluster: their fitted branching ratios."""
+    params = scores.get("null_hawkes", {}).get("parameters")
+    if not params:
+        return []
+    ratios = {k: v["branching_ratio"] for k, v in params.items()}
+    top = max(ratios, key=ratios.__getitem__)
+    clustered = sum(a > 0 for a in ratios.values())
+    return [
+        "",
+        f"The Hawkes null's branching ratio (events each event triggers) is above zero for "
+        f"{clustered} of its {len(ratios)} series, highest {ratios[top]:.2f} (`{top}`), median "
+        f"{float(np.median(list(ratios.values()))):.2f}; its values per series, with the "
+        "events each US strike of the timeline adds or removes, are in `hawkes.csv`.",
+    ]
 
 
 def _phases_and_targets(r: ReportInputs) -> list[str]:
@@ -281,9 +306,9 @@ def _fit(r: ReportInputs) -> list[str]:
         markdown_table(pd.DataFrame({"stream": list(STREAMS), "draws": list(STREAMS.values())})),
         "",
         "Files: `posterior.csv` (weighted sample), `best.yaml` (scenario overlay), `targets.csv`,"
-        " `targets_posterior_predictive.csv`, `phases.csv`, `episodes.csv`, `scores.json`, "
-        "`tempo_posterior.png`, `marginals.png`, `pairs.png`, `abc/` (every simulation, every "
-        "generation; resumable).",
+        " `targets_posterior_predictive.csv`, `phases.csv`, `episodes.csv`, `hawkes.csv` (the "
+        "Hawkes null's values), `scores.json`, `tempo_posterior.png`, `marginals.png`, "
+        "`pairs.png`, `abc/` (every simulation, every generation; resumable).",
         "",
     ]
 

@@ -1,6 +1,7 @@
 """Scoring an ensemble against targets: its centre (median, or most frequent month), the
 expected hits that rank parameter sets, and the per-target, per-incident and per-phase tables
-and scores of the report.
+and scores of the report (hit counts of the median, and the mean censored CRPS of the whole
+ensemble, :mod:`escalation.calibration.proper`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import pandas as pd
 
 from escalation.calibration.loading import Calibration
 from escalation.calibration.phases import PhaseChange, phase_targets
+from escalation.calibration.proper import mean_crps
 from escalation.record.summary import TargetSet, rms
 from escalation.record.types import Target
 from escalation.seeds import Streams
@@ -40,13 +42,16 @@ def within_sampling_error(t: Target, median: float) -> bool:
 
 @dataclass
 class Scores:
-    """How well an ensemble meets a set of targets."""
+    """How well an ensemble meets a set of targets: by its median (hits, distance), its 90%
+    interval, and its whole distribution (``crps``: the mean scaled censored CRPS, lower is
+    better)."""
 
     targets: int
     hits: int
     in_interval: int
     distance: float
     hits_sampling: int = 0
+    crps: float = math.nan
 
     @property
     def hit_rate(self) -> float:
@@ -60,6 +65,7 @@ class Scores:
             "hits_within_sampling_error": self.hits_sampling,
             "observed_in_90pct_interval": self.in_interval,
             "rms_distance_of_medians": round(self.distance, 4),
+            "crps": round(self.crps, 4),
         }
 
 
@@ -166,7 +172,8 @@ def _interval_holds(t: Target, lo: float, hi: float) -> bool:
 
 
 def score(ts: TargetSet, stats: np.ndarray, subset: Sequence[str] | None = None) -> Scores:
-    """Hits (median inside the observed range), overlaps of the 90% interval, RMS distance."""
+    """Hits (median inside the observed range), overlaps of the 90% interval, RMS distance, and
+    the mean censored CRPS."""
     centre, low, high = centre_and_band(ts, stats)
     keep = [i for i, t in enumerate(ts.targets) if subset is None or t.id in set(subset)]
     if not keep:
@@ -180,7 +187,14 @@ def score(ts: TargetSet, stats: np.ndarray, subset: Sequence[str] | None = None)
         for i in keep
     ]
     sampling = sum(bool(sat[i]) or within_sampling_error(ts.targets[i], centre[i]) for i in keep)
-    return Scores(len(keep), int(sat[keep].sum()), int(sum(inside)), rms(dist[keep]), sampling)
+    return Scores(
+        len(keep),
+        int(sat[keep].sum()),
+        int(sum(inside)),
+        rms(dist[keep]),
+        sampling,
+        mean_crps(ts, stats, subset),
+    )
 
 
 def target_table(ts: TargetSet, stats: np.ndarray, role: dict[str, str]) -> pd.DataFrame:

@@ -62,6 +62,7 @@ STREAMS: dict[str, str] = {
     "report": "the runs of every scored ensemble (calibrated, posterior predictive, null models)",
     "posterior": "the posterior draws of the posterior predictive ensemble",
     "nulls": "the phase-blind null model's fit (phase_blind: abc, candidates, refine, trust)",
+    "hawkes": "the Hawkes null model's fit: the seeds of the common runs of its coordinate search",
     "strikes": "the runs with and without each timeline strike, at the best set",
     "screen": "Morris screening of the fitted values (escalation screen): its design, run "
     "seeds and bootstrap",

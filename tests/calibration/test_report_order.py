@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from types import SimpleNamespace
 
-from escalation.calibration.report import ReportInputs, _summary
+from escalation.calibration.report import MODEL_LABELS, ReportInputs, _null_models, _summary
 
 
 def _score(hits: int, targets: int) -> dict:
@@ -16,6 +16,7 @@ def _score(hits: int, targets: int) -> dict:
         "hits_within_sampling_error": hits,
         "observed_in_90pct_interval": hits,
         "rms_distance_of_medians": 0.5,
+        "crps": round(1 - hits / targets, 4),
     }
 
 
@@ -31,6 +32,14 @@ def _inputs(out_of_sample: bool) -> ReportInputs:
         "calibrated": model(49, 21),
         "posterior_predictive": model(50, 24),
         "null_phase_blind": model(33, 15),
+        "null_hawkes": {
+            **model(36, 12),
+            "parameters": {
+                "a": {"branching_ratio": 0.0},
+                "b": {"branching_ratio": 0.6},
+                "c": {"branching_ratio": 0.3},
+            },
+        },
         "null_constant_rate": model(30, 9),
         "phases": {"reproduced": 13, "changes": 16},
     }
@@ -46,7 +55,7 @@ def test_out_of_sample_then_posterior_predictive_then_the_best_set():
     bullets = [line for line in _summary(_inputs(True)) if line.startswith("- ")]
     assert bullets[0].startswith("- **Out of sample**")
     assert "**24 of 40" in bullets[0] and "phase-blind agents 15" in bullets[0]
-    assert "constant rate 9" in bullets[0]
+    assert "Hawkes 12" in bullets[0] and "constant rate 9" in bullets[0]
     assert bullets[1].startswith("- **Posterior predictive**") and "50 of 80" in bullets[1]
     assert bullets[2].startswith("- Best set") and "49 of 80" in bullets[2]
 
@@ -55,3 +64,15 @@ def test_a_full_fit_leads_with_the_posterior_predictive_ensemble():
     bullets = [line for line in _summary(_inputs(False)) if line.startswith("- ")]
     assert bullets[0].startswith("- **Posterior predictive**")
     assert not any("Out of sample" in b for b in bullets)
+
+
+def test_the_models_table_lists_every_null_with_its_crps():
+    lines = _null_models(_inputs(True))
+    rows = [line for line in lines if line.startswith("| ") and "/80 |" in line]
+    assert [r.split(" | ")[0][2:] for r in rows] == list(MODEL_LABELS.values())
+    hawkes = next(r for r in rows if r.startswith(f"| {MODEL_LABELS['null_hawkes']} |"))
+    assert hawkes.endswith("| 0.55 |")  # the CRPS column, last
+    held = [line for line in lines if line.startswith("| ") and "/40 |" in line]
+    assert len(held) == len(MODEL_LABELS) and held[3].endswith("| 0.7 |")
+    note = next(line for line in lines if "branching ratio" in line)
+    assert "2 of its 3 series" in note and "0.60 (`b`)" in note and "median 0.30" in note
