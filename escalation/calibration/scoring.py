@@ -72,12 +72,17 @@ class Scores:
 def ensemble_centre(ts: TargetSet, stats: np.ndarray) -> np.ndarray:
     """Per target: the median across runs (the most frequent month for peak months).
 
+    A statistic undefined in a run (a ratio over an empty window: NaN) has no value there. The
+    median is taken over the runs where it is defined, unless it is undefined in at least half
+    the runs: then the ensemble has no typical value for it, and its centre is NaN (a miss), so
+    a ratio target is not met by the few runs that happen to define it.
+
     ``stats`` is (runs, targets), or (ensembles, runs, targets) for several ensembles at once."""
     clean = np.where(np.isinf(stats), 1e9, stats)
     with np.errstate(all="ignore"), warnings.catch_warnings():
-        # a statistic undefined in every run (a ratio over an empty window) stays NaN: a miss
         warnings.simplefilter("ignore", RuntimeWarning)
         centre = np.nanmedian(clean, axis=-2)
+    centre[np.isnan(stats).mean(axis=-2) >= 0.5] = np.nan
     for i, t in enumerate(ts.targets):
         if t.statistic == "peak_month":
             months = stats[..., i].reshape(-1, stats.shape[-2])

@@ -18,13 +18,15 @@ from scipy import stats as sps
 from escalation.scenario import schema as C
 
 BUDGETS: dict[str, dict[str, float]] = {
-    # particles, simulations and minutes of ABC for the main fit; sweeps and common seeds of the
-    # coordinate search that polishes the best parameter set; steps and perturbed runs per step
-    # of the trust-region polish that follows it (escalation.calibration.trust)
+    # particles and simulations of ABC for the main fit (a named budget stops on its simulations,
+    # so the same seed gives the same fit on any machine; its minutes only guard against a
+    # runaway, and a fit they stop says so); sweeps and common seeds of the coordinate search
+    # that polishes the best parameter set; steps and perturbed runs per step of the
+    # trust-region polish that follows it (escalation.calibration.trust)
     "quick": {
         "particles": 60,
         "simulations": 1200,
-        "minutes": 4.0,
+        "minutes": 30.0,
         "refine_sweeps": 1,
         "refine_seeds": 8,
         "trust_steps": 0,
@@ -33,7 +35,7 @@ BUDGETS: dict[str, dict[str, float]] = {
     "default": {
         "particles": 150,
         "simulations": 5200,
-        "minutes": 5.0,
+        "minutes": 60.0,
         "refine_sweeps": 1,
         "refine_seeds": 12,
         "trust_steps": 1,
@@ -41,11 +43,11 @@ BUDGETS: dict[str, dict[str, float]] = {
     },
     "thorough": {
         "particles": 400,
-        "simulations": 40000,
-        "minutes": 120.0,
-        "refine_sweeps": 8,
+        "simulations": 24000,
+        "minutes": 240.0,
+        "refine_sweeps": 1,
         "refine_seeds": 40,
-        "trust_steps": 6,
+        "trust_steps": 2,
         "trust_perturbations": 3000,
     },
 }

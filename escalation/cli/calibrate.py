@@ -32,7 +32,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         choices=("quick", "default", "thorough"),
         default="default",
         help="time against precision: quick (~5 min), default (<20 min on two cores), "
-        "thorough (hours)",
+        "thorough (<60 min on two cores; the shipped fit)",
     )
     p.add_argument(
         "--fit-until",

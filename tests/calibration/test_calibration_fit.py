@@ -17,7 +17,7 @@ from escalation import ScenarioError, scenario_from_dict
 from escalation.calibration.abc import Settings, abc_smc
 from escalation.calibration.loading import load_calibration
 from escalation.calibration.polish import refine
-from escalation.calibration.scoring import expected_hits
+from escalation.calibration.scoring import ensemble_centre, expected_hits
 from escalation.calibration.simulate import Simulator, apply_series_params
 from escalation.calibration.spec import SEED_SCHEME, Prior
 from escalation.calibration.trust import TrustSettings, trust_polish
@@ -101,6 +101,32 @@ def test_expected_hits_rewards_a_centred_distribution_not_a_lucky_median():
     assert (
         expected_hits(ts, lucky[:, None], RESAMPLE) == e_lucky
     )  # the same stream, the same resamples
+
+
+def test_a_ratio_undefined_in_most_runs_is_a_miss_whatever_the_runs_that_define_it():
+    """Runs where a ratio's denominator is empty have no value for it: with half or more of them
+    the ensemble has no centre for the target (a miss), however well the rest meet it."""
+    t = Target(
+        id="r",
+        series="s",
+        window=Window(date(2020, 7, 1), date(2020, 12, 31)),
+        statistic="ratio",
+        value=Value(form="upper", low=0.0, high=1.0, high_strict=True),
+        sources=(Source("f", ("p",)),),
+        definition="",
+        reference=Window(date(2020, 1, 1), date(2020, 6, 30)),
+    )
+    ts = TargetSet([t], ["s"], date(2020, 1, 1), 366)
+    inside = np.full(10, 0.5)
+    for undefined, met in ((3, True), (5, False), (8, False)):
+        stats = np.r_[inside[: 10 - undefined], np.full(undefined, np.nan)][:, None]
+        centre = ensemble_centre(ts, stats)
+        assert bool(ts.satisfied(centre)[0]) == met, undefined
+        expected = expected_hits(ts, stats, RESAMPLE)  # over ensembles resampled from the runs
+        if undefined == 5:
+            assert 0.2 < expected < 0.8  # about half the resampled ensembles define it
+        else:
+            assert expected == pytest.approx(float(met), abs=0.02)
 
 
 @pytest.mark.parametrize(
