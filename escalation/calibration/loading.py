@@ -83,11 +83,15 @@ class Calibration:
         }
 
 
-def _read_spec(path: Path, fit_until: dt.date | None) -> tuple[CalibrationSpec, str]:
-    """The validated calibration file and its text."""
+def _read_spec(
+    path: Path, fit_until: dt.date | None, score_until: dt.date | None = None
+) -> tuple[CalibrationSpec, str]:
+    """The validated calibration file and its text (with the dates given on the command line)."""
     data, text = read_yaml_mapping(path, kind="calibration")
     if fit_until is not None:
         data = {**data, "fit_until": fit_until}
+    if score_until is not None:
+        data = {**data, "score_until": score_until}
     try:
         spec = CalibrationSpec.model_validate(data)
     except ValidationError as exc:
@@ -137,13 +141,23 @@ def _check_priors(
 
 
 def _split_targets(
-    tempo: list[Target], until: dt.date | None, label: str
+    tempo: list[Target], until: dt.date | None, label: str, horizon: dt.date | None = None
 ) -> tuple[list[Target], list[Target]]:
-    """Tempo targets fitted (ending by ``until``) and held out (ending later)."""
+    """Tempo targets fitted (ending by ``until``) and held out (ending later, and by
+    ``horizon`` if one is given)."""
     fit = [t for t in tempo if until is None or t.span.end <= until]
-    holdout = [t for t in tempo if until is not None and t.span.end > until]
+    holdout = [
+        t
+        for t in tempo
+        if until is not None and t.span.end > until and (horizon is None or t.span.end <= horizon)
+    ]
     if not fit:
         raise UserError(f"{label}: no target ends by fit_until {until}; nothing to fit")
+    if until is not None and not holdout and horizon is not None:
+        raise UserError(
+            f"{label}: no target ends after fit_until {until} and by score_until {horizon}, so "
+            "nothing is left to score out of sample; expected a later score_until"
+        )
     if until is not None and not holdout:
         last = max(t.span.end for t in tempo)
         raise UserError(
@@ -157,12 +171,14 @@ def load_calibration(
     path: str | Path,
     *,
     fit_until: dt.date | None = None,
+    score_until: dt.date | None = None,
     record: Record | None = None,
     overrides: Sequence[str] = (),
 ) -> Calibration:
-    """Read and validate a calibration file; errors name the file, key path and expectation."""
+    """Read and validate a calibration file; errors name the file, key path and expectation.
+    ``fit_until`` and ``score_until`` override the file's."""
     path = Path(path)
-    spec, text = _read_spec(path, fit_until)
+    spec, text = _read_spec(path, fit_until, score_until)
     scenario_path = _scenario_path(spec, path, text)
     fixed = [f"{k}={json.dumps(v, default=str)}" for k, v in spec.set.items()]
     scenario = load_scenario(scenario_path, [*fixed, *overrides])
@@ -182,7 +198,7 @@ def load_calibration(
     episodes = [t for t in usable if t.is_episode]
     tempo = [t for t in usable if not t.is_episode]
     until = spec.fit_until
-    fit, holdout = _split_targets(tempo, until, str(path))
+    fit, holdout = _split_targets(tempo, until, str(path), spec.score_until)
     phases = []
     if spec.fit_phases:
         phases = [

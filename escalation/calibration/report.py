@@ -92,7 +92,9 @@ def _summary(r: ReportInputs) -> list[str]:
             if k in scores and "out_of_sample_targets" in scores[k]
         ]
         lines.append(
-            f"- **Out of sample** (targets ending after {r.cal.spec.fit_until}, not fitted): "
+            f"- **Out of sample** (targets ending after {r.cal.spec.fit_until}"
+            + (f" and by {r.cal.spec.score_until}" if r.cal.spec.score_until else "")
+            + ", not fitted): "
             f"the posterior predictive ensemble meets **{po['hits']} of {po['targets']} "
             f"({po['hit_rate']:.0%})**, the best set {o['hits']} ({o['hit_rate']:.0%}, RMS "
             f"distance {o['rms_distance_of_medians']})"

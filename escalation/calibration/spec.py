@@ -148,6 +148,11 @@ class CalibrationSpec(C.Frozen):
     fit_until: dt.date | None = Field(
         None, description="Fit only targets whose windows end by this date; score the rest."
     )
+    score_until: dt.date | None = Field(
+        None,
+        description="With fit_until: score out of sample only the targets ending by this date "
+        "(a rolling origin's horizon); later ones are neither fitted nor held out.",
+    )
     fit_phases: bool = Field(
         True,
         description="Also fit the direction of every expected phase change of the record (the "
@@ -180,6 +185,12 @@ class CalibrationSpec(C.Frozen):
     def _some(self) -> CalibrationSpec:
         if not self.parameters:
             raise ValueError("at least one parameter is needed")
+        if self.score_until is not None and (
+            self.fit_until is None or self.score_until <= self.fit_until
+        ):
+            raise ValueError(
+                f"score_until {self.score_until} needs a fit_until before it (got {self.fit_until})"
+            )
         return self
 
 

@@ -6,6 +6,8 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from escalation.errors import UserError
+
 if TYPE_CHECKING:
     from escalation.calibration.loading import Calibration
 
@@ -23,7 +25,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         epilog="examples:\n"
         "  escalation calibrate calibrations/baseline.yaml\n"
         "  escalation calibrate calibrations/baseline.yaml --budget quick\n"
-        "  escalation calibrate calibrations/baseline.yaml --fit-until 2021-12-31",
+        "  escalation calibrate calibrations/baseline.yaml --fit-until 2021-12-31\n"
+        "  escalation calibrate calibrations/baseline.yaml --rolling",
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("spec", type=Path, help="calibration file (e.g. calibrations/baseline.yaml)")
@@ -41,7 +44,22 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="fit only targets ending by DATE (YYYY-MM-DD); score the rest",
     )
     p.add_argument(
-        "--out", type=Path, help="output folder (default: calibrations/fitted/<name>[-until-DATE])"
+        "--score-until",
+        metavar="DATE",
+        type=_date,
+        help="with --fit-until: score out of sample only targets ending by DATE",
+    )
+    p.add_argument(
+        "--rolling",
+        action="store_true",
+        help="fit at each rolling origin (to 2020, to 2021, to 30 Sep 2023), score each on the "
+        "targets that follow it, and write <name>-rolling.md beside the fits",
+    )
+    p.add_argument(
+        "--out",
+        type=Path,
+        help="output folder (default: calibrations/fitted/<name>[-until-DATE]; with --rolling, "
+        "the folder of the fits)",
     )
     p.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: all)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster")
@@ -97,30 +115,29 @@ def _date(text: str):
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
-def cmd_calibrate(args: argparse.Namespace) -> int:
+def _progress(no_progress: bool):
+    """The progress callback of a fit: a bar per ABC-SMC, a line per later stage, and a
+    function that closes the bars."""
     import sys
 
-    from escalation.calibration.loading import load_calibration, load_start
-    from escalation.calibration.pipeline import run_calibration
     from escalation.cli.common import progress_bar
-    from escalation.viz.calibration import write_calibration_plots
 
-    cal = load_calibration(args.spec, fit_until=args.fit_until)
-    suffix = f"-until-{cal.spec.fit_until}" if cal.spec.fit_until else ""
-    out = args.out or Path("calibrations") / "fitted" / f"{cal.spec.name}{suffix}"
     bars: dict = {}
+
+    def close() -> None:
+        for bar in bars.values():
+            bar.close()
+        bars.clear()
 
     def progress(stage, p=None) -> None:
         if p is None:
-            for bar in bars.values():
-                bar.close()
-            bars.clear()
-            if not args.no_progress:
+            close()
+            if not no_progress:
                 print(f"{stage}...", file=sys.stderr)
             return
         bar = bars.get(stage)
         if bar is None:
-            bar = bars[stage] = progress_bar(None, stage, args.no_progress)
+            bar = bars[stage] = progress_bar(None, stage, no_progress)
             bar.unit = "sim"
         bar.n = p.simulations
         bar.set_postfix(
@@ -132,6 +149,18 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         )
         bar.refresh()
 
+    return progress, close
+
+
+def _fit(args: argparse.Namespace, cal: Calibration, out: Path) -> dict | None:
+    """One calibration to ``out`` with its plots; its scores, or None if interrupted."""
+    import sys
+
+    from escalation.calibration.loading import load_start
+    from escalation.calibration.pipeline import run_calibration
+    from escalation.viz.calibration import write_calibration_plots
+
+    progress, close = _progress(args.no_progress)
     try:
         result = run_calibration(
             cal,
@@ -146,18 +175,30 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
             progress=progress,
         )
     except KeyboardInterrupt:
-        for bar in bars.values():
-            bar.close()
+        close()
         print(
             f"interrupted: every finished simulation is in {out}/abc/ and the polish so far in "
             f"{out}/refine.json and {out}/trust.json; run the same command to continue",
             file=sys.stderr,
         )
-        return 130
-    for bar in bars.values():
-        bar.close()
+        return None
+    close()
     write_calibration_plots(cal, result, out)
-    scores = result.scores
+    return result.scores
+
+
+def cmd_calibrate(args: argparse.Namespace) -> int:
+    from escalation.calibration.loading import load_calibration
+
+    if args.rolling:
+        return _rolling(args)
+    cal = load_calibration(args.spec, fit_until=args.fit_until, score_until=args.score_until)
+    suffix = f"-until-{cal.spec.fit_until}" if cal.spec.fit_until else ""
+    suffix += f"-to-{cal.spec.score_until}" if cal.spec.score_until else ""
+    out = args.out or Path("calibrations") / "fitted" / f"{cal.spec.name}{suffix}"
+    scores = _fit(args, cal, out)
+    if scores is None:
+        return 130
     if args.write_scenario is not None:
         write_fitted_scenario(cal, list(scores["best"].values()), args.write_scenario, out)
     c = scores["calibrated"]["all_tempo_targets"]
@@ -169,6 +210,39 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         f"{scores['phases']['changes']} phase changes reproduced; wrote report.md, best.yaml, "
         f"posterior.csv and plots to {out}/"
     )
+    return 0
+
+
+def _rolling(args: argparse.Namespace) -> int:
+    """Fit at every rolling origin in turn (each resumable), then write the table of their
+    out-of-sample scores beside the fits."""
+    import sys
+
+    from escalation.calibration.loading import load_calibration
+    from escalation.calibration.rolling import ORIGINS, folder_name, rolling_markdown, rolling_table
+    from escalation.files import write_table, write_text
+
+    if args.fit_until or args.score_until or args.write_scenario or args.start:
+        raise UserError(
+            "--rolling fits at its own origins: it takes no --fit-until, --score-until, "
+            "--start or --write-scenario"
+        )
+    fitted = args.out or Path("calibrations") / "fitted"
+    name = ""
+    for origin in ORIGINS:
+        cal = load_calibration(
+            args.spec, fit_until=origin.fit_until, score_until=origin.score_until
+        )
+        name = cal.spec.name
+        if not args.no_progress:
+            print(f"origin {origin.fit_until}:", file=sys.stderr)
+        if _fit(args, cal, fitted / folder_name(name, origin)) is None:
+            return 130
+    table = rolling_table(fitted, name)
+    write_table(fitted / f"{name}-rolling.csv", table)
+    text = f"# Rolling-origin validation of '{name}'\n\n" + rolling_markdown(table)
+    write_text(fitted / f"{name}-rolling.md", text)
+    print(text)
     return 0
 
 

@@ -1,0 +1,120 @@
+"""Rolling-origin validation: the calibration refitted at several origins, each scored on the
+targets that follow it, against the null models fitted to the same earlier targets.
+
+An origin fits only the targets whose windows end by its date and scores, out of sample, those
+ending after it and by its horizon. Each origin is an ordinary calibration
+(:func:`escalation.calibration.pipeline.run_calibration` with ``fit_until`` and
+``score_until``) in its own folder, so an interrupted validation resumes origin by origin; this
+module names the origins and reads their scores into one table.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from pathlib import Path
+from typing import NamedTuple
+
+import pandas as pd
+
+from escalation.files import read_json
+
+
+class Origin(NamedTuple):
+    """Fit the targets ending by ``fit_until``; score those ending after it and by
+    ``score_until`` (None: to the end of the record)."""
+
+    fit_until: dt.date
+    score_until: dt.date | None
+
+
+#: fit to 2020 and score 2021; fit to 2021 and score 2022-2023; fit to September 2023 and score
+#: the last quarter of 2023
+ORIGINS: tuple[Origin, ...] = (
+    Origin(dt.date(2020, 12, 31), dt.date(2021, 12, 31)),
+    Origin(dt.date(2021, 12, 31), None),
+    Origin(dt.date(2023, 9, 30), None),
+)
+
+#: the models of a fit's scores.json, as the table names them
+MODELS: dict[str, str] = {
+    "posterior_predictive": "posterior predictive",
+    "calibrated": "best set",
+    "null_hawkes": "Hawkes",
+    "null_phase_blind": "phase-blind agents",
+    "null_constant_rate": "constant rates",
+}
+
+
+def folder_name(name: str, origin: Origin) -> str:
+    """The output folder (under calibrations/fitted/) of a calibration fitted at ``origin``."""
+    to = f"-to-{origin.score_until}" if origin.score_until else ""
+    return f"{name}-until-{origin.fit_until}{to}"
+
+
+def origin_scores(folder: Path, origin: Origin) -> pd.DataFrame:
+    """One row per model of a finished origin's fit: its out-of-sample hits, hit rate, CRPS."""
+    scores = read_json(folder / "scores.json")
+    if not isinstance(scores, dict):
+        raise FileNotFoundError(folder / "scores.json")
+    rows = []
+    for key, label in MODELS.items():
+        held = scores.get(key, {}).get("out_of_sample_targets")
+        if held is None:
+            continue
+        rows.append(
+            {
+                "fit_until": str(origin.fit_until),
+                "score_until": str(origin.score_until or "end"),
+                "model": label,
+                "targets": held["targets"],
+                "hits": held["hits"],
+                "hit_rate": held["hit_rate"],
+                "crps": held.get("crps"),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+def rolling_table(fitted: Path, name: str, origins: Sequence[Origin] = ORIGINS) -> pd.DataFrame:
+    """Every finished origin's rows (origins not yet fitted are left out)."""
+    frames = [
+        origin_scores(fitted / folder_name(name, o), o)
+        for o in origins
+        if (fitted / folder_name(name, o) / "scores.json").exists()
+    ]
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def rolling_markdown(table: pd.DataFrame) -> str:
+    """The table as the report shows it: per origin, each model's out-of-sample hits and CRPS,
+    and whether the calibrated model (posterior predictive) has the lowest CRPS."""
+    if table.empty:
+        return "No rolling origin has been fitted yet.\n"
+    lines = [
+        "| fitted to | scored to | model | targets met | CRPS (lower is better) |",
+        "|---|---|---|---|---|",
+    ]
+    verdicts = []
+    for (fit, score), rows in table.groupby(["fit_until", "score_until"], sort=False):
+        for r in rows.itertuples():
+            crps = "-" if r.crps is None or pd.isna(r.crps) else f"{r.crps:.3f}"
+            lines.append(
+                f"| {fit} | {score} | {r.model} | {r.hits} of {r.targets} ({r.hit_rate:.0%}) "
+                f"| {crps} |"
+            )
+        verdicts.append(_verdict(fit, rows))
+    return "\n".join(lines) + "\n\n" + "\n".join(verdicts) + "\n"
+
+
+def _verdict(fit: str, rows: pd.DataFrame) -> str:
+    """Whether the posterior predictive has a lower CRPS than every null model at one origin."""
+    by = dict(zip(rows["model"], rows["crps"], strict=True))
+    own = by.get(MODELS["posterior_predictive"])
+    nulls = {m: c for m, c in by.items() if m not in (MODELS["posterior_predictive"], "best set")}
+    if own is None or pd.isna(own) or not nulls:
+        return f"- fitted to {fit}: no CRPS to compare"
+    beaten = [m for m, c in nulls.items() if c is not None and not pd.isna(c) and c <= own]
+    if not beaten:
+        return f"- fitted to {fit}: the posterior predictive beats every null model on CRPS"
+    return f"- fitted to {fit}: the posterior predictive does **not** beat {', '.join(beaten)}"
