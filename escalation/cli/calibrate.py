@@ -64,6 +64,20 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: all)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster")
     p.add_argument("--restart", action="store_true", help="discard an earlier, unfinished fit")
+    _add_polish_options(p)
+    p.add_argument(
+        "--write-scenario",
+        type=Path,
+        metavar="PATH",
+        help="also write the best parameter set as a scenario file at PATH (named "
+        "after the file), e.g. scenarios/baseline.yaml",
+    )
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
+    p.set_defaults(func=cmd_calibrate)
+
+
+def _add_polish_options(p: argparse.ArgumentParser) -> None:
+    """The options of the stages that polish the best set, and of its start."""
     p.add_argument(
         "--polish-sweeps",
         type=_sweeps,
@@ -85,15 +99,6 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="YAML of values for every fitted name (or a fit's scores.json) to try beside the "
         "ABC particles as the start of the polish",
     )
-    p.add_argument(
-        "--write-scenario",
-        type=Path,
-        metavar="PATH",
-        help="also write the best parameter set as a scenario file at PATH (named "
-        "after the file), e.g. scenarios/baseline.yaml",
-    )
-    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
-    p.set_defaults(func=cmd_calibrate)
 
 
 def _sweeps(text: str) -> int:
