@@ -22,6 +22,7 @@ from escalation.calibration.nulls import constant_rate_statistics, constant_rate
 from escalation.calibration.overlay import best_overlay, tidy
 from escalation.calibration.polish import refine
 from escalation.calibration.report import ReportInputs, report_text
+from escalation.calibration.rolling import rolling_markdown, rolling_table
 from escalation.calibration.scoring import (
     ReportSet,
     Roles,
@@ -445,6 +446,7 @@ def run_calibration(
             refine_state=read_json(out / FIT.refine),
             trust_state=read_json(out / FIT.trust),
             full_fit=full_fit_scores(cal, out),
+            rolling=rolling_text(cal, out),
         )
         write_text(out / "report.md", report_text(inputs))
         return CalibrationResult(scores, fit.best, posterior, tables, fit.candidates, ens.monthly)
@@ -492,3 +494,37 @@ def full_fit_scores(cal: Calibration, out: Path) -> str | None:
     if sub.empty:
         return None
     return f"{int(sub['hit'].sum())} of {len(sub)} hit ({sub['hit'].mean():.0%}), from {full_dir}"
+
+
+def rolling_text(cal: Calibration, out: Path) -> str | None:
+    """For a full fit: the table of the same calibration's rolling origins beside it, if they
+    have been fitted (``escalation calibrate --rolling``)."""
+    if cal.spec.fit_until is not None:
+        return None
+    table = rolling_table(out.parent, cal.spec.name)
+    return None if table.empty else rolling_markdown(table)
+
+
+def rewrite_report(cal: Calibration, out: Path) -> None:
+    """Write a finished fit's report.md again from its saved files (after the rolling origins
+    it reports on have been fitted)."""
+
+    def table(name: str) -> pd.DataFrame | None:
+        return pd.read_csv(out / name) if (out / name).exists() else None
+
+    scores = read_json(out / "scores.json")
+    inputs = ReportInputs(
+        cal=cal,
+        scores=scores,
+        targets=table("targets.csv"),
+        phases=table("phases.csv"),
+        episodes=table("episodes.csv"),
+        strikes=table("strikes.csv"),
+        candidates=table("candidates.csv"),
+        budget=scores["budget"],
+        refine_state=read_json(out / FIT.refine),
+        trust_state=read_json(out / FIT.trust),
+        full_fit=full_fit_scores(cal, out),
+        rolling=rolling_text(cal, out),
+    )
+    write_text(out / "report.md", report_text(inputs))

@@ -38,12 +38,14 @@ class ReportInputs:
     refine_state: dict[str, Any] | None
     trust_state: dict[str, Any] | None
     full_fit: str | None  # an out-of-sample fit: the full fit's score on its held-out targets
+    rolling: str | None = None  # the table of the rolling origins' fits, when they exist
 
 
 def report_text(r: ReportInputs) -> str:
     """The whole report.md."""
     lines = [
         *_heading(r),
+        *_rolling(r),
         *_summary(r),
         *_null_models(r),
         *_phases_and_targets(r),
@@ -74,6 +76,23 @@ NULL_NAMES = {
     "null_hawkes": "Hawkes",
     "null_constant_rate": "constant rate",
 }
+
+
+def _rolling(r: ReportInputs) -> list[str]:
+    """The refits at rolling origins, each scored on the targets after it: the first test of
+    whether the fit generalises."""
+    if not r.rolling:
+        return []
+    return [
+        "## Out of sample, at rolling origins",
+        "",
+        "The same calibration refitted (default budget, from the priors) to the targets ending by "
+        "each origin, and scored on those that follow it, beside the null models fitted to the "
+        "same earlier targets (`escalation calibrate ... --rolling`):",
+        "",
+        r.rolling.strip(),
+        "",
+    ]
 
 
 def _summary(r: ReportInputs) -> list[str]:

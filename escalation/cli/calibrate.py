@@ -224,6 +224,7 @@ def _rolling(args: argparse.Namespace) -> int:
     import sys
 
     from escalation.calibration.loading import load_calibration
+    from escalation.calibration.pipeline import rewrite_report
     from escalation.calibration.rolling import ORIGINS, folder_name, rolling_markdown, rolling_table
     from escalation.files import write_table, write_text
 
@@ -248,6 +249,10 @@ def _rolling(args: argparse.Namespace) -> int:
     text = f"# Rolling-origin validation of '{name}'\n\n" + rolling_markdown(table)
     write_text(fitted / f"{name}-rolling.md", text)
     print(text)
+    full = fitted / name
+    if (full / "scores.json").exists():  # the full fit's report leads with this table
+        rewrite_report(load_calibration(args.spec), full)
+        print(f"updated {full}/report.md", file=sys.stderr)
     return 0
 
 

@@ -43,7 +43,9 @@ def _inputs(out_of_sample: bool) -> ReportInputs:
         "null_constant_rate": model(30, 9),
         "phases": {"reproduced": 13, "changes": 16},
     }
-    spec = SimpleNamespace(fit_until="2021-12-31" if out_of_sample else None, report_replicates=4)
+    spec = SimpleNamespace(
+        fit_until="2021-12-31" if out_of_sample else None, score_until=None, report_replicates=4
+    )
     return ReportInputs(
         cal=SimpleNamespace(spec=spec), scores=scores, targets=None, phases=None, episodes=None,
         strikes=None, candidates=None, budget="quick", refine_state=None, trust_state=None,
@@ -76,3 +78,14 @@ def test_the_models_table_lists_every_null_with_its_crps():
     assert len(held) == len(MODEL_LABELS) and held[3].endswith("| 0.7 |")
     note = next(line for line in lines if "branching ratio" in line)
     assert "2 of its 3 series" in note and "0.60 (`b`)" in note and "median 0.30" in note
+
+
+def test_a_full_fit_with_rolling_origins_leads_with_them():
+    from escalation.calibration.report import _rolling
+
+    inputs = _inputs(False)
+    assert _rolling(inputs) == []
+    inputs.rolling = "| fitted to | scored to | model |\n|---|---|---|\n"
+    lines = _rolling(inputs)
+    assert lines[0] == "## Out of sample, at rolling origins"
+    assert any(line.startswith("| fitted to | scored to | model |") for line in lines)
