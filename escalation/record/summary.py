@@ -52,6 +52,7 @@ class TargetSet:
 
     def __init__(self, targets: Sequence[Target], series: Sequence[str], start: date, n_days: int):
         self.targets = list(targets)
+        self.series = list(series)  # the run's series order (another set of targets reuses it)
         self.start = start
         self.n_days = n_days
         col = {s: i for i, s in enumerate(series)}
