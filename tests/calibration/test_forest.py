@@ -1,5 +1,5 @@
-"""ABC random forests: recovery on the small scenario, determinism, and how they condition on
-the record's intervals."""
+"""ABC random forests and the regression adjustment of ABC-SMC: recovery on the small scenario,
+determinism, and how each conditions on the record's intervals."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from escalation.calibration.abc import Generation
+from escalation.calibration.adjust import regression_adjust
 from escalation.calibration.forest import ForestSettings, accepted_runs, forest_abc, signed_gaps
 from escalation.experiments.executors import SerialExecutor
 from escalation.record.summary import TargetSet
@@ -72,3 +73,19 @@ def test_signed_gaps_are_zero_inside_and_point_to_the_side_missed(make_target):
     assert gaps[1, 0] > 0 and gaps[1, 1] < 0 and gaps[1, 2] > 0  # a strict bound met is a miss
     assert gaps[2, 0] < 0 and gaps[2, 1] < 0 and gaps[2, 2] == 0
     assert np.array_equal(np.abs(gaps), [ts.distances(row) for row in stats])
+
+
+def test_the_regression_adjustment_keeps_particles_that_met_the_record():
+    gaps = np.array([[0.0], [0.1], [0.2], [0.3]])
+    # the logit of the first parameter rises with the gap, the second does not depend on it
+    u = np.column_stack([1 / (1 + np.exp(1 - 5 * gaps[:, 0])), np.full(4, 0.5)])
+    gen = Generation(1, 0.3, u, gaps[:, 0], np.full(4, 0.25), 4, 1.0)
+    post = regression_adjust(gen, gaps)
+    assert post.u[0, 0] == pytest.approx(u[0, 0])  # met: not moved
+    assert np.allclose(post.u[:, 0], u[0, 0])  # the miss explains all of the difference
+    assert np.allclose(post.u[:, 1], 0.5)
+    met = Generation(1, 0.0, u, np.zeros(4), np.full(4, 0.25), 4, 1.0)
+    assert np.array_equal(regression_adjust(met, np.zeros((4, 1))).u, u)
+    # as many coefficients as weighted particles: not identified, so not adjusted
+    many = np.column_stack([gaps[:, 0], gaps[:, 0] ** 2, np.sqrt(gaps[:, 0])])
+    assert np.array_equal(regression_adjust(gen, many).u, u)
