@@ -1,0 +1,421 @@
+"""Which inference method to trust: parameter recovery and coverage on model-made records.
+
+Each dataset draws true parameters from the prior, runs the model once at them and writes a
+record from that run with the forms of the real targets (:func:`synthetic_record`): a point stays
+a point at the run's value with the real target's tolerance, a range keeps its relative width
+around the run's value, a bound keeps its direction with the run's value inside it. Each method
+then infers the parameters from that record on the same number of simulations:
+
+* ``ABC-SMC``: :func:`~escalation.calibration.abc.abc_smc` as the calibration runs it, on the
+  RMS distance to the record, until its budget is spent;
+* ``ABC-SMC + regression``: its last population adjusted by
+  :func:`~escalation.calibration.adjust.regression_adjust` (no further simulation);
+* ``ABC-RF``: random forests on a reference table of that many prior runs, the record's event
+  conditioned on by averaging over the runs that meet it
+  (:func:`~escalation.calibration.forest.condition_inside`); one table serves many datasets;
+* ``ABC-RF gap``: forests on the same table's signed gaps to the record, queried at 0
+  (:func:`~escalation.calibration.forest.condition_gap`), grown again for each record.
+
+Measures, per method and parameter (:func:`score`): the RMSE of the posterior mean against the
+truth in units of the prior's standard deviation (1 is what the prior mean scores on average);
+the share of datasets whose central 50% and 90% posterior intervals hold the truth; the mean width
+of the 90% interval (prior sds); and simulation-based calibration (Talts et al. 2018): the rank of
+the truth among L posterior draws is uniform on 0..L for an exact posterior, tested by a
+chi-square test on equal bins (:func:`sbc_pvalue`).
+"""
+
+from __future__ import annotations
+
+import math
+import tempfile
+import time
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any, NamedTuple
+
+import numpy as np
+import pandas as pd
+from scipy import stats as sps
+
+from escalation.calibration.abc import Settings, abc_smc
+from escalation.calibration.adjust import regression_adjust
+from escalation.calibration.forest import (
+    ForestSettings,
+    Posterior,
+    condition_gap,
+    condition_inside,
+    features,
+    grow,
+    record_distances,
+    reference_table,
+    signed_gaps,
+)
+from escalation.calibration.simulate import Proposal, Simulator, simulate
+from escalation.calibration.spec import Prior
+from escalation.record.summary import RATIO_EPS, TargetSet, rms
+from escalation.record.types import APPROXIMATE_TOLERANCE, ZERO, Target, Value
+from escalation.seeds import Streams
+
+#: A model-made bound lies this far at most from the run's value, on the distances' scale (log
+#: counts, log ratios); how far is drawn uniformly, so bounds are tight or loose as in the record.
+GAP_SCALE = 0.5
+
+METHODS = ("ABC-SMC", "ABC-SMC + regression", "ABC-RF", "ABC-RF gap")
+
+
+# --------------------------------------------------------------------------- model-made records
+
+
+class SyntheticRecord(NamedTuple):
+    """A record made from one run: its targets, and which of the source's targets they are (a
+    target whose statistic the run leaves undefined, a ratio of nothing or the peak month of an
+    empty window, has no figure to state and is left out)."""
+
+    targets: TargetSet
+    columns: np.ndarray
+
+
+def _scale(statistic: str, x: float) -> float:
+    return math.log(x + RATIO_EPS) if statistic in ("ratio", "share") else math.log1p(max(x, 0))
+
+
+def _unscale(statistic: str, y: float) -> float:
+    return math.exp(y) - RATIO_EPS if statistic in ("ratio", "share") else math.expm1(y)
+
+
+def synthetic_value(target: Target, x: float, gap: float, month: str = "") -> Value | None:
+    """The figure a source of ``target``'s form would give for the statistic ``x``: ``gap``
+    (on the distances' scale) places a bound, ``month`` names a peak month. None when ``x`` is
+    undefined. A "nothing happened" figure stays one when the run has nothing; otherwise the
+    source would have counted, so it becomes an exact count."""
+    v, stat = target.value, target.statistic
+    if stat == "peak_month":
+        return Value(form="month", month=month) if x >= 0 and month else None
+    if not math.isfinite(x):
+        return None
+    if v.form == "zero":
+        return ZERO if x == 0 else Value(form="point", low=x, high=x, point=x)
+    if v.form == "point":
+        if v.approximate:
+            half = abs(x) * APPROXIMATE_TOLERANCE
+            return Value(form="point", low=x - half, high=x + half, point=x, approximate=True)
+        if v.tolerance:
+            t = v.tolerance
+            return Value(form="point", low=x - t, high=x + t, point=x, tolerance=t)
+        return Value(form="point", low=x, high=x, point=x)
+    if v.form == "range":
+        centre, half = (v.low + v.high) / 2, (v.high - v.low) / 2
+        h = half / abs(centre) * abs(x) if centre else half
+        return Value(form="range", low=x - h, high=x + h)
+    if v.form == "lower":
+        low = _unscale(stat, _scale(stat, x) - gap)
+        return Value(form="lower", low=low, low_strict=v.low_strict)
+    high = _unscale(stat, _scale(stat, x) + gap)
+    return Value(form="upper", high=high, high_strict=v.high_strict)
+
+
+def synthetic_record(
+    source: TargetSet, stats: np.ndarray, rng: np.random.Generator
+) -> SyntheticRecord:
+    """A record with ``source``'s targets and forms, made from one run's statistics; bounds lie
+    a gap drawn uniformly in (0, GAP_SCALE] from ``rng`` beyond the run's value."""
+    gaps = GAP_SCALE * (1.0 - rng.random(len(source.targets)))
+    kept, columns = [], []
+    for i, (t, x) in enumerate(zip(source.targets, stats, strict=True)):
+        labels = source.month_labels[i]
+        month = labels[int(x)] if t.statistic == "peak_month" and x >= 0 else ""
+        value = synthetic_value(t, float(x), float(gaps[i]), month)
+        if value is not None:
+            kept.append(replace(t, value=value))
+            columns.append(i)
+    targets = TargetSet(kept, source.series, source.start, source.n_days)
+    return SyntheticRecord(targets, np.array(columns, dtype=int))
+
+
+class Dataset(NamedTuple):
+    """True prior quantiles, the run at them (the source targets' statistics), its record."""
+
+    index: int
+    u: np.ndarray
+    stats: np.ndarray
+    record: SyntheticRecord
+
+
+def datasets(sim: Simulator, n: int, streams: Streams, executor: Any) -> list[Dataset]:
+    """``n`` model-made datasets: truths from stream ``u``, their runs' seeds from ``run``,
+    dataset i's bounds from ``record``/i."""
+    u = streams.child("u").rng().random((n, len(sim.priors)))
+    seeds = streams.child("run").seeds(n)
+    stats = simulate(sim, [sim.values(x) for x in u], seeds, executor).stats
+    out = []
+    for i in range(n):
+        record = synthetic_record(sim.targets, stats[i], streams.child("record").child(i).rng())
+        out.append(Dataset(i, u[i], stats[i], record))
+    return out
+
+
+# --------------------------------------------------------------------------- the methods
+
+
+@dataclass(frozen=True)
+class Design:
+    """The comparison: simulations per method and dataset, datasets per method, reference
+    tables shared by the forest's datasets, ABC-SMC's particles, SBC's draws."""
+
+    simulations: int = 3000
+    datasets: int = 200
+    gap_datasets: int = 40
+    abc_datasets: int = 20
+    tables: int = 4
+    particles: int = 100
+    draws: int = 99
+    forest: ForestSettings = field(default_factory=ForestSettings)
+
+
+class Inferred(NamedTuple):
+    """Each method's posteriors by dataset index, and its cost per dataset (simulations, CPU)."""
+
+    posteriors: dict[str, dict[int, Posterior]]
+    cost: pd.DataFrame
+
+
+def run_forests(
+    sim: Simulator, data: list[Dataset], design: Design, streams: Streams, executor: Any
+) -> Inferred:
+    """ABC-RF and ABC-RF gap on every dataset (gap: the first ``design.gap_datasets``): dataset
+    i uses reference table i mod ``design.tables`` (stream ``table``/t)."""
+    inside: dict[int, Posterior] = {}
+    gap: dict[int, Posterior] = {}
+    cpu = {"ABC-RF": 0.0, "ABC-RF gap": 0.0}
+    for t in range(design.tables):
+        mine = [ds for ds in data if ds.index % design.tables == t]
+        if not mine:
+            continue
+        start = time.process_time()
+        stream = streams.child("table").child(t)
+        table = reference_table(sim, design.simulations, stream, executor)
+        simulated = time.process_time() - start
+        x = features(sim.targets, table.stats)
+        forests = grow(x, table.u, design.forest, stream)
+        stats = [table.stats[:, ds.record.columns] for ds in mine]
+        dist = [record_distances(ds.record.targets, s) for ds, s in zip(mine, stats, strict=True)]
+        posts = condition_inside(forests, table, x, dist, design.forest)
+        inside.update({ds.index: p for ds, p in zip(mine, posts, strict=True)})
+        cpu["ABC-RF"] += time.process_time() - start
+        for ds, s in zip(mine, stats, strict=True):
+            if ds.index >= design.gap_datasets:
+                continue
+            start = time.process_time()
+            gaps = signed_gaps(ds.record.targets, s)
+            stream = streams.child("gap").child(ds.index)
+            gap[ds.index] = condition_gap(table, gaps, design.forest, stream)
+            # its own forests, and its share of the table's simulations
+            cpu["ABC-RF gap"] += time.process_time() - start + simulated / len(mine)
+    cost = pd.DataFrame(
+        [
+            _cost("ABC-RF", len(inside), design.simulations, cpu["ABC-RF"]),
+            _cost("ABC-RF gap", len(gap), design.simulations, cpu["ABC-RF gap"]),
+        ]
+    )
+    return Inferred({"ABC-RF": inside, "ABC-RF gap": gap}, cost)
+
+
+def _cost(method: str, n: int, simulations: float, cpu: float) -> dict[str, Any]:
+    return {
+        "method": method,
+        "datasets": n,
+        "simulations_per_dataset": simulations,
+        "cpu_s_per_dataset": round(cpu / max(n, 1), 2),
+    }
+
+
+def _keeping_runner(
+    sim: Simulator, executor: Any, kept: dict[bytes, np.ndarray]
+) -> Callable[[list[Proposal]], Iterator[tuple[int, float]]]:
+    """ABC-SMC's simulate on ``executor`` that also keeps every run's statistics by its
+    parameters (a particle is always a copy of a proposal, so its run is found again)."""
+
+    def distances(todo: list[Proposal]) -> Iterator[tuple[int, float]]:
+        values = [sim.values(p.u) for p in todo]
+        stats = simulate(sim, values, [p.seed for p in todo], executor).stats
+        for i, (p, s) in enumerate(zip(todo, stats, strict=True)):
+            kept[p.u.tobytes()] = s
+            yield i, rms(sim.targets.distances(s))
+
+    return distances
+
+
+def run_abc(
+    sim: Simulator, data: list[Dataset], design: Design, streams: Streams, executor: Any
+) -> Inferred:
+    """ABC-SMC (and its regression adjustment) on the first ``design.abc_datasets`` datasets,
+    each until ``design.simulations`` simulations are spent (stream ``abc``/i)."""
+    settings = Settings(
+        particles=design.particles,
+        max_generations=1000,
+        max_simulations=design.simulations,
+        max_minutes=math.inf,
+        min_acceptance=0.0,  # the budget, not the acceptance rate, ends the run
+        batch=32,
+    )
+    plain: dict[int, Posterior] = {}
+    adjusted: dict[int, Posterior] = {}
+    spent, cpu = [], 0.0
+    for ds in data[: design.abc_datasets]:
+        start = time.process_time()
+        mine = replace(sim, targets=ds.record.targets)
+        kept: dict[bytes, np.ndarray] = {}
+        with tempfile.TemporaryDirectory() as folder:
+            gens = abc_smc(
+                sim.names,
+                _keeping_runner(mine, executor, kept),
+                settings,
+                Path(folder),
+                streams=streams.child("abc").child(ds.index),
+            )
+        last = gens[-1]
+        plain[ds.index] = Posterior.of_generation(last)
+        stats = np.array([kept[u.tobytes()] for u in last.u])
+        adjusted[ds.index] = regression_adjust(last, signed_gaps(ds.record.targets, stats))
+        spent.append(len(kept))
+        cpu += time.process_time() - start
+    mean = float(np.mean(spent)) if spent else 0.0
+    methods = ("ABC-SMC", "ABC-SMC + regression")
+    cost = pd.DataFrame([_cost(m, len(plain), mean, cpu) for m in methods])
+    return Inferred({"ABC-SMC": plain, "ABC-SMC + regression": adjusted}, cost)
+
+
+# --------------------------------------------------------------------------- the measures
+
+
+def prior_sd(prior: Prior, points: int = 4000) -> float:
+    """The standard deviation of ``prior`` (over a grid of its quantiles)."""
+    u = (np.arange(points) + 0.5) / points
+    return float(np.std([prior.from_unit(float(x)) for x in u]))
+
+
+def weighted_quantiles(x: np.ndarray, w: np.ndarray, q: np.ndarray) -> np.ndarray:
+    """Quantiles ``q`` of the sample ``x`` weighted by ``w`` (the first value whose cumulative
+    weight reaches each)."""
+    order = np.argsort(x, kind="stable")
+    cum = np.cumsum(w[order])
+    at = np.searchsorted(cum / cum[-1], q, side="left")
+    return x[order][np.minimum(at, len(x) - 1)]
+
+
+def sbc_bins(n: int, draws: int, least: float = 5.0) -> int:
+    """The most equal bins of the ranks 0..``draws`` (a divisor of draws + 1) that leave at
+    least ``least`` of ``n`` ranks expected in each, so the chi-square test holds; at least 2."""
+    fits = [b for b in range(2, draws + 2) if (draws + 1) % b == 0 and n / b >= least]
+    return max(fits, default=2)
+
+
+def sbc_pvalue(ranks: np.ndarray, draws: int, bins: int) -> float:
+    """The chi-square test's p-value that ``ranks`` (of the truth among ``draws`` posterior
+    draws, 0..draws) are uniform, on ``bins`` equal bins."""
+    counts = np.bincount(np.asarray(ranks, dtype=int) * bins // (draws + 1), minlength=bins)
+    return float(sps.chisquare(counts).pvalue)
+
+
+def _values(sim: Simulator, u: np.ndarray) -> np.ndarray:
+    """Parameter values at prior quantiles ``u`` (samples x parameters)."""
+    return np.column_stack(
+        [np.vectorize(p.from_unit, otypes=[float])(u[:, k]) for k, p in enumerate(sim.priors)]
+    )
+
+
+def score(
+    sim: Simulator,
+    data: list[Dataset],
+    inferred: dict[str, dict[int, Posterior]],
+    draws: int,
+    streams: Streams,
+) -> pd.DataFrame:
+    """One row per method, dataset and parameter: the truth, the posterior mean, the quantiles
+    of its central 50% and 90% intervals, and the rank of the truth among ``draws`` posterior
+    draws (stream ``sbc``/method/dataset)."""
+    rows = []
+    cache: dict[int, np.ndarray] = {}  # reference tables are shared by many posteriors
+    for method, posts in inferred.items():
+        for i, post in sorted(posts.items()):
+            if id(post.u) not in cache:
+                cache[id(post.u)] = _values(sim, post.u)
+            values = cache[id(post.u)]
+            truth = sim.values(data[i].u)
+            rng = streams.child("sbc").child(method).child(i).rng()
+            for k, name in enumerate(sim.names):
+                v, w = values[:, k], post.weight[k]
+                q = weighted_quantiles(v, w, np.array([0.05, 0.25, 0.75, 0.95]))
+                sample = v[rng.choice(len(v), size=draws, p=w)]
+                rows.append(
+                    {
+                        "method": method,
+                        "dataset": i,
+                        "parameter": name,
+                        "truth": truth[k],
+                        "mean": float(w @ v),
+                        "q05": q[0],
+                        "q25": q[1],
+                        "q75": q[2],
+                        "q95": q[3],
+                        "rank": int(np.sum(sample < truth[k])),
+                        "epsilon": post.epsilon,
+                    }
+                )
+    return pd.DataFrame(rows)
+
+
+def summarise(per_dataset: pd.DataFrame, sim: Simulator, draws: int) -> pd.DataFrame:
+    """Per method and parameter: datasets, RMSE of the posterior mean and mean 90% width (prior
+    sds), coverage of the 50% and 90% intervals, SBC bins and p-value, and the share of
+    datasets conditioned on a widened event (epsilon > 0)."""
+    sd = {n: prior_sd(p) for n, p in zip(sim.names, sim.priors, strict=True)}
+    rows = []
+    for (method, name), g in per_dataset.groupby(["method", "parameter"], sort=False):
+        t = g["truth"]
+        bins = sbc_bins(len(g), draws)
+        rows.append(
+            {
+                "method": method,
+                "parameter": name,
+                "datasets": len(g),
+                "rmse": float(np.sqrt(np.mean((g["mean"] - t) ** 2)) / sd[name]),
+                "coverage_50": float(np.mean((g["q25"] <= t) & (t <= g["q75"]))),
+                "coverage_90": float(np.mean((g["q05"] <= t) & (t <= g["q95"]))),
+                "width_90": float(np.mean(g["q95"] - g["q05"]) / sd[name]),
+                "sbc_bins": bins,
+                "sbc_p": sbc_pvalue(g["rank"].to_numpy(), draws, bins),
+                "widened": float(np.mean(g["epsilon"] > 0)),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
+class Comparison(NamedTuple):
+    """The comparison's results: every posterior's figures (per_dataset), their summary over
+    each method's datasets (table) and over the datasets every method ran (paired), and each
+    method's cost per dataset."""
+
+    per_dataset: pd.DataFrame
+    table: pd.DataFrame
+    paired: pd.DataFrame
+    cost: pd.DataFrame
+
+
+def compare(sim: Simulator, design: Design, streams: Streams, executor: Any) -> Comparison:
+    """Every method on model-made datasets of ``sim`` at ``design``'s budget (streams: ``truth``
+    for the datasets, ``table``/``gap`` for the forests, ``abc`` for ABC-SMC, ``sbc``)."""
+    data = datasets(sim, design.datasets, streams.child("truth"), executor)
+    forests = run_forests(sim, data, design, streams, executor)
+    abc = run_abc(sim, data, design, streams, executor)
+    inferred = {**abc.posteriors, **forests.posteriors}
+    per = score(sim, data, inferred, design.draws, streams)
+    common = set.intersection(*(set(p) for p in inferred.values() if p))
+    paired = per[per["dataset"].isin(common)]
+    return Comparison(
+        per,
+        summarise(per, sim, design.draws),
+        summarise(paired, sim, design.draws),
+        pd.concat([abc.cost, forests.cost], ignore_index=True),
+    )
