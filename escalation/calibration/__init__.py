@@ -20,5 +20,10 @@ The stages, in the order :func:`~escalation.calibration.pipeline.run_calibration
 the command line draws the figures (``escalation.viz.calibration``). Every random draw comes from
 a named stream under the calibration's master seed (``spec.STREAMS``).
 
+Beside the stages, ``forest`` infers the same posterior by ABC random forests (one regression
+forest per parameter on a reference table of prior runs), ``adjust`` corrects an ABC-SMC
+population by local-linear regression, and ``recovery`` compares the methods on records the model
+made at known values (docs/inference.md).
+
 Imports the layers below: scenario, model, observe, record, experiments.
 """
