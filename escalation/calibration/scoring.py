@@ -289,7 +289,21 @@ def phase_table(changes: Sequence[PhaseChange], stats: np.ndarray, offset: int) 
                 "reproduced": bool(ok),
             }
         )
-    return pd.DataFrame(rows)
+    return pd.DataFrame(rows, columns=PHASE_COLUMNS)
+
+
+#: the columns of the phase table (also when a run's period holds no phase change)
+PHASE_COLUMNS = [
+    "phase",
+    "phase_id",
+    "series",
+    "observed",
+    "simulated_change",
+    "p05",
+    "p95",
+    "share_of_runs_in_direction",
+    "reproduced",
+]
 
 
 def _pct(x: float) -> str:
