@@ -113,13 +113,21 @@ def screen(
     executor: Any,
     on_run: Callable[[], None] | None = None,
     inert: int = 4,
+    around: Sequence[float] | None = None,
+    width: float = 1.0,
 ) -> Screening:
     """Run the Morris design of ``sim``'s fitted values on ``executor`` (``trajectories`` x
-    (values + 2) points, ``runs`` runs each): each point's distance per target is the mean over
-    its runs."""
+    (values + inert + 1) points, ``runs`` runs each): each point's distance per target is the
+    mean over its runs.
+
+    Over the whole prior box by default. With ``around`` (a value per name), a local screening:
+    each value moves within ``width`` of its prior's quantiles centred on its value there
+    (clipped to the prior), which is where a fit's posterior lies; a value that matters little
+    over the whole box may matter there, and the reverse."""
     k = len(sim.names)
     design = morris_design(k, trajectories, runs, streams, inert)
-    values = [sim.values(row[:k]) for row in design.u for _ in range(runs)]
+    box = _box(sim, around, width)
+    values = [sim.values(box(row[:k])) for row in design.u for _ in range(runs)]
     seeds = design.seeds.reshape(-1).tolist()
     stats = simulate(sim, values, seeds, executor, on_run=on_run).stats
     per_run = np.array([sim.targets.distances(s) for s in stats])
@@ -131,6 +139,18 @@ def screen(
         effects=elementary_effects(design.u, overall, trajectories),
         target_effects=elementary_effects(design.u, per_point, trajectories),
     )
+
+
+def _box(
+    sim: Simulator, around: Sequence[float] | None, width: float
+) -> Callable[[np.ndarray], np.ndarray]:
+    """The map from the design's unit cube to prior quantiles: the identity, or a box of
+    ``width`` centred on the quantiles of ``around``."""
+    if around is None:
+        return lambda u: u
+    centre = np.array([p.to_unit(v) for p, v in zip(sim.priors, around, strict=True)])
+    lo = np.clip(centre - width / 2, 0.0, 1.0 - width)
+    return lambda u: lo + width * u
 
 
 def mu_star_confidence(s: Screening, streams: Streams) -> np.ndarray:

@@ -28,6 +28,19 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "--trajectories", type=positive_int, default=24, help="Morris trajectories (default 24)"
     )
     p.add_argument("--runs", type=positive_int, default=8, help="runs per point (default 8)")
+    p.add_argument(
+        "--around",
+        type=Path,
+        metavar="FILE",
+        help="screen locally around these values (a flat YAML of every fitted name, or a fit's "
+        "scores.json): each value moves within --width of its prior's quantiles",
+    )
+    p.add_argument(
+        "--width",
+        type=_width,
+        default=0.25,
+        help="with --around: the share of each prior's quantiles a value moves over (default 0.25)",
+    )
     p.add_argument("--out", type=Path, help="output folder (default calibrations/screening/<name>)")
     p.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: all)")
     p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster")
@@ -35,8 +48,18 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_screen)
 
 
+def _width(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0.0 < value <= 1.0:
+        raise argparse.ArgumentTypeError(f"expected a share above 0 and at most 1, got {text!r}")
+    return value
+
+
 def cmd_screen(args: argparse.Namespace) -> int:
-    from escalation.calibration.loading import load_calibration
+    from escalation.calibration.loading import load_calibration, load_start
     from escalation.calibration.screening import (
         LEADS,
         NOISE,
@@ -52,7 +75,9 @@ def cmd_screen(args: argparse.Namespace) -> int:
     from escalation.viz.screening import plot_screening
 
     cal = load_calibration(args.spec)
-    out = args.out or Path("calibrations") / "screening" / cal.spec.name
+    around = load_start(args.around, cal) if args.around is not None else None
+    local = "-local" if around is not None else ""
+    out = args.out or Path("calibrations") / "screening" / f"{cal.spec.name}{local}"
     k = len(cal.names)
     total = args.trajectories * (k + 5) * args.runs  # four inert factors
     streams = Streams(cal.spec.seed).child("screen")
@@ -60,7 +85,14 @@ def cmd_screen(args: argparse.Namespace) -> int:
     bar = progress_bar(total, "screening", args.no_progress)
     try:
         result = screen(
-            cal.simulator, args.trajectories, args.runs, streams, executor, on_run=bar.update
+            cal.simulator,
+            args.trajectories,
+            args.runs,
+            streams,
+            executor,
+            on_run=bar.update,
+            around=around,
+            width=args.width,
         )
     finally:
         bar.close()

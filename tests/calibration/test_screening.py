@@ -4,6 +4,7 @@ values that move the targets from one that moves nothing."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 from escalation.calibration.screening import (
     NOISE,
@@ -67,3 +68,18 @@ def test_screening_keeps_the_values_that_move_the_targets_and_drops_an_inert_one
     per_target = target_table(s, top=2)
     assert set(per_target["target"]) == {t.id for t in sim.targets.targets}
     assert (per_target.groupby("target")["rank"].max() == 2).all()
+
+
+def test_a_local_screening_moves_each_value_within_its_box_around_the_centre():
+    from escalation.calibration.screening import _box
+
+    sim, _ = _recovery_simulator()
+    centre = [-4.5, 2.9]  # the second near its prior's top (3.0): its box is clipped there
+    box = _box(sim, centre, 0.2)
+    corners = np.array([box(np.array(u, dtype=float)) for u in ([0, 0], [1, 1], [0.5, 0.5])])
+    q = [p.to_unit(v) for p, v in zip(sim.priors, centre, strict=True)]
+    np.testing.assert_allclose(corners[0], [q[0] - 0.1, 0.8])
+    np.testing.assert_allclose(corners[1], [q[0] + 0.1, 1.0])
+    assert corners[2][0] == pytest.approx(q[0])
+    whole = _box(sim, None, 0.2)
+    np.testing.assert_array_equal(whole(np.array([0.3, 0.7])), [0.3, 0.7])
