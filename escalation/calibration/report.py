@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 
 from escalation.calibration.loading import Calibration
+from escalation.calibration.scoring import PHASE_COLUMNS
 from escalation.calibration.spec import STREAMS
 
 #: The report's names of the scored models, in the order of its tables.
@@ -207,16 +208,7 @@ def _hawkes_note(scores: Mapping[str, Any]) -> list[str]:
 
 def _phases_and_targets(r: ReportInputs) -> list[str]:
     misses = r.targets[~r.targets["hit"]]
-    phase_columns = [
-        "phase",
-        "series",
-        "observed",
-        "simulated_change",
-        "p05",
-        "p95",
-        "share_of_runs_in_direction",
-        "reproduced",
-    ]
+    phase_columns = [c for c in PHASE_COLUMNS if c != "phase_id"]
     miss_columns = [
         "id",
         "series",

@@ -13,22 +13,7 @@ import pytest
 from escalation.calibration.proper import MISSING, censored_crps, mean_crps, target_crps
 from escalation.calibration.scoring import Roles, model_scores
 from escalation.record.summary import TargetSet
-from escalation.record.types import Source, Target, Value, Window
-
-YEAR = Window(date(2020, 1, 1), date(2020, 12, 31))
-
-
-def _target(id: str, statistic: str, value: Value, **extra) -> Target:
-    return Target(
-        id=id,
-        series="s",
-        window=YEAR,
-        statistic=statistic,
-        value=value,
-        sources=(Source("f", ("p",)),),
-        definition="",
-        **extra,
-    )
+from escalation.record.types import Value, Window
 
 
 def _numeric(x: np.ndarray, low: float, high: float) -> float:
@@ -80,21 +65,21 @@ def test_the_penalty_grows_with_the_mass_outside_and_its_distance():
     assert all(a < b for a, b in pairwise(below))
 
 
-def test_targets_are_scored_on_their_distance_scale():
-    count = _target("c", "count", Value(form="point", low=99, high=99, point=99))
+def test_targets_are_scored_on_their_distance_scale(make_target):
+    count = make_target("c", "count", Value(form="point", low=99, high=99, point=99))
     ts = TargetSet([count], ["s"], date(2020, 1, 1), 366)
     runs = np.array([[49.0], [99.0], [199.0]])
     logs = np.log1p(runs[:, 0])
     assert target_crps(ts, runs)[0] == pytest.approx(censored_crps(logs, np.log(100), np.log(100)))
     # the same relative spread around a count ten times larger scores the same
-    big = _target("c", "count", Value(form="point", low=999, high=999, point=999))
+    big = make_target("c", "count", Value(form="point", low=999, high=999, point=999))
     ts_big = TargetSet([big], ["s"], date(2020, 1, 1), 366)
     scaled = (runs + 1) * 10 - 1
     assert target_crps(ts_big, scaled)[0] == pytest.approx(target_crps(ts, runs)[0])
 
 
-def test_undefined_ratios_count_as_the_largest_penalty():
-    ratio = _target(
+def test_undefined_ratios_count_as_the_largest_penalty(make_target):
+    ratio = make_target(
         "r",
         "ratio",
         Value(form="lower", low=1.0),
@@ -110,8 +95,8 @@ def test_undefined_ratios_count_as_the_largest_penalty():
     assert target_crps(ts, np.full((3, 1), math.nan))[0] == MISSING
 
 
-def test_peak_months_are_points_in_months_over_three():
-    peak = _target("p", "peak_month", Value(form="month", month="2020-06"))
+def test_peak_months_are_points_in_months_over_three(make_target):
+    peak = make_target("p", "peak_month", Value(form="month", month="2020-06"))
     ts = TargetSet([peak], ["s"], date(2020, 1, 1), 366)
     assert target_crps(ts, np.full((4, 1), 5.0))[0] == 0.0  # June is month 5
     one_off = target_crps(ts, np.full((4, 1), 8.0))[0]
@@ -120,10 +105,10 @@ def test_peak_months_are_points_in_months_over_three():
     assert target_crps(ts, np.full((4, 1), 11.0))[0] == pytest.approx(2.0)  # capped
 
 
-def test_model_scores_carry_the_mean_crps():
+def test_model_scores_carry_the_mean_crps(make_target):
     targets = [
-        _target("a", "count", Value(form="range", low=10, high=20)),
-        _target("b", "count", Value(form="lower", low=100)),
+        make_target("a", "count", Value(form="range", low=10, high=20)),
+        make_target("b", "count", Value(form="lower", low=100)),
     ]
     ts = TargetSet(targets, ["s"], date(2020, 1, 1), 366)
     stats = np.array([[15.0, 50.0], [12.0, 150.0], [30.0, 120.0]])
