@@ -97,8 +97,6 @@ def _posture(model: EscalationModel, ev: C.PostureEvent) -> None:
         us.sites = max(0, ev.sites)
     if ev.sites_change is not None:
         us.sites = max(0, us.sites + ev.sites_change)
-    if ev.troops is not None:
-        us.troops = ev.troops
     if ev.air_defence is not None:
         us.air_defence = ev.air_defence
     if ev.force_protection is not None:
@@ -108,4 +106,6 @@ def _posture(model: EscalationModel, ev: C.PostureEvent) -> None:
     if ev.syria is not None:
         us.syria = ev.syria
     if ev.mission is not None:
-        us.set_mission(ev.mission)
+        us.adopt_mission(ev.mission)
+    if ev.troops is not None:  # an explicit level overrides the mission's footprint
+        us.troops = ev.troops

@@ -164,13 +164,20 @@ class USForces(Agent):
         elif option == "drawdown":
             self.troops = max(w.advisory_troops, self.troops * (1 - w.drawdown_share))
         elif option == "end_mission":
-            self.set_mission("advisory")
-            self.troops = min(self.troops, w.advisory_troops)
+            self.adopt_mission("advisory")
         elif option == "leave":
             self.sites = 0
-            self.troops = 0.0
-            self.set_mission("none")
+            self.adopt_mission("none")
         m.log_simple("us", "withdraw", option, reason)
+
+    def adopt_mission(self, mission: str) -> None:
+        """Change the mission and the footprint that goes with it: an advisory mission keeps
+        at most the advisory troops, no mission none (a combat mission changes nothing)."""
+        if mission == "advisory":
+            self.troops = min(self.troops, self.cfg.withdrawal.advisory_troops)
+        elif mission == "none":
+            self.troops = 0.0
+        self.set_mission(mission)
 
     def set_mission(self, mission: str) -> None:
         self.mission = mission

@@ -92,7 +92,12 @@ class PostureEvent(EventBase):
     type: Literal["us_posture"]
     sites: int | None = Field(None, description="New number of sites.")
     sites_change: int | None = Field(None, description="Change in number of sites.")
-    troops: NonNeg | None = Field(None, description="New troop level.")
+    troops: NonNeg | None = Field(
+        None,
+        description="New troop level (relative to the start). Without it, a change of mission "
+        "brings the footprint the US would keep on choosing it: ending the combat mission "
+        "leaves at most us.withdrawal.advisory_troops, ending all missions none.",
+    )
     air_defence: Prob | None = Field(None)
     force_protection: Prob | None = Field(None)
     embassy: bool | None = Field(None)

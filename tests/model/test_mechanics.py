@@ -269,6 +269,23 @@ def test_us_leaving_removes_us_targets(small):
     assert attacks(res, targets=["us_base", "us_convoy"], start="2020-01-01", end="2020-05-31") > 0
 
 
+def _troops_after(small: dict, event: dict) -> float:
+    small["events"]["posture"] = {"date": "2020-06-01", "type": "us_posture", "label": "x", **event}
+    small.setdefault("us", {}).setdefault("withdrawal", {})["advisory_troops"] = 0.3
+    model = EscalationModel(scenario_from_dict(small), seed=1)
+    while model.running and model.day < 200:
+        model.step()
+    return model.us.troops
+
+
+def test_ending_the_combat_mission_leaves_the_advisory_footprint(small):
+    """A posture event that ends the combat mission draws the troops down as the US agent does
+    when it ends the mission itself; an explicit troop level overrides that footprint."""
+    assert _troops_after(small, {"mission": "advisory"}) == pytest.approx(0.3)
+    assert _troops_after(small, {"mission": "advisory", "troops": 0.8}) == pytest.approx(0.8)
+    assert _troops_after(small, {"mission": "none"}) == 0.0
+
+
 def _exact_odds_every_day(patch) -> None:
     """Make every militia compute its exact odds of attacking every day (no shortcut)."""
     from escalation.model.militia import Militia
