@@ -105,11 +105,17 @@ class AppendLog:
             return []
         text = self.path.read_text(encoding="utf-8")
         lines = text.splitlines(keepends=True)
+        self.torn = 0
+        if lines and not lines[0].endswith("\n"):
+            # killed while writing the header: nothing was logged, start the file afresh
+            self.torn = 1
+            self.header = None
+            write_text(self.path, "")
+            return []
         if not lines:
             return []
         self.header = next(csv.reader([lines[0]]))
         kept, rows, seen = [lines[0]], [], set()
-        self.torn = 0
         for line in lines[1:]:
             fields = next(csv.reader([line]))
             if not line.endswith("\n") or len(fields) != len(self.header):

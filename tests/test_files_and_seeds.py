@@ -57,3 +57,17 @@ def test_named_streams_are_reproducible_and_independent():
         int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
         for c in np.random.SeedSequence(7).spawn(4)
     ]
+
+
+def test_append_log_with_a_torn_header_starts_afresh(tmp_path):
+    # a kill during the very first write leaves part of the header and nothing else
+    path = tmp_path / "runs.csv"
+    path.write_text("point,replicate,val", encoding="utf-8")
+    log = AppendLog(path, key=2)
+    assert log.rows() == []
+    assert log.torn == 1
+    log.append({"point": 0, "replicate": 0, "value": 1})
+    log.close()
+    frame = pd.read_csv(path)
+    assert list(frame.columns) == ["point", "replicate", "value"]
+    assert frame["value"].tolist() == [1]

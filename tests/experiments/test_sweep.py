@@ -262,3 +262,14 @@ def test_dask_cluster_gives_the_local_table(sweep_file, tmp_path):
     ) as cluster:
         remote = run_sweep(sweep, tmp_path / "dask", scheduler=cluster.scheduler_address).runs
     pd.testing.assert_frame_equal(local, remote)
+
+
+def test_resume_after_a_torn_header(sweep_file, tmp_path):
+    sweep = load_sweep(sweep_file())
+    full = run_sweep(sweep, tmp_path / "full", jobs=1).runs
+    out = tmp_path / "torn"
+    out.mkdir()
+    header = (tmp_path / "full" / "runs.csv").read_text().splitlines()[0]
+    (out / "runs.csv").write_text(header[: len(header) // 2])
+    pd.testing.assert_frame_equal(run_sweep(sweep, out, jobs=1).runs, full)
+    pd.testing.assert_frame_equal(run_sweep(sweep, out, jobs=1).runs, full)
