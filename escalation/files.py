@@ -19,6 +19,32 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from escalation.errors import ScenarioError
+
+
+def output_folder(parent: Path, name: object, *, source: str, key: str = "name") -> Path:
+    """The folder ``parent/name`` that holds the outputs of the scenario, sweep, comparison or
+    calibration called ``name``, read from ``key`` of ``source`` (named in the error).
+
+    A name is one folder name: an empty name, an absolute path, a separator or ``..`` would put
+    the outputs somewhere else than under ``parent`` (or over it), so each is refused.
+    """
+    text = name if isinstance(name, str) else ""
+    bad = (
+        not text.strip()
+        or text in (".", "..")
+        or any(sep in text for sep in ("/", "\\"))
+        or any(ord(c) < 32 for c in text)
+    )
+    if bad:
+        raise ScenarioError(
+            source,
+            key,
+            f"{name!r} cannot name an output folder under {parent}/; expected a plain, "
+            "non-empty folder name (no '/', '\\', '..', or absolute path), e.g. my_variant",
+        )
+    return Path(parent) / text
+
 
 def _replace(path: Path, write: Callable[[Path], None]) -> None:
     """Write through ``write(tmp)`` to a temporary file, then move it over ``path``."""

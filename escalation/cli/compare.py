@@ -41,7 +41,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from escalation.experiments.compare import compare
     from escalation.experiments.executors import default_jobs
     from escalation.experiments.manifest import scenario_record, versions
-    from escalation.files import write_json, write_table
+    from escalation.files import output_folder, write_json, write_table
     from escalation.record.overlap import comparison_periods
     from escalation.scenario.loading import load_scenario
     from escalation.scenario.superseded import superseded_settings
@@ -51,7 +51,10 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for scenario in scenarios:
         warn(f"{scenario.name}: {text}" for text in superseded_settings(scenario))
     names = [s.name for s in scenarios]
-    out = args.out or Path("results") / "compare" / "-vs-".join(names)
+    parent = Path("results") / "compare"
+    for path, name in zip(args.scenarios, names, strict=True):
+        output_folder(parent, name, source=str(path))  # each name is a plain folder name
+    out = args.out or parent / "-vs-".join(names)
     prepare_out(out)
     periods, kind = comparison_periods(scenarios[0], args.by)
     started = dt.datetime.now(dt.UTC)

@@ -32,14 +32,14 @@ def cmd_run(args: argparse.Namespace) -> int:
     from escalation.experiments.executors import default_jobs
     from escalation.experiments.manifest import manifest
     from escalation.experiments.runner import run_ensemble
-    from escalation.files import write_json, write_table
+    from escalation.files import output_folder, write_json, write_table
     from escalation.scenario.loading import load_scenario
     from escalation.scenario.superseded import superseded_settings
     from escalation.viz.tempo import plot_tempo, record_overlay
 
     scenario = load_scenario(args.scenario, args.overrides)
     warn(superseded_settings(scenario))
-    out = args.out or Path("results") / scenario.name
+    out = args.out or output_folder(Path("results"), scenario.name, source=str(args.scenario))
     jobs = args.jobs or default_jobs()
     prepare_out(out)
     started = dt.datetime.now(dt.UTC)

@@ -70,14 +70,19 @@ def cmd_screen(args: argparse.Namespace) -> int:
     )
     from escalation.cli.common import progress_bar
     from escalation.experiments.executors import make_executor
-    from escalation.files import write_table
+    from escalation.files import output_folder, write_table
     from escalation.seeds import Streams
     from escalation.viz.screening import plot_screening
 
     cal = load_calibration(args.spec)
     around = load_start(args.around, cal) if args.around is not None else None
     local = "-local" if around is not None else ""
-    out = args.out or Path("calibrations") / "screening" / f"{cal.spec.name}{local}"
+    if args.out is None:
+        parent = Path("calibrations") / "screening"
+        out = output_folder(parent, cal.spec.name, source=str(args.spec))
+        out = out.with_name(out.name + local)
+    else:
+        out = args.out
     k = len(cal.names)
     total = args.trajectories * (k + 5) * args.runs  # four inert factors
     streams = Streams(cal.spec.seed).child("screen")

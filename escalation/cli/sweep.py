@@ -64,6 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 def cmd_sweep(args: argparse.Namespace) -> int:
     from escalation.experiments.frontier import applies
     from escalation.experiments.sweep import run_sweep
+    from escalation.files import output_folder
     from escalation.scenario.superseded import superseded_settings
     from escalation.viz.sweep import plot_sweep
 
@@ -72,7 +73,8 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         f"sweep {sweep.spec.name}: {text}"
         for text in superseded_settings(sweep.scenario, also=sweep.parameters)
     )
-    out = args.out or Path("results") / "sweeps" / sweep.spec.name
+    source = "--name" if args.name is not None else sweep.source
+    out = args.out or output_folder(Path("results") / "sweeps", sweep.spec.name, source=source)
     prepare_out(out)
     bar = progress_bar(sweep.total_runs, sweep.spec.name, args.no_progress)
 
