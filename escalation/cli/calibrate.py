@@ -161,7 +161,15 @@ def _progress(no_progress: bool):
 
 
 def _fit(args: argparse.Namespace, cal: Calibration, out: Path) -> dict | None:
-    """One calibration to ``out`` with its plots; its scores, or None if interrupted."""
+    """One calibration to ``out`` with its plots; its scores, or None if interrupted. The
+    folder is locked meanwhile: a second fit into it stops with an error naming this one."""
+    from escalation.cli.common import writing_to
+
+    with writing_to(out):
+        return _fit_in(args, cal, out)
+
+
+def _fit_in(args: argparse.Namespace, cal: Calibration, out: Path) -> dict | None:
     import sys
 
     from escalation.calibration.loading import load_start

@@ -4,9 +4,10 @@ folder."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.metadata as md
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from escalation.errors import UserError
@@ -86,6 +87,17 @@ def prepare_out(out: Path) -> None:
         raise UserError(f"{out}: cannot create the output folder ({exc.strerror})") from None
     if not out.is_dir():
         raise UserError(f"{out}: is not a folder; expected a folder for the results")
+
+
+@contextlib.contextmanager
+def writing_to(out: Path) -> Iterator[None]:
+    """Create the output folder (or say why it cannot be) and hold its lock while the block
+    writes it, so a second command on the same folder stops with an error naming this one."""
+    from escalation.files import folder_lock
+
+    prepare_out(out)
+    with folder_lock(out):
+        yield
 
 
 def progress_bar(total: int, desc: str, disable: bool):

@@ -6,8 +6,12 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from escalation.cli.common import add_run_options, prepare_out, progress_bar, warn
+from escalation.cli.common import add_run_options, progress_bar, warn, writing_to
+
+if TYPE_CHECKING:
+    from escalation.scenario.schema import Scenario
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -36,16 +40,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    import matplotlib.pyplot as plt
-
-    from escalation.experiments.compare import compare
-    from escalation.experiments.executors import default_jobs
-    from escalation.experiments.manifest import scenario_record, versions
-    from escalation.files import output_folder, write_json, write_table
-    from escalation.record.overlap import comparison_periods
+    from escalation.files import output_folder
     from escalation.scenario.loading import load_scenario
     from escalation.scenario.superseded import superseded_settings
-    from escalation.viz.compare import plot_comparison
 
     scenarios = [load_scenario(p, args.overrides) for p in args.scenarios]
     for scenario in scenarios:
@@ -55,7 +52,22 @@ def cmd_compare(args: argparse.Namespace) -> int:
     for path, name in zip(args.scenarios, names, strict=True):
         output_folder(parent, name, source=str(path))  # each name is a plain folder name
     out = args.out or parent / "-vs-".join(names)
-    prepare_out(out)
+    with writing_to(out):
+        return _compare(args, scenarios, out)
+
+
+def _compare(args: argparse.Namespace, scenarios: list[Scenario], out: Path) -> int:
+    """The comparison of ``cmd_compare``, written to ``out`` (whose lock the caller holds)."""
+    import matplotlib.pyplot as plt
+
+    from escalation.experiments.compare import compare
+    from escalation.experiments.executors import default_jobs
+    from escalation.experiments.manifest import scenario_record, versions
+    from escalation.files import write_json, write_table
+    from escalation.record.overlap import comparison_periods
+    from escalation.viz.compare import plot_comparison
+
+    names = [s.name for s in scenarios]
     periods, kind = comparison_periods(scenarios[0], args.by)
     started = dt.datetime.now(dt.UTC)
     total = args.replicates * len(scenarios)

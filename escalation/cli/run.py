@@ -7,8 +7,12 @@ import datetime as dt
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from escalation.cli.common import add_run_options, prepare_out, progress_bar, warn
+from escalation.cli.common import add_run_options, progress_bar, warn, writing_to
+
+if TYPE_CHECKING:
+    from escalation.scenario.schema import Scenario
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -30,18 +34,25 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from escalation.experiments.executors import default_jobs
-    from escalation.experiments.manifest import manifest
-    from escalation.experiments.runner import run_ensemble
-    from escalation.files import output_folder, write_json, write_table
+    from escalation.files import output_folder
     from escalation.scenario.loading import load_scenario
     from escalation.scenario.superseded import superseded_settings
-    from escalation.viz.tempo import plot_tempo, record_overlay
 
     scenario = load_scenario(args.scenario, args.overrides)
     warn(superseded_settings(scenario))
     out = args.out or output_folder(Path("results"), scenario.name, source=str(args.scenario))
     jobs = args.jobs or default_jobs()
-    prepare_out(out)
+    with writing_to(out):
+        return _run(args, scenario, out, jobs)
+
+
+def _run(args: argparse.Namespace, scenario: Scenario, out: Path, jobs: int) -> int:
+    """The ensemble of ``cmd_run``, written to ``out`` (whose lock the caller holds)."""
+    from escalation.experiments.manifest import manifest
+    from escalation.experiments.runner import run_ensemble
+    from escalation.files import write_json, write_table
+    from escalation.viz.tempo import plot_tempo, record_overlay
+
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     record = record_overlay(scenario)

@@ -68,7 +68,7 @@ def cmd_screen(args: argparse.Namespace) -> int:
         screening_table,
         target_table,
     )
-    from escalation.cli.common import progress_bar
+    from escalation.cli.common import progress_bar, writing_to
     from escalation.experiments.executors import make_executor
     from escalation.files import output_folder, write_table
     from escalation.seeds import Streams
@@ -103,11 +103,11 @@ def cmd_screen(args: argparse.Namespace) -> int:
         bar.close()
         executor.close()
     table = screening_table(result, streams)
-    out.mkdir(parents=True, exist_ok=True)
-    write_table(out / "screening.csv", table)
-    write_table(out / "screening_targets.csv", target_table(result))
     keep = influential(table)
-    plot_screening(table, keep, path=out / "screening.png")
+    with writing_to(out):
+        write_table(out / "screening.csv", table)
+        write_table(out / "screening_targets.csv", target_table(result))
+        plot_screening(table, keep, path=out / "screening.png")
     floor = float(table.loc[table["name"] == NOISE, "mu_star"].iloc[0])
     print(
         f"{cal.spec.name}: {total} runs; {len(keep)} of {k} fitted values move the fit's "

@@ -11,9 +11,9 @@ from typing import TYPE_CHECKING
 from escalation.cli.common import (
     add_run_options,
     positive_int,
-    prepare_out,
     progress_bar,
     warn,
+    writing_to,
 )
 from escalation.errors import UserError
 
@@ -62,11 +62,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from escalation.experiments.frontier import applies
-    from escalation.experiments.sweep import run_sweep
     from escalation.files import output_folder
     from escalation.scenario.superseded import superseded_settings
-    from escalation.viz.sweep import plot_sweep
 
     sweep = _sweep_of(args)
     warn(
@@ -75,7 +72,16 @@ def cmd_sweep(args: argparse.Namespace) -> int:
     )
     source = "--name" if args.name is not None else sweep.source
     out = args.out or output_folder(Path("results") / "sweeps", sweep.spec.name, source=source)
-    prepare_out(out)
+    with writing_to(out):
+        return _sweep(args, sweep, out)
+
+
+def _sweep(args: argparse.Namespace, sweep: Sweep, out: Path) -> int:
+    """The sweep of ``cmd_sweep``, written to ``out`` (whose lock the caller holds)."""
+    from escalation.experiments.frontier import applies
+    from escalation.experiments.sweep import run_sweep
+    from escalation.viz.sweep import plot_sweep
+
     bar = progress_bar(sweep.total_runs, sweep.spec.name, args.no_progress)
 
     def progress(done: int, total: int) -> None:

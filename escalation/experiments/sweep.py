@@ -27,7 +27,7 @@ from escalation.errors import ScenarioError, UserError
 from escalation.experiments.executors import Shared, make_executor
 from escalation.experiments.manifest import scenario_record, versions
 from escalation.experiments.runner import run
-from escalation.files import AppendLog, read_json, write_json, write_table
+from escalation.files import AppendLog, folder_lock, read_json, write_json, write_table
 from escalation.observe.outcomes import outcomes
 from escalation.scenario import schema as C
 from escalation.scenario.loading import (
@@ -365,9 +365,22 @@ def run_sweep(
 ) -> SweepResult:
     """Run (or continue) a sweep, writing each run to ``out/runs.csv`` as it finishes.
 
-    ``progress(done, total)`` is called at the start and after every run.
+    ``progress(done, total)`` is called at the start and after every run. The folder is locked
+    while the sweep writes it: a second process on it stops with an error naming this one.
     """
     out.mkdir(parents=True, exist_ok=True)
+    with folder_lock(out):
+        return _run_sweep(sweep, out, jobs, scheduler, progress, restart)
+
+
+def _run_sweep(
+    sweep: Sweep,
+    out: Path,
+    jobs: int | None,
+    scheduler: str | None,
+    progress: Callable[[int, int], None] | None,
+    restart: bool,
+) -> SweepResult:
     meta_path = out / "sweep.json"
     log_path = out / "runs.csv"
     digest = sweep.digest()
