@@ -99,6 +99,15 @@ def folder_lock(folder: Path) -> Iterator[None]:
                 _release(key, held.fd)
 
 
+def close_inherited_locks() -> None:
+    """In a forked child: close the lock files inherited from the parent (the locks stay the
+    parent's, and end with it rather than with the last of its children)."""
+    for held in _HELD.values():  # no guard: the child's only thread runs this
+        with contextlib.suppress(OSError):
+            os.close(held.fd)
+    _HELD.clear()
+
+
 def _acquire(folder: Path) -> int:
     """Lock ``folder`` (its lock file, created if need be) and describe this process in it."""
     path = folder / LOCK_NAME

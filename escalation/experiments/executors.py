@@ -7,16 +7,26 @@ long the sweep. Results depend only on each task (its seed), never on the execut
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import multiprocessing as mp
 import os
 import pickle
+import signal
+import sys
+import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
 
 from escalation.errors import UserError
+from escalation.files import close_inherited_locks
+
+PR_SET_PDEATHSIG = 1
+"""prctl(2) option: the signal a process gets when its parent dies (Linux)."""
 
 #: Objects a worker process has already unpickled, by content digest (most recent last).
 _RECEIVED: OrderedDict[bytes, Any] = OrderedDict()
@@ -107,6 +117,32 @@ class SerialExecutor:
         pass
 
 
+def die_with_parent(parent: int) -> None:
+    """Initializer of a worker process: make it end when ``parent`` (the process that started
+    the pool) ends, even by SIGKILL, instead of running on as an orphan.
+
+    Linux delivers SIGKILL to the worker when its parent dies (``PR_SET_PDEATHSIG``); elsewhere
+    a thread watches for the parent to go. The worker also lets go of the output-folder locks it
+    inherited, so that only its parent holds them.
+    """
+    close_inherited_locks()
+    armed = False
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
 class LocalExecutor:
     """A pool of local worker processes (forked: scripts and notebooks need no main guard)."""
 
@@ -114,7 +150,12 @@ class LocalExecutor:
         self.workers = default_jobs() if jobs is None else max(1, jobs)
         self.limit = self.workers * in_flight_per_worker
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        self.pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=ctx,
+            initializer=die_with_parent,
+            initargs=(os.getpid(),),
+        )
 
     def imap(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[tuple[int, Any]]:
         it = enumerate(tasks)
