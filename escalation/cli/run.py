@@ -98,6 +98,7 @@ def _run(args: argparse.Namespace, scenario: Scenario, out: Path, jobs: int) -> 
             master_seed=args.seed,
             seeds=ens.seeds,
             jobs=jobs,
+            scheduler=args.scheduler,
             started=started,
             outputs=outputs,
         ),

@@ -394,7 +394,7 @@ def _run_sweep(
     if restart:
         for p in (meta_path, log_path):
             p.unlink(missing_ok=True)
-    _write_meta(sweep, meta_path, digest)
+    _write_meta(sweep, meta_path, digest, jobs, scheduler)
     write_table(out / "points.csv", sweep.points)
     log = AppendLog(log_path, key=2)
     done = {(int(r[0]), int(r[1])) for r in log.rows()}
@@ -424,7 +424,9 @@ def _run_sweep(
     return SweepResult(sweep, runs, summary, sensitivity)
 
 
-def _write_meta(sweep: Sweep, path: Path, digest: str) -> None:
+def _write_meta(
+    sweep: Sweep, path: Path, digest: str, jobs: int | None, scheduler: str | None
+) -> None:
     meta = {
         "name": sweep.spec.name,
         "source": sweep.source,
@@ -434,6 +436,8 @@ def _write_meta(sweep: Sweep, path: Path, digest: str) -> None:
         "seeds": sweep.seeds,
         "points": len(sweep.points),
         "runs": sweep.total_runs,
+        "jobs": jobs,
+        "scheduler": scheduler,
         "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "versions": versions(),
     }
@@ -472,9 +476,10 @@ def sobol_indices(runs: pd.DataFrame, sweep: Sweep) -> pd.DataFrame:
         y = means[outcome].to_numpy(dtype=float)
         if np.allclose(y, y[0]):
             continue
-        res = sobol.analyze(
-            problem, y, calc_second_order=False, seed=sweep.spec.design.seed, print_to_console=False
-        )
+        # a Generator, not the int: SALib takes a seed of 0 (the default) for "no seed" and
+        # its confidence intervals would then differ between identical sweeps
+        rng = np.random.default_rng(sweep.spec.design.seed)
+        res = sobol.analyze(problem, y, calc_second_order=False, seed=rng, print_to_console=False)
         for i, n in enumerate(names):
             rows.append(
                 {
