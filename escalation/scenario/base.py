@@ -28,9 +28,13 @@ Trigger = Literal[
 
 
 class Frozen(BaseModel):
-    """Base for all configuration blocks: unknown keys are errors, values are immutable."""
+    """Base for all configuration blocks: unknown keys are errors, values are immutable, and
+    every number is finite (an infinite rate or a NaN weight would stall or silently skew a
+    run: ``inf / inf`` is NaN and no comparison with NaN is ever true)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+    )
 
 
 class Motive(Frozen):

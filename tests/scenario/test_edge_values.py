@@ -1,0 +1,46 @@
+"""Values that parse but make no sense are refused when a scenario is loaded: non-finite
+numbers, impossible or far-off dates, runs too long to mean anything, removals of keys that
+are not there, duplicate keys."""
+
+from __future__ import annotations
+
+import pytest
+
+from escalation import ScenarioError, load_scenario
+from escalation.cli.main import main
+
+
+def error_of(path, overrides=()) -> ScenarioError:
+    with pytest.raises(ScenarioError) as info:
+        load_scenario(path, overrides)
+    return info.value
+
+
+@pytest.mark.parametrize(
+    ("setting", "path"),
+    [
+        ("us.doctrine.severity=.inf", "us.doctrine.severity"),
+        ("us.doctrine.severity=.nan", "us.doctrine.severity"),
+        ("context.tension=.nan", "context.tension"),
+        ("militias.A.resolve=-.inf", "militias.A.resolve"),
+        ("weapons.rocket.lethality=.inf", "weapons.rocket.lethality"),
+        ("militias.A.motives.us.context.tension=.nan", "militias.A.motives.us.context.tension"),
+    ],
+)
+def test_non_finite_numbers_are_refused(small, write_yaml, setting, path):
+    err = error_of(write_yaml("s.yaml", small), [setting])
+    assert err.path == path
+    assert "finite number" in err.message
+
+
+def test_non_finite_number_in_a_file_names_its_line(small, write_yaml):
+    small["context"]["tension"] = float("nan")
+    err = error_of(write_yaml("s.yaml", small))
+    assert err.path == "context.tension" and "line" in err.where
+
+
+def test_validate_refuses_infinite_severity(small, write_yaml, capsys):
+    path = write_yaml("s.yaml", small)
+    assert main(["validate", str(path), "--set", "us.doctrine.severity=.inf"]) == 2
+    err = capsys.readouterr().err
+    assert "us.doctrine.severity" in err and "finite" in err and "Traceback" not in err
