@@ -38,6 +38,7 @@ from escalation.scenario.loading import (
     read_yaml_mapping,
     with_overrides,
 )
+from escalation.scenario.yamltext import describe, load_yaml
 from escalation.seeds import spawn_seeds
 
 DEFAULT_OUTCOMES = (
@@ -247,7 +248,13 @@ def parse_param_option(text: str) -> tuple[str, dict[str, Any]]:
         if all(float(p).is_integer() and "." not in p for p in parts[:2]):
             spec["type"] = "int"
         return key.strip(), spec
-    values = [yaml.safe_load(v) for v in raw.split(",")]
+    try:
+        values = [load_yaml(v) for v in raw.split(",")]
+    except yaml.YAMLError as exc:
+        raise UserError(
+            f"--param {text}: a value is not valid YAML ({describe(exc)[1]}); expected "
+            "key.path=a,b,c with plain values (quote strings with spaces)"
+        ) from None
     return key.strip(), {"values": values}
 
 

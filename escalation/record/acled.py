@@ -33,6 +33,7 @@ from escalation.record.types import (
     Value,
     Window,
 )
+from escalation.scenario.yamltext import load_yaml
 
 __all__ = ["REQUIRED_COLUMNS", "AcledData", "AcledMapping", "load_acled", "load_acled_mapping"]
 
@@ -168,7 +169,7 @@ def _read_mapping(p: Path) -> Mapping[str, Any]:
     if not p.is_file():
         raise RecordError(f"{name}: mapping file not found; expected a YAML mapping file.")
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = load_yaml(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

@@ -25,6 +25,7 @@ from escalation.errors import ScenarioError, did_you_mean
 from escalation.scenario import schema as C
 from escalation.scenario.messages import explain_error
 from escalation.scenario.references import broken_references
+from escalation.scenario.yamltext import describe, load_yaml
 
 DEFAULTS_KEY = "militia_defaults"
 
@@ -88,11 +89,10 @@ def read_yaml_mapping(
             label, "", f"cannot be read ({exc}); expected a UTF-8 YAML file"
         ) from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{label}, line {mark.line + 1}" if mark is not None else label
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        line, problem = describe(exc)
+        where = f"{label}, line {line}" if line is not None else label
         raise ScenarioError(
             where, "", f"is not valid YAML ({problem}); expected a mapping of {kind} keys"
         ) from None
@@ -184,10 +184,12 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not key.strip() or any(not p for p in parts):
         raise ScenarioError("--set", text, "has an empty key; expected key.path=value")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+        value = load_yaml(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
         raise ScenarioError(
-            "--set", text, "has a value that is not valid YAML; quote strings with spaces"
+            "--set",
+            text if len(text) <= 120 else f"{text[:100]}...",
+            f"has a value that is not valid YAML ({describe(exc)[1]}); quote strings with spaces",
         ) from None
     return parts, value
 
