@@ -44,3 +44,34 @@ def test_validate_refuses_infinite_severity(small, write_yaml, capsys):
     assert main(["validate", str(path), "--set", "us.doctrine.severity=.inf"]) == 2
     err = capsys.readouterr().err
     assert "us.doctrine.severity" in err and "finite" in err and "Traceback" not in err
+
+
+def test_null_removing_a_missing_event_is_an_error(small, write_yaml):
+    small["events"]["truce_2020"] = {
+        "date": "2020-06-01",
+        "type": "context",
+        "set": {"tension": 0.5},
+    }
+    err = error_of(write_yaml("s.yaml", small), ["events.truce_202=null"])
+    assert err.where == "--set events.truce_202=null"
+    assert err.path == "events.truce_202"
+    assert "did you mean 'truce_2020'" in err.message
+
+
+def test_null_removing_a_missing_militia_key_is_an_error(small, write_yaml):
+    err = error_of(write_yaml("s.yaml", small), ["militias.A.complience=null"])
+    assert err.path == "militias.A.complience" and "did you mean 'compliance'" in err.message
+
+
+def test_null_in_an_extending_file_names_its_line(small, write_yaml):
+    write_yaml("base.yaml", small)
+    err = error_of(write_yaml("s.yaml", "extends: base.yaml\nevents:\n  nothing_here: null\n"))
+    assert "s.yaml, line 3" in err.where and err.path == "events.nothing_here"
+
+
+def test_null_removes_what_exists(small, write_yaml):
+    path = write_yaml("s.yaml", small)
+    sc = load_scenario(path, ["militias.A.compliance=null", "weapons.drone.cluster=null"])
+    assert sc.weapons["drone"].cluster == 2.0  # the built-in drone's default
+    # a key only militia_defaults gives can be removed from one militia too
+    load_scenario(path, ["militias.A.stocks=null"])
