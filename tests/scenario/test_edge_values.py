@@ -75,3 +75,24 @@ def test_null_removes_what_exists(small, write_yaml):
     assert sc.weapons["drone"].cluster == 2.0  # the built-in drone's default
     # a key only militia_defaults gives can be removed from one militia too
     load_scenario(path, ["militias.A.stocks=null"])
+
+
+@pytest.mark.parametrize(
+    ("setting", "path", "words"),
+    [
+        ("start=0001-01-01", "start", "1950-01-01"),
+        ("end=9999-12-31", "end", "2100-12-31"),
+        ("end=2060-01-01", "end", "30 years"),
+        ("step_days=400", "step_days", "longer than the run"),
+    ],
+)
+def test_dates_and_lengths_outside_the_documented_range(small, write_yaml, setting, path, words):
+    err = error_of(write_yaml("s.yaml", small), [setting])
+    assert err.path == path and words in err.message
+
+
+def test_the_limits_are_documented():
+    from escalation.scenario.reference import describe
+
+    text = describe("")
+    assert "1950-01-01" in text and "2100-12-31" in text and "30 years" in text
