@@ -7,7 +7,16 @@ import datetime as dt
 import sys
 from pathlib import Path
 
-from escalation.cli.common import add_run_options, prepare_out, progress_bar, warn
+from escalation.cli.common import (
+    add_force_option,
+    add_run_options,
+    add_scheduler_option,
+    check_replicates,
+    prepare_out,
+    progress_bar,
+    warn,
+)
+from escalation.experiments.limits import MAX_REPLICATES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,7 +40,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="periods to compare (default: phases if the record is installed)",
     )
     p.add_argument("--out", type=Path, help="output folder (default: results/compare/<names>)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster")
+    add_scheduler_option(p)
+    add_force_option(p, f"{MAX_REPLICATES:,} replicates")
     p.set_defaults(func=cmd_compare)
 
 
@@ -47,6 +57,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from escalation.scenario.superseded import superseded_settings
     from escalation.viz.compare import plot_comparison
 
+    check_replicates(args.replicates, args.force)
     scenarios = [load_scenario(p, args.overrides) for p in args.scenarios]
     for scenario in scenarios:
         warn(f"{scenario.name}: {text}" for text in superseded_settings(scenario))

@@ -8,7 +8,16 @@ import sys
 import time
 from pathlib import Path
 
-from escalation.cli.common import add_run_options, prepare_out, progress_bar, warn
+from escalation.cli.common import (
+    add_force_option,
+    add_run_options,
+    add_scheduler_option,
+    check_replicates,
+    prepare_out,
+    progress_bar,
+    warn,
+)
+from escalation.experiments.limits import MAX_REPLICATES
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,7 +33,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_run_options(p)
     p.add_argument("--out", type=Path, help="output folder (default: results/<scenario name>)")
     p.add_argument("--daily", action="store_true", help="also write every run's daily state")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster")
+    add_scheduler_option(p)
+    add_force_option(p, f"{MAX_REPLICATES:,} replicates")
     p.set_defaults(func=cmd_run)
 
 
@@ -37,6 +47,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from escalation.scenario.superseded import superseded_settings
     from escalation.viz.tempo import plot_tempo, record_overlay
 
+    check_replicates(args.replicates, args.force)
     scenario = load_scenario(args.scenario, args.overrides)
     warn(superseded_settings(scenario))
     out = args.out or Path("results") / scenario.name
