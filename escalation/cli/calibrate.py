@@ -6,6 +6,7 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from escalation.cli.common import add_scheduler_option
 from escalation.errors import UserError
 
 if TYPE_CHECKING:
@@ -65,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "the folder of the fits)",
     )
     p.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: all)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster")
+    add_scheduler_option(p)
     p.add_argument("--restart", action="store_true", help="discard an earlier, unfinished fit")
     _add_polish_options(p)
     p.add_argument(

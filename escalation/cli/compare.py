@@ -8,7 +8,16 @@ import sys
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from escalation.cli.common import add_run_options, progress_bar, warn, writing_to
+from escalation.cli.common import (
+    add_force_option,
+    add_run_options,
+    add_scheduler_option,
+    check_replicates,
+    progress_bar,
+    warn,
+    writing_to,
+)
+from escalation.experiments.limits import MAX_REPLICATES
 
 if TYPE_CHECKING:
     from escalation.scenario.schema import Scenario
@@ -35,7 +44,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="periods to compare (default: phases if the record is installed)",
     )
     p.add_argument("--out", type=Path, help="output folder (default: results/compare/<names>)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster")
+    add_scheduler_option(p)
+    add_force_option(p, f"{MAX_REPLICATES:,} replicates")
     p.set_defaults(func=cmd_compare)
 
 
@@ -44,6 +54,7 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from escalation.scenario.loading import load_scenario
     from escalation.scenario.superseded import superseded_settings
 
+    check_replicates(args.replicates, args.force)
     scenarios = [load_scenario(p, args.overrides) for p in args.scenarios]
     for scenario in scenarios:
         warn(f"{scenario.name}: {text}" for text in superseded_settings(scenario))

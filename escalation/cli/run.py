@@ -9,7 +9,16 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from escalation.cli.common import add_run_options, progress_bar, warn, writing_to
+from escalation.cli.common import (
+    add_force_option,
+    add_run_options,
+    add_scheduler_option,
+    check_replicates,
+    progress_bar,
+    warn,
+    writing_to,
+)
+from escalation.experiments.limits import MAX_REPLICATES
 
 if TYPE_CHECKING:
     from escalation.scenario.schema import Scenario
@@ -28,7 +37,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_run_options(p)
     p.add_argument("--out", type=Path, help="output folder (default: results/<scenario name>)")
     p.add_argument("--daily", action="store_true", help="also write every run's daily state")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster")
+    add_scheduler_option(p)
+    add_force_option(p, f"{MAX_REPLICATES:,} replicates")
     p.set_defaults(func=cmd_run)
 
 
@@ -38,6 +48,7 @@ def cmd_run(args: argparse.Namespace) -> int:
     from escalation.scenario.loading import load_scenario
     from escalation.scenario.superseded import superseded_settings
 
+    check_replicates(args.replicates, args.force)
     scenario = load_scenario(args.scenario, args.overrides)
     warn(superseded_settings(scenario))
     out = args.out or output_folder(Path("results"), scenario.name, source=str(args.scenario))

@@ -9,13 +9,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from escalation.cli.common import (
+    add_force_option,
     add_run_options,
+    add_scheduler_option,
     positive_int,
     progress_bar,
     warn,
     writing_to,
 )
 from escalation.errors import UserError
+from escalation.experiments.limits import MAX_POINTS, MAX_RUNS
 
 if TYPE_CHECKING:
     from escalation.experiments.sweep import Sweep, SweepResult
@@ -29,7 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run a sweep file, or a sweep given with --scenario and --param options. "
         "Each run is written to runs.csv as it finishes; running the same command again "
         "continues where it stopped. Writes points.csv, runs.csv, summary.csv (per point), "
-        "sensitivity.csv (Sobol designs) and plots to results/sweeps/<name>/.",
+        "sensitivity.csv (Sobol designs) and plots to results/sweeps/<name>/. A design of more "
+        f"than {MAX_POINTS:,} points, or a sweep of more than {MAX_RUNS:,} runs, is refused "
+        "unless --force.",
         epilog="examples:\n"
         "  escalation sweep scenarios/sweeps/deterrence.yaml\n"
         "  escalation sweep --scenario scenarios/baseline.yaml "
@@ -51,11 +56,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--samples", type=positive_int, help="points (lhs) or base samples (sobol)")
     p.add_argument("--name", help="sweep name (default: from the file, or 'sweep')")
     add_run_options(p, replicates=None)
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run on the Dask cluster whose scheduler is at ADDRESS",
-    )
+    add_scheduler_option(p, help="run on the Dask cluster whose scheduler is at ADDRESS")
+    add_force_option(p, f"{MAX_POINTS:,} points and {MAX_RUNS:,} runs")
     p.add_argument("--out", type=Path, help="output folder (default: results/sweeps/<name>)")
     p.add_argument("--restart", action="store_true", help="discard earlier results in --out")
     p.set_defaults(func=cmd_sweep)
@@ -165,5 +167,5 @@ def _sweep_of(args: argparse.Namespace) -> Sweep:
             design["samples"] = args.samples
         data["design"] = design
     return sweep_from_dict(
-        data, base_dir=base_dir, label=label, text=text, overrides=args.overrides
+        data, base_dir=base_dir, label=label, text=text, overrides=args.overrides, force=args.force
     )
