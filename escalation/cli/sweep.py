@@ -109,14 +109,17 @@ def _sweep(args: argparse.Namespace, sweep: Sweep, out: Path) -> int:
         return 130
     bar.close()
     plots = plot_sweep(result, out)
-    if applies(sweep):
+    frontier = applies(sweep) and sweep.spec.replicates >= 2
+    if applies(sweep) and not frontier:
+        warn(["no deterrence frontier: its paired intervals need at least 2 replicates a point"])
+    if frontier:
         plots += _frontier(result, out, args)
     print(
         f"{sweep.spec.name}: {len(sweep.points)} points x {sweep.spec.replicates} replicates = "
         f"{sweep.total_runs} runs ({time.perf_counter() - t0:.1f} s); wrote points.csv, "
         f"runs.csv, summary.csv"
         + (", sensitivity.csv" if result.sensitivity is not None else "")
-        + (", frontier.csv" if applies(sweep) else "")
+        + (", frontier.csv" if frontier else "")
         + f", {', '.join(p.name for p in plots)} to {out}/"
     )
     return 0

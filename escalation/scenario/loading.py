@@ -376,8 +376,10 @@ def _raise_validation(
     data: Mapping[str, Any],
     root: type[BaseModel] = C.Scenario,
 ):
-    errors = exc.errors(include_url=False)
-    # Report the first error in document order; a newcomer fixes one thing at a time.
+    # Report the first error in document order; a newcomer fixes one thing at a time. An unknown
+    # key goes first: a misspelt required key is also reported missing, and the misspelling is
+    # the one to fix.
+    errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
     explained = [explain_error(err, data, root) for err in errors]
     loc, msg = explained[0]
     # Count problems as reported, not raw errors: a mistake in militia_defaults fails once
