@@ -4,7 +4,8 @@ The floor is a bare Mesa model with the same number of agents and steps whose st
 collects data (the same number of model and militia reporters as the escalation model).
 Prints the median wall time of each over several repetitions and their ratio, and the cost of one
 simulation of the calibration (the scenario with every fitted value applied as an override,
-re-validated, run, and its target statistics taken), split into its parts.
+re-validated, run, and its target statistics taken), split into its parts; and the time the
+reconstruction of the whole record takes.
 
     .venv/bin/python benchmarks/bench_run.py [--repeats 15]
 """
@@ -21,6 +22,7 @@ from mesa import Agent, DataCollector, Model
 from escalation import load_scenario, run
 from escalation.model.militia import Militia
 from escalation.model.model import MILITIA_REPORTERS, MODEL_REPORTERS, EscalationModel
+from escalation.record import load_record, reconstruct
 
 ROOT = Path(__file__).resolve().parent.parent
 
@@ -132,6 +134,8 @@ def main() -> None:
         f"({len(values)} fitted values, {len(sim.targets.targets)} targets)"
     )
     print(f"  of which applying the values     {c * 1000:8.1f} ms   share {c / s:5.2f}")
+    recon = reconstruct(load_record())
+    print(f"reconstruction of the record:      {recon.seconds:8.1f} s (goal: under 20 s)")
 
 
 if __name__ == "__main__":

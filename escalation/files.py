@@ -4,28 +4,175 @@ Every output is written to a temporary file beside its destination and moved int
 killed process leaves either the old file or the new one, never half of one. Long jobs (sweeps,
 ABC, polishes) append each finished result to an :class:`AppendLog` and keep their progress in
 a JSON state that :func:`read_state` hands back only when it belongs to the same job, so running
-the same command again continues where it stopped.
+the same command again continues where it stopped. A process that writes an output folder holds
+its lock (:func:`folder_lock`), so a second process cannot mix its results into the first one's.
 """
 
 from __future__ import annotations
 
+import contextlib
 import csv
+import datetime as dt
 import json
 import os
-from collections.abc import Callable, Mapping, Sequence
+import socket
+import sys
+import threading
+from collections.abc import Callable, Iterator, Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
+from escalation.errors import ScenarioError, UserError
+
+try:
+    import fcntl
+except ImportError:  # pragma: no cover - not POSIX: folders are not locked
+    fcntl = None  # type: ignore[assignment]
+
+LOCK_NAME = ".lock"
+"""The file in an output folder that its writer holds locked (and describes itself in)."""
+
+
+def output_folder(parent: Path, name: object, *, source: str, key: str = "name") -> Path:
+    """The folder ``parent/name`` that holds the outputs of the scenario, sweep, comparison or
+    calibration called ``name``, read from ``key`` of ``source`` (named in the error).
+
+    A name is one folder name: an empty name, an absolute path, a separator or ``..`` would put
+    the outputs somewhere else than under ``parent`` (or over it), so each is refused.
+    """
+    text = name if isinstance(name, str) else ""
+    bad = (
+        not text.strip()
+        or text in (".", "..")
+        or any(sep in text for sep in ("/", "\\"))
+        or any(ord(c) < 32 for c in text)
+    )
+    if bad:
+        raise ScenarioError(
+            source,
+            key,
+            f"{name!r} cannot name an output folder under {parent}/; expected a plain, "
+            "non-empty folder name (no '/', '\\', '..', or absolute path), e.g. my_variant",
+        )
+    return Path(parent) / text
+
+
+@dataclass
+class _Held:
+    """A folder lock this process holds: its open lock file and how many holders share it."""
+
+    fd: int
+    count: int
+
+
+_HELD: dict[Path, _Held] = {}
+_HELD_GUARD = threading.Lock()
+
+
+@contextlib.contextmanager
+def folder_lock(folder: Path) -> Iterator[None]:
+    """Hold ``folder``'s lock while the block writes it; a second process that asks for it gets
+    a :class:`UserError` naming the holder (pid, host, command, start time).
+
+    The lock is the operating system's (``flock``), so it dies with its process: the lock file a
+    killed process leaves behind is taken over by the next one. It is re-entrant within a
+    process (a command that holds it can call the API that takes it again).
+    """
+    key = Path(folder).resolve()
+    with _HELD_GUARD:
+        held = _HELD.get(key)
+        if held is not None:
+            held.count += 1
+        else:
+            _HELD[key] = held = _Held(_acquire(key), 1)
+    try:
+        yield
+    finally:
+        with _HELD_GUARD:
+            held.count -= 1
+            if held.count == 0:
+                del _HELD[key]
+                _release(key, held.fd)
+
+
+def close_inherited_locks() -> None:
+    """In a forked child: close the lock files inherited from the parent (the locks stay the
+    parent's, and end with it rather than with the last of its children)."""
+    for held in _HELD.values():  # no guard: the child's only thread runs this
+        with contextlib.suppress(OSError):
+            os.close(held.fd)
+    _HELD.clear()
+
+
+def _acquire(folder: Path) -> int:
+    """Lock ``folder`` (its lock file, created if need be) and describe this process in it."""
+    path = folder / LOCK_NAME
+    if fcntl is None:  # pragma: no cover
+        return -1
+    while True:
+        fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o644)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            os.close(fd)
+            raise UserError(
+                f"{folder}: in use by {_holder(path)}; wait for it to finish (or stop it), "
+                "or write to another folder with --out"
+            ) from None
+        try:
+            same = os.stat(path).st_ino == os.fstat(fd).st_ino
+        except FileNotFoundError:
+            same = False
+        if same:  # else its holder removed it as we opened it: lock the new one
+            break
+        os.close(fd)
+    me = {
+        "pid": os.getpid(),
+        "host": socket.gethostname(),
+        "command": " ".join(["escalation", *sys.argv[1:]]),
+        "started": dt.datetime.now().astimezone().isoformat(timespec="seconds"),
+    }
+    os.ftruncate(fd, 0)
+    os.pwrite(fd, (json.dumps(me) + "\n").encode(), 0)
+    return fd
+
+
+def _holder(path: Path) -> str:
+    """Who holds a lock, as its file describes it."""
+    try:
+        me = json.loads(path.read_text(encoding="utf-8"))
+        return (
+            f"another process (pid {me['pid']} on {me['host']}, started {me['started']}: "
+            f"{me['command']})"
+        )
+    except (OSError, ValueError, KeyError, TypeError):
+        return "another process"
+
+
+def _release(folder: Path, fd: int) -> None:
+    if fd < 0:  # pragma: no cover
+        return
+    with contextlib.suppress(OSError):
+        os.unlink(folder / LOCK_NAME)
+    os.close(fd)
+
 
 def _replace(path: Path, write: Callable[[Path], None]) -> None:
-    """Write through ``write(tmp)`` to a temporary file, then move it over ``path``."""
+    """Write through ``write(tmp)`` to a temporary file, then move it over ``path``. The
+    temporary file is this process's and thread's own, so concurrent writers never share one."""
     path = Path(path)
-    tmp = path.with_name(path.name + ".part")
-    write(tmp)
-    os.replace(tmp, path)
+    tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.part")
+    try:
+        write(tmp)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            tmp.unlink()
+        raise
 
 
 def write_text(path: Path, text: str) -> None:
@@ -105,11 +252,17 @@ class AppendLog:
             return []
         text = self.path.read_text(encoding="utf-8")
         lines = text.splitlines(keepends=True)
+        self.torn = 0
+        if lines and not lines[0].endswith("\n"):
+            # killed while writing the header: nothing was logged, start the file afresh
+            self.torn = 1
+            self.header = None
+            write_text(self.path, "")
+            return []
         if not lines:
             return []
         self.header = next(csv.reader([lines[0]]))
         kept, rows, seen = [lines[0]], [], set()
-        self.torn = 0
         for line in lines[1:]:
             fields = next(csv.reader([line]))
             if not line.endswith("\n") or len(fields) != len(self.header):

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import json
+import os
+
 import numpy as np
 import pandas as pd
 
@@ -57,3 +60,80 @@ def test_named_streams_are_reproducible_and_independent():
         int(c.generate_state(1, dtype=np.uint64)[0] >> np.uint64(1))
         for c in np.random.SeedSequence(7).spawn(4)
     ]
+
+
+def test_append_log_with_a_torn_header_starts_afresh(tmp_path):
+    # a kill during the very first write leaves part of the header and nothing else
+    path = tmp_path / "runs.csv"
+    path.write_text("point,replicate,val", encoding="utf-8")
+    log = AppendLog(path, key=2)
+    assert log.rows() == []
+    assert log.torn == 1
+    log.append({"point": 0, "replicate": 0, "value": 1})
+    log.close()
+    frame = pd.read_csv(path)
+    assert list(frame.columns) == ["point", "replicate", "value"]
+    assert frame["value"].tolist() == [1]
+
+
+def hold_lock(folder):
+    """A process that holds ``folder``'s lock until killed (started once it holds it)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, time\n"
+        "from escalation.files import folder_lock\n"
+        "with folder_lock(sys.argv[1]):\n"
+        "    print('held', flush=True)\n"
+        "    time.sleep(120)\n"
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def test_folder_lock_names_its_holder_and_is_taken_over_when_it_dies(tmp_path):
+    import pytest
+
+    from escalation.errors import UserError
+    from escalation.files import folder_lock
+
+    proc = hold_lock(tmp_path)
+    try:
+        with pytest.raises(UserError) as err, folder_lock(tmp_path):
+            pass
+        assert f"in use by another process (pid {proc.pid} on " in str(err.value)
+        assert "started 20" in str(err.value)
+    finally:
+        proc.kill()
+        proc.wait()
+    assert (tmp_path / ".lock").exists()  # left by the killed holder
+    with folder_lock(tmp_path), folder_lock(tmp_path):  # taken over; re-entrant
+        assert json.loads((tmp_path / ".lock").read_text())["pid"] == os.getpid()
+    assert not (tmp_path / ".lock").exists()
+
+
+def test_concurrent_writers_of_one_file_each_use_their_own_temporary_file(tmp_path):
+    import threading
+
+    path = tmp_path / "t.json"
+    errors = []
+
+    def write(i: int) -> None:
+        try:
+            for k in range(200):
+                write_json(path, {"writer": i, "k": k, "pad": list(range(200))})
+        except Exception as exc:  # any failure is the finding
+            errors.append(exc)
+
+    threads = [threading.Thread(target=write, args=(i,)) for i in range(4)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert errors == []
+    assert read_json(path)["k"] == 199
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["t.json"]

@@ -38,7 +38,7 @@ from escalation.calibration.spec import budget_values
 from escalation.calibration.trust import TrustSettings, trust_polish
 from escalation.experiments.executors import make_executor
 from escalation.experiments.strikes import strike_effects
-from escalation.files import read_json, write_json, write_table, write_text
+from escalation.files import folder_lock, read_json, write_json, write_table, write_text
 from escalation.record.overlap import TEMPO_PANELS
 from escalation.seeds import Streams
 
@@ -402,56 +402,59 @@ def run_calibration(
     follows; ``start`` (values for every fitted name) joins the candidates for the best set."""
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
-    if restart:
-        discard(out)
-    plan = make_plan(cal, budget, polish_sweeps, polish_steps)
-    note = (lambda stage, p=None: progress(stage, p)) if progress else (lambda *a: None)
-    executor = make_executor(jobs, scheduler)
-    streams = Streams(cal.spec.seed)
-    report_seeds = streams.child("report").seeds(cal.spec.report_replicates)
-    ctx = _Context(out, executor, note, streams, report_seeds)
-    try:
-        fit = fit_stages(cal, plan, FIT, cal.identity(), ctx, streams, start)
-        fit = fit._replace(best=[tidy(v) for v in fit.best])  # as written to best.yaml
-        posterior = posterior_frame(cal, fit.gens[-1])
-        write_fit(cal, fit, posterior, out)
-        rs = report_set(cal)
-        ens = run_ensembles(cal, rs, fit, ctx)
-        ctx.note("what the timeline's strikes did")
-        tables = make_tables(cal, rs, ens)._replace(strikes=strike_table(cal, fit.best, ctx))
-        write_tables(tables, out)
-        roles, nt = Roles.of(cal), rs.n_tempo
-        scores: dict[str, Any] = {
-            "calibrated": model_scores(rs.tempo, ens.calibrated[:, :nt], roles),
-            "posterior_predictive": model_scores(rs.tempo, ens.posterior[:, :nt], roles),
-        }
-        nulls = score_nulls(cal, rs, null_plan(cal, budget, plan), ctx)
-        scores |= nulls.scores
-        scores |= summary_scores(cal, fit, tables, out, budget)
-        # wall time of the whole fit, counting the time of interrupted earlier runs
-        elapsed = time.monotonic() - started + fit.earlier + nulls.earlier
-        scores["elapsed_minutes"] = round(elapsed / 60, 2)
-        scores["written"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        write_json(out / "scores.json", scores)
-        note("plots and report")
-        inputs = ReportInputs(
-            cal=cal,
-            scores=scores,
-            targets=tables.targets,
-            phases=tables.phases,
-            episodes=tables.episodes,
-            strikes=tables.strikes,
-            candidates=fit.candidates,
-            budget=budget,
-            refine_state=read_json(out / FIT.refine),
-            trust_state=read_json(out / FIT.trust),
-            full_fit=full_fit_scores(cal, out),
-            rolling=rolling_text(cal, out),
-        )
-        write_text(out / "report.md", report_text(inputs))
-        return CalibrationResult(scores, fit.best, posterior, tables, fit.candidates, ens.monthly)
-    finally:
-        executor.close()
+    with folder_lock(out):  # a second process on this folder stops here, naming this one
+        if restart:
+            discard(out)
+        plan = make_plan(cal, budget, polish_sweeps, polish_steps)
+        note = (lambda stage, p=None: progress(stage, p)) if progress else (lambda *a: None)
+        executor = make_executor(jobs, scheduler)
+        streams = Streams(cal.spec.seed)
+        report_seeds = streams.child("report").seeds(cal.spec.report_replicates)
+        ctx = _Context(out, executor, note, streams, report_seeds)
+        try:
+            fit = fit_stages(cal, plan, FIT, cal.identity(), ctx, streams, start)
+            fit = fit._replace(best=[tidy(v) for v in fit.best])  # as written to best.yaml
+            posterior = posterior_frame(cal, fit.gens[-1])
+            write_fit(cal, fit, posterior, out)
+            rs = report_set(cal)
+            ens = run_ensembles(cal, rs, fit, ctx)
+            ctx.note("what the timeline's strikes did")
+            tables = make_tables(cal, rs, ens)._replace(strikes=strike_table(cal, fit.best, ctx))
+            write_tables(tables, out)
+            roles, nt = Roles.of(cal), rs.n_tempo
+            scores: dict[str, Any] = {
+                "calibrated": model_scores(rs.tempo, ens.calibrated[:, :nt], roles),
+                "posterior_predictive": model_scores(rs.tempo, ens.posterior[:, :nt], roles),
+            }
+            nulls = score_nulls(cal, rs, null_plan(cal, budget, plan), ctx)
+            scores |= nulls.scores
+            scores |= summary_scores(cal, fit, tables, out, budget)
+            # wall time of the whole fit, counting the time of interrupted earlier runs
+            elapsed = time.monotonic() - started + fit.earlier + nulls.earlier
+            scores["elapsed_minutes"] = round(elapsed / 60, 2)
+            scores["written"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
+            write_json(out / "scores.json", scores)
+            note("plots and report")
+            inputs = ReportInputs(
+                cal=cal,
+                scores=scores,
+                targets=tables.targets,
+                phases=tables.phases,
+                episodes=tables.episodes,
+                strikes=tables.strikes,
+                candidates=fit.candidates,
+                budget=budget,
+                refine_state=read_json(out / FIT.refine),
+                trust_state=read_json(out / FIT.trust),
+                full_fit=full_fit_scores(cal, out),
+                rolling=rolling_text(cal, out),
+            )
+            write_text(out / "report.md", report_text(inputs))
+            return CalibrationResult(
+                scores, fit.best, posterior, tables, fit.candidates, ens.monthly
+            )
+        finally:
+            executor.close()
 
 
 def summary_scores(

@@ -6,10 +6,14 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from escalation.cli.common import add_scheduler_option
 from escalation.errors import UserError
 
 if TYPE_CHECKING:
     from escalation.calibration.loading import Calibration
+
+FITTED = Path("calibrations") / "fitted"
+"""Where fits are written (one folder per calibration name)."""
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -62,7 +66,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "the folder of the fits)",
     )
     p.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: all)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster")
+    add_scheduler_option(p)
     p.add_argument("--restart", action="store_true", help="discard an earlier, unfinished fit")
     _add_polish_options(p)
     p.add_argument(
@@ -158,7 +162,15 @@ def _progress(no_progress: bool):
 
 
 def _fit(args: argparse.Namespace, cal: Calibration, out: Path) -> dict | None:
-    """One calibration to ``out`` with its plots; its scores, or None if interrupted."""
+    """One calibration to ``out`` with its plots; its scores, or None if interrupted. The
+    folder is locked meanwhile: a second fit into it stops with an error naming this one."""
+    from escalation.cli.common import writing_to
+
+    with writing_to(out):
+        return _fit_in(args, cal, out)
+
+
+def _fit_in(args: argparse.Namespace, cal: Calibration, out: Path) -> dict | None:
     import sys
 
     from escalation.calibration.loading import load_start
@@ -194,13 +206,18 @@ def _fit(args: argparse.Namespace, cal: Calibration, out: Path) -> dict | None:
 
 def cmd_calibrate(args: argparse.Namespace) -> int:
     from escalation.calibration.loading import load_calibration
+    from escalation.files import output_folder
 
     if args.rolling:
         return _rolling(args)
     cal = load_calibration(args.spec, fit_until=args.fit_until, score_until=args.score_until)
     suffix = f"-until-{cal.spec.fit_until}" if cal.spec.fit_until else ""
     suffix += f"-to-{cal.spec.score_until}" if cal.spec.score_until else ""
-    out = args.out or Path("calibrations") / "fitted" / f"{cal.spec.name}{suffix}"
+    if args.out is None:
+        out = output_folder(FITTED, cal.spec.name, source=str(args.spec))
+        out = out.with_name(out.name + suffix)
+    else:
+        out = args.out
     scores = _fit(args, cal, out)
     if scores is None:
         return 130
@@ -226,20 +243,20 @@ def _rolling(args: argparse.Namespace) -> int:
     from escalation.calibration.loading import load_calibration
     from escalation.calibration.pipeline import rewrite_report
     from escalation.calibration.rolling import ORIGINS, folder_name, rolling_markdown, rolling_table
-    from escalation.files import write_table, write_text
+    from escalation.files import output_folder, write_table, write_text
 
     if args.fit_until or args.score_until or args.write_scenario or args.start:
         raise UserError(
             "--rolling fits at its own origins: it takes no --fit-until, --score-until, "
             "--start or --write-scenario"
         )
-    fitted = args.out or Path("calibrations") / "fitted"
+    fitted = args.out or FITTED
     name = ""
     for origin in ORIGINS:
         cal = load_calibration(
             args.spec, fit_until=origin.fit_until, score_until=origin.score_until
         )
-        name = cal.spec.name
+        name = output_folder(fitted, cal.spec.name, source=str(args.spec)).name
         if not args.no_progress:
             print(f"origin {origin.fit_until}:", file=sys.stderr)
         if _fit(args, cal, fitted / folder_name(name, origin)) is None:

@@ -4,12 +4,15 @@ folder."""
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib.metadata as md
+import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 from escalation.errors import UserError
+from escalation.experiments.limits import MAX_REPLICATES
 
 
 def positive_int(text: str) -> int:
@@ -40,6 +43,44 @@ def port_int(text: str) -> int:
     if not 0 <= value <= 65535:
         raise argparse.ArgumentTypeError(f"expected a port from 0 to 65535, got {value}")
     return value
+
+
+_SCHEDULER = re.compile(
+    r"^(?:(?:tcp|tls|ucx|ws|wss)://)?(?P<host>\[[0-9A-Fa-f:.]+\]|[^\s:/\[\]]+):(?P<port>\d{1,5})$"
+)
+
+
+def scheduler_address(text: str) -> str:
+    """A Dask scheduler address, ``[tcp://]host:port``: checked here, since Dask answers a
+    malformed one with a bare ValueError."""
+    match = _SCHEDULER.match(text.strip())
+    if match is None or int(match["port"]) > 65535:
+        raise argparse.ArgumentTypeError(
+            f"expected the address of a Dask scheduler, like tcp://127.0.0.1:8786, got {text!r}"
+        )
+    return text.strip()
+
+
+def add_scheduler_option(p: argparse.ArgumentParser, help: str = "run on a Dask cluster") -> None:
+    """``--scheduler ADDRESS``: run on the Dask cluster whose scheduler is there."""
+    p.add_argument("--scheduler", metavar="ADDRESS", type=scheduler_address, help=help)
+
+
+def add_force_option(p: argparse.ArgumentParser, what: str) -> None:
+    """``--force``: lift the documented cap on the size of the work (``what``)."""
+    p.add_argument(
+        "--force", action="store_true", help=f"run even past the cap on {what} (see --help)"
+    )
+
+
+def check_replicates(replicates: int, force: bool) -> None:
+    """Refuse more replicates than :data:`MAX_REPLICATES` unless ``force``: a mistyped count
+    would otherwise run for days before anything is written."""
+    if replicates > MAX_REPLICATES and not force:
+        raise UserError(
+            f"--replicates: {replicates:,} runs; expected at most {MAX_REPLICATES:,} replicates "
+            "(pass --force to run more anyway)"
+        )
 
 
 def add_run_options(p: argparse.ArgumentParser, replicates: int | None = 100) -> None:
@@ -86,6 +127,17 @@ def prepare_out(out: Path) -> None:
         raise UserError(f"{out}: cannot create the output folder ({exc.strerror})") from None
     if not out.is_dir():
         raise UserError(f"{out}: is not a folder; expected a folder for the results")
+
+
+@contextlib.contextmanager
+def writing_to(out: Path) -> Iterator[None]:
+    """Create the output folder (or say why it cannot be) and hold its lock while the block
+    writes it, so a second command on the same folder stops with an error naming this one."""
+    from escalation.files import folder_lock
+
+    prepare_out(out)
+    with folder_lock(out):
+        yield
 
 
 def progress_bar(total: int, desc: str, disable: bool):

@@ -6,8 +6,21 @@ import argparse
 import datetime as dt
 import sys
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from escalation.cli.common import add_run_options, prepare_out, progress_bar, warn
+from escalation.cli.common import (
+    add_force_option,
+    add_run_options,
+    add_scheduler_option,
+    check_replicates,
+    progress_bar,
+    warn,
+    writing_to,
+)
+from escalation.experiments.limits import MAX_REPLICATES
+
+if TYPE_CHECKING:
+    from escalation.scenario.schema import Scenario
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -31,11 +44,31 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="periods to compare (default: phases if the record is installed)",
     )
     p.add_argument("--out", type=Path, help="output folder (default: results/compare/<names>)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster")
+    add_scheduler_option(p)
+    add_force_option(p, f"{MAX_REPLICATES:,} replicates")
     p.set_defaults(func=cmd_compare)
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
+    from escalation.files import output_folder
+    from escalation.scenario.loading import load_scenario
+    from escalation.scenario.superseded import superseded_settings
+
+    check_replicates(args.replicates, args.force)
+    scenarios = [load_scenario(p, args.overrides) for p in args.scenarios]
+    for scenario in scenarios:
+        warn(f"{scenario.name}: {text}" for text in superseded_settings(scenario))
+    names = [s.name for s in scenarios]
+    parent = Path("results") / "compare"
+    for path, name in zip(args.scenarios, names, strict=True):
+        output_folder(parent, name, source=str(path))  # each name is a plain folder name
+    out = args.out or parent / "-vs-".join(names)
+    with writing_to(out):
+        return _compare(args, scenarios, out)
+
+
+def _compare(args: argparse.Namespace, scenarios: list[Scenario], out: Path) -> int:
+    """The comparison of ``cmd_compare``, written to ``out`` (whose lock the caller holds)."""
     import matplotlib.pyplot as plt
 
     from escalation.experiments.compare import compare
@@ -43,16 +76,9 @@ def cmd_compare(args: argparse.Namespace) -> int:
     from escalation.experiments.manifest import scenario_record, versions
     from escalation.files import write_json, write_table
     from escalation.record.overlap import comparison_periods
-    from escalation.scenario.loading import load_scenario
-    from escalation.scenario.superseded import superseded_settings
     from escalation.viz.compare import plot_comparison
 
-    scenarios = [load_scenario(p, args.overrides) for p in args.scenarios]
-    for scenario in scenarios:
-        warn(f"{scenario.name}: {text}" for text in superseded_settings(scenario))
     names = [s.name for s in scenarios]
-    out = args.out or Path("results") / "compare" / "-vs-".join(names)
-    prepare_out(out)
     periods, kind = comparison_periods(scenarios[0], args.by)
     started = dt.datetime.now(dt.UTC)
     total = args.replicates * len(scenarios)

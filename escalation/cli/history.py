@@ -70,7 +70,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     written = ["targets.csv", "reconstruction.csv"]
     if args.acled is not None:
         data = load_acled(args.acled, args.mapping)
-        write_table(args.out / "acled_monthly.csv", data.monthly)
+        write_table(args.out / "acled_monthly.csv", data.monthly())
         written.append("acled_monthly.csv")
     write_history_png(record, args.out / "history.png", reconstruction=rec)
     written.append("history.png")

@@ -7,8 +7,21 @@ import datetime as dt
 import sys
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from escalation.cli.common import add_run_options, prepare_out, progress_bar, warn
+from escalation.cli.common import (
+    add_force_option,
+    add_run_options,
+    add_scheduler_option,
+    check_replicates,
+    progress_bar,
+    warn,
+    writing_to,
+)
+from escalation.experiments.limits import MAX_REPLICATES
+
+if TYPE_CHECKING:
+    from escalation.scenario.schema import Scenario
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -24,24 +37,33 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_run_options(p)
     p.add_argument("--out", type=Path, help="output folder (default: results/<scenario name>)")
     p.add_argument("--daily", action="store_true", help="also write every run's daily state")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster")
+    add_scheduler_option(p)
+    add_force_option(p, f"{MAX_REPLICATES:,} replicates")
     p.set_defaults(func=cmd_run)
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from escalation.experiments.executors import default_jobs
+    from escalation.files import output_folder
+    from escalation.scenario.loading import load_scenario
+    from escalation.scenario.superseded import superseded_settings
+
+    check_replicates(args.replicates, args.force)
+    scenario = load_scenario(args.scenario, args.overrides)
+    warn(superseded_settings(scenario))
+    out = args.out or output_folder(Path("results"), scenario.name, source=str(args.scenario))
+    jobs = args.jobs or default_jobs()
+    with writing_to(out):
+        return _run(args, scenario, out, jobs)
+
+
+def _run(args: argparse.Namespace, scenario: Scenario, out: Path, jobs: int) -> int:
+    """The ensemble of ``cmd_run``, written to ``out`` (whose lock the caller holds)."""
     from escalation.experiments.manifest import manifest
     from escalation.experiments.runner import run_ensemble
     from escalation.files import write_json, write_table
-    from escalation.scenario.loading import load_scenario
-    from escalation.scenario.superseded import superseded_settings
     from escalation.viz.tempo import plot_tempo, record_overlay
 
-    scenario = load_scenario(args.scenario, args.overrides)
-    warn(superseded_settings(scenario))
-    out = args.out or Path("results") / scenario.name
-    jobs = args.jobs or default_jobs()
-    prepare_out(out)
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     record = record_overlay(scenario)
@@ -87,6 +109,7 @@ def cmd_run(args: argparse.Namespace) -> int:
             master_seed=args.seed,
             seeds=ens.seeds,
             jobs=jobs,
+            scheduler=args.scheduler,
             started=started,
             outputs=outputs,
         ),

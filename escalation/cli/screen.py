@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from escalation.cli.common import positive_int
+from escalation.cli.common import add_scheduler_option, positive_int
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -43,7 +43,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     )
     p.add_argument("--out", type=Path, help="output folder (default calibrations/screening/<name>)")
     p.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: all)")
-    p.add_argument("--scheduler", metavar="ADDRESS", help="run on a Dask cluster")
+    add_scheduler_option(p)
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_screen)
 
@@ -68,16 +68,21 @@ def cmd_screen(args: argparse.Namespace) -> int:
         screening_table,
         target_table,
     )
-    from escalation.cli.common import progress_bar
+    from escalation.cli.common import progress_bar, writing_to
     from escalation.experiments.executors import make_executor
-    from escalation.files import write_table
+    from escalation.files import output_folder, write_table
     from escalation.seeds import Streams
     from escalation.viz.screening import plot_screening
 
     cal = load_calibration(args.spec)
     around = load_start(args.around, cal) if args.around is not None else None
     local = "-local" if around is not None else ""
-    out = args.out or Path("calibrations") / "screening" / f"{cal.spec.name}{local}"
+    if args.out is None:
+        parent = Path("calibrations") / "screening"
+        out = output_folder(parent, cal.spec.name, source=str(args.spec))
+        out = out.with_name(out.name + local)
+    else:
+        out = args.out
     k = len(cal.names)
     total = args.trajectories * (k + 5) * args.runs  # four inert factors
     streams = Streams(cal.spec.seed).child("screen")
@@ -98,11 +103,11 @@ def cmd_screen(args: argparse.Namespace) -> int:
         bar.close()
         executor.close()
     table = screening_table(result, streams)
-    out.mkdir(parents=True, exist_ok=True)
-    write_table(out / "screening.csv", table)
-    write_table(out / "screening_targets.csv", target_table(result))
     keep = influential(table)
-    plot_screening(table, keep, path=out / "screening.png")
+    with writing_to(out):
+        write_table(out / "screening.csv", table)
+        write_table(out / "screening_targets.csv", target_table(result))
+        plot_screening(table, keep, path=out / "screening.png")
     floor = float(table.loc[table["name"] == NOISE, "mu_star"].iloc[0])
     print(
         f"{cal.spec.name}: {total} runs; {len(keep)} of {k} fitted values move the fit's "

@@ -9,13 +9,16 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from escalation.cli.common import (
+    add_force_option,
     add_run_options,
+    add_scheduler_option,
     positive_int,
-    prepare_out,
     progress_bar,
     warn,
+    writing_to,
 )
 from escalation.errors import UserError
+from escalation.experiments.limits import MAX_POINTS, MAX_RUNS
 
 if TYPE_CHECKING:
     from escalation.experiments.sweep import Sweep, SweepResult
@@ -29,7 +32,9 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run a sweep file, or a sweep given with --scenario and --param options. "
         "Each run is written to runs.csv as it finishes; running the same command again "
         "continues where it stopped. Writes points.csv, runs.csv, summary.csv (per point), "
-        "sensitivity.csv (Sobol designs) and plots to results/sweeps/<name>/.",
+        "sensitivity.csv (Sobol designs) and plots to results/sweeps/<name>/. A design of more "
+        f"than {MAX_POINTS:,} points, or a sweep of more than {MAX_RUNS:,} runs, is refused "
+        "unless --force.",
         epilog="examples:\n"
         "  escalation sweep scenarios/sweeps/deterrence.yaml\n"
         "  escalation sweep --scenario scenarios/baseline.yaml "
@@ -51,29 +56,34 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--samples", type=positive_int, help="points (lhs) or base samples (sobol)")
     p.add_argument("--name", help="sweep name (default: from the file, or 'sweep')")
     add_run_options(p, replicates=None)
-    p.add_argument(
-        "--scheduler",
-        metavar="ADDRESS",
-        help="run on the Dask cluster whose scheduler is at ADDRESS",
-    )
+    add_scheduler_option(p, help="run on the Dask cluster whose scheduler is at ADDRESS")
+    add_force_option(p, f"{MAX_POINTS:,} points and {MAX_RUNS:,} runs")
     p.add_argument("--out", type=Path, help="output folder (default: results/sweeps/<name>)")
     p.add_argument("--restart", action="store_true", help="discard earlier results in --out")
     p.set_defaults(func=cmd_sweep)
 
 
 def cmd_sweep(args: argparse.Namespace) -> int:
-    from escalation.experiments.frontier import applies
-    from escalation.experiments.sweep import run_sweep
+    from escalation.files import output_folder
     from escalation.scenario.superseded import superseded_settings
-    from escalation.viz.sweep import plot_sweep
 
     sweep = _sweep_of(args)
     warn(
         f"sweep {sweep.spec.name}: {text}"
         for text in superseded_settings(sweep.scenario, also=sweep.parameters)
     )
-    out = args.out or Path("results") / "sweeps" / sweep.spec.name
-    prepare_out(out)
+    source = "--name" if args.name is not None else sweep.source
+    out = args.out or output_folder(Path("results") / "sweeps", sweep.spec.name, source=source)
+    with writing_to(out):
+        return _sweep(args, sweep, out)
+
+
+def _sweep(args: argparse.Namespace, sweep: Sweep, out: Path) -> int:
+    """The sweep of ``cmd_sweep``, written to ``out`` (whose lock the caller holds)."""
+    from escalation.experiments.frontier import applies
+    from escalation.experiments.sweep import run_sweep
+    from escalation.viz.sweep import plot_sweep
+
     bar = progress_bar(sweep.total_runs, sweep.spec.name, args.no_progress)
 
     def progress(done: int, total: int) -> None:
@@ -99,14 +109,17 @@ def cmd_sweep(args: argparse.Namespace) -> int:
         return 130
     bar.close()
     plots = plot_sweep(result, out)
-    if applies(sweep):
+    frontier = applies(sweep) and sweep.spec.replicates >= 2
+    if applies(sweep) and not frontier:
+        warn(["no deterrence frontier: its paired intervals need at least 2 replicates a point"])
+    if frontier:
         plots += _frontier(result, out, args)
     print(
         f"{sweep.spec.name}: {len(sweep.points)} points x {sweep.spec.replicates} replicates = "
         f"{sweep.total_runs} runs ({time.perf_counter() - t0:.1f} s); wrote points.csv, "
         f"runs.csv, summary.csv"
         + (", sensitivity.csv" if result.sensitivity is not None else "")
-        + (", frontier.csv" if applies(sweep) else "")
+        + (", frontier.csv" if frontier else "")
         + f", {', '.join(p.name for p in plots)} to {out}/"
     )
     return 0
@@ -157,5 +170,5 @@ def _sweep_of(args: argparse.Namespace) -> Sweep:
             design["samples"] = args.samples
         data["design"] = design
     return sweep_from_dict(
-        data, base_dir=base_dir, label=label, text=text, overrides=args.overrides
+        data, base_dir=base_dir, label=label, text=text, overrides=args.overrides, force=args.force
     )

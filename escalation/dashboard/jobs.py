@@ -28,14 +28,16 @@ from escalation.dashboard.library import (
 )
 from escalation.dashboard.results import differences_table, render_tempo, run_info
 from escalation.errors import UserError
+from escalation.experiments.executors import RunsCancelled
 
 KEPT_REFERENCES = 8
 """Period metrics of unmodified scenarios kept, so that moving a slider back and forth does not
 rerun the scenario each time."""
 
 
-class Cancelled(Exception):
-    """Raised inside a run's progress callback to stop a superseded or cancelled ensemble."""
+class Cancelled(RunsCancelled):
+    """Raised inside a run's progress callback to stop a superseded or cancelled ensemble (the
+    runs themselves raise :class:`RunsCancelled` when their cancel flag is set mid-run)."""
 
 
 class ReferenceKey(NamedTuple):
@@ -182,7 +184,7 @@ class Dashboard:
         while (job := self._next()) is not None:
             try:
                 self._execute(job)
-            except Cancelled:
+            except RunsCancelled:
                 with self.cond:
                     if not job.superseded and self.pending is None:
                         self._set(state="cancelled", stage="", message="cancelled")
@@ -235,6 +237,7 @@ class Dashboard:
             jobs=self.jobs,
             series=record.series() if record is not None else None,
             progress=self._progress(job),
+            cancel=job.cancel,
         )
         self._stage(job, "drawing", "drawing the tempo")
         events = ens.events
@@ -244,7 +247,9 @@ class Dashboard:
         if need_reference:
             self._publish(job, info, png, complete=False)
             self._stage(job, "reference", "running the unmodified scenario on the same seeds")
-            base = run_ensemble(s.base, n, s.seed, jobs=self.jobs, progress=self._progress(job))
+            base = run_ensemble(
+                s.base, n, s.seed, jobs=self.jobs, progress=self._progress(job), cancel=job.cancel
+            )
             reference = period_metrics(base.events, s.base, periods)
         elif s.overrides:
             reference = self._references[ref_key]

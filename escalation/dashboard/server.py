@@ -16,11 +16,13 @@ JSON endpoints: ``GET /api/config``, ``GET /api/scenario?id=NAME``, ``POST /api/
 from __future__ import annotations
 
 import json
+import math
 import signal
 import sys
 import threading
 import traceback
 import webbrowser
+from collections.abc import Callable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -39,6 +41,74 @@ STATIC = {
 """The page's files (in ``static/``) by the path they are served at."""
 
 
+MAX_BODY = 1_000_000
+"""Largest request body read, in bytes (a run request is a few hundred)."""
+MAX_DEPTH = 16
+"""Deepest nesting of a request's JSON (a run request nests two levels)."""
+READ_TIMEOUT = 10
+"""Seconds a connection may stay silent before the server drops it."""
+TOO_DEEP = f"request: JSON nested more than {MAX_DEPTH} levels deep; expected a run request"
+
+
+class BadRequest(UserError):
+    """A request the server refuses before reading it all (the connection is then closed)."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        self.status = status
+        super().__init__(message)
+
+
+def request_body(content_type: str, length: str | None, read: Callable[[int], bytes]) -> dict:
+    """The JSON object of a POST body, checked at the edge: its type, a ``Content-Length`` that
+    is a whole number within :data:`MAX_BODY`, JSON nested at most :data:`MAX_DEPTH` deep and
+    holding only finite numbers (``NaN``, ``Infinity`` and ``1e309`` are not numbers a scenario
+    can use). ``read(n)`` reads n bytes of the body."""
+    # JSON only: a page from another site cannot send that without the browser asking first (a
+    # CORS preflight, which this server never grants).
+    if content_type != "application/json":
+        raise BadRequest("request: expected JSON (Content-Type: application/json)")
+    text = (length or "0").strip()
+    if not text.isdigit():
+        raise BadRequest(f"request: Content-Length: expected a whole number of bytes, got {text!r}")
+    size = int(text)
+    if size > MAX_BODY:
+        raise BadRequest(f"request: {size} bytes; expected at most {MAX_BODY:,}", status=413)
+    raw = read(size) if size else b""
+    if len(raw) < size:
+        raise BadRequest(f"request: the body ended after {len(raw)} of {size} bytes")
+    try:
+        body = json.loads(raw or b"{}")
+    except RecursionError:
+        raise BadRequest(TOO_DEEP) from None
+    except ValueError as exc:  # JSONDecodeError, or bytes that are not UTF-8
+        raise BadRequest(f"request: expected JSON ({exc})") from None
+    if not isinstance(body, dict):
+        raise BadRequest("request: expected a JSON object")
+    _check_values(body)
+    return body
+
+
+def _check_values(body: dict) -> None:
+    """Refuse nesting beyond :data:`MAX_DEPTH` and numbers that are not finite, naming the key
+    path of the first one found."""
+    stack: list[tuple[str, Any, int]] = [("", body, 0)]
+    while stack:
+        path, value, depth = stack.pop()
+        if depth > MAX_DEPTH:
+            raise BadRequest(TOO_DEEP)
+        if isinstance(value, float) and not math.isfinite(value):
+            raise BadRequest(f"{path or 'request'}: expected a finite number, got {value}")
+        if isinstance(value, dict):
+            items = value.items()
+        elif isinstance(value, list):
+            items = ((f"[{i}]", v) for i, v in enumerate(value))
+        else:
+            continue
+        for key, item in items:
+            sub = f"{path}{key}" if key.startswith("[") else f"{path}.{key}" if path else key
+            stack.append((sub, item, depth + 1))
+
+
 def static_file(name: str) -> bytes:
     """A file of the page, read from the installed package."""
     return (resources.files(__package__) / "static" / name).read_bytes()
@@ -49,12 +119,15 @@ class Handler(BaseHTTPRequestHandler):
 
     server: DashboardServer
     protocol_version = "HTTP/1.1"
+    timeout = READ_TIMEOUT  # a client that stops sending cannot hold a thread
 
     def log_message(self, format: str, *args: Any) -> None:  # quiet: the page polls
         pass
 
     def _send(self, status: int, body: bytes, ctype: str) -> None:
         self.send_response(status)
+        if self.close_connection:
+            self.send_header("Connection", "close")
         self.send_header("Content-Type", ctype)
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
@@ -110,20 +183,19 @@ class Handler(BaseHTTPRequestHandler):
         url = urlsplit(self.path)
         dash = self.server.dashboard
         try:
-            # JSON only: a page from another site cannot send that without the browser asking
-            # first (a CORS preflight, which this server never grants).
-            if self.headers.get_content_type() != "application/json":
-                raise UserError("request: expected JSON (Content-Type: application/json)")
-            length = int(self.headers.get("Content-Length") or 0)
-            if length > 1_000_000:
-                raise UserError("request too large")
-            raw = self.rfile.read(length) if length else b"{}"
             try:
-                body = json.loads(raw or b"{}")
-            except json.JSONDecodeError as exc:
-                raise UserError(f"request: expected JSON ({exc})") from None
-            if not isinstance(body, dict):
-                raise UserError("request: expected a JSON object")
+                body = request_body(
+                    self.headers.get_content_type(),
+                    self.headers.get("Content-Length"),
+                    self.rfile.read,
+                )
+            except (BadRequest, OSError) as exc:
+                # the body may be unread: the connection cannot carry another request
+                self.close_connection = True
+                if isinstance(exc, OSError):  # timed out or reset: nobody to answer
+                    return
+                self._error(str(exc), exc.status)
+                return
             if url.path == "/api/run":
                 self._json({"job": dash.submit(body)})
             elif url.path == "/api/cancel":

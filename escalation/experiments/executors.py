@@ -7,16 +7,34 @@ long the sweep. Results depend only on each task (its seed), never on the execut
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
 import hashlib
 import multiprocessing as mp
 import os
 import pickle
+import signal
+import sys
+import threading
+import time
 from collections import OrderedDict
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
 from typing import Any, Protocol
 
 from escalation.errors import UserError
+from escalation.files import close_inherited_locks
+
+PR_SET_PDEATHSIG = 1
+"""prctl(2) option: the signal a process gets when its parent dies (Linux)."""
+
+CANCEL_POLL_SECONDS = 0.2
+"""How often a pool waiting for results looks at its cancel flag."""
+
+
+class RunsCancelled(Exception):
+    """The runs were cancelled (their cancel flag was set) before they finished."""
+
 
 #: Objects a worker process has already unpickled, by content digest (most recent last).
 _RECEIVED: OrderedDict[bytes, Any] = OrderedDict()
@@ -107,25 +125,71 @@ class SerialExecutor:
         pass
 
 
-class LocalExecutor:
-    """A pool of local worker processes (forked: scripts and notebooks need no main guard)."""
+def die_with_parent(parent: int) -> None:
+    """Initializer of a worker process: make it end when ``parent`` (the process that started
+    the pool) ends, even by SIGKILL, instead of running on as an orphan.
 
-    def __init__(self, jobs: int | None = None, in_flight_per_worker: int = 4) -> None:
+    Linux delivers SIGKILL to the worker when its parent dies (``PR_SET_PDEATHSIG``); elsewhere
+    a thread watches for the parent to go. The worker also lets go of the output-folder locks it
+    inherited, so that only its parent holds them.
+    """
+    close_inherited_locks()
+    armed = False
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError, AttributeError):
+            libc = ctypes.CDLL(None, use_errno=True)
+            armed = libc.prctl(PR_SET_PDEATHSIG, int(signal.SIGKILL), 0, 0, 0) == 0
+    if not armed:
+        threading.Thread(target=_watch_parent, args=(parent,), daemon=True).start()
+    if os.getppid() != parent:  # the parent died before the signal was armed
+        os._exit(1)
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(0.5)
+    os._exit(1)
+
+
+class LocalExecutor:
+    """A pool of local worker processes (forked: scripts and notebooks need no main guard).
+
+    When the runs stop early (an error, Ctrl-C, or ``cancel`` set while waiting) the workers
+    are killed rather than waited for, so a run that would never end cannot hold them.
+    """
+
+    def __init__(
+        self,
+        jobs: int | None = None,
+        in_flight_per_worker: int = 4,
+        cancel: threading.Event | None = None,
+    ) -> None:
         self.workers = default_jobs() if jobs is None else max(1, jobs)
         self.limit = self.workers * in_flight_per_worker
+        self.cancel = cancel
+        self.aborted = False
         ctx = mp.get_context("fork") if "fork" in mp.get_all_start_methods() else None
-        self.pool = ProcessPoolExecutor(max_workers=self.workers, mp_context=ctx)
+        self.pool = ProcessPoolExecutor(
+            max_workers=self.workers,
+            mp_context=ctx,
+            initializer=die_with_parent,
+            initargs=(os.getpid(),),
+        )
 
     def imap(self, fn: Callable[[Any], Any], tasks: Iterable[Any]) -> Iterator[tuple[int, Any]]:
         it = enumerate(tasks)
         running: dict[Future, int] = {}
+        poll = CANCEL_POLL_SECONDS if self.cancel is not None else None
+        finished = False
         try:
             for i, task in it:
                 running[self.pool.submit(fn, task)] = i
                 if len(running) >= self.limit:
                     break
             while running:
-                done, _ = wait(running, return_when=FIRST_COMPLETED)
+                done, _ = wait(running, timeout=poll, return_when=FIRST_COMPLETED)
+                if self.cancel is not None and self.cancel.is_set():
+                    raise RunsCancelled
                 for fut in done:
                     i = running.pop(fut)
                     yield i, fut.result()
@@ -133,12 +197,25 @@ class LocalExecutor:
                     running[self.pool.submit(fn, task)] = i
                     if len(running) >= self.limit:
                         break
+            finished = True
         finally:
             for fut in running:
                 fut.cancel()
+            if not finished:
+                self.abort()
+
+    def abort(self) -> None:
+        """Kill the workers (whatever they are running) and shut the pool down."""
+        self.aborted = True
+        processes = list((getattr(self.pool, "_processes", None) or {}).values())
+        for process in processes:
+            with contextlib.suppress(OSError, ValueError, AttributeError):
+                process.kill()
+        self.pool.shutdown(wait=True, cancel_futures=True)
 
     def close(self) -> None:
-        self.pool.shutdown(wait=True, cancel_futures=True)
+        if not self.aborted:
+            self.pool.shutdown(wait=True, cancel_futures=True)
 
 
 class DaskExecutor:
@@ -194,10 +271,15 @@ class DaskExecutor:
         self.client.close()
 
 
-def make_executor(jobs: int | None = None, scheduler: str | None = None) -> Executor:
-    """A Dask executor if ``scheduler`` is given, else local processes (serial for one job)."""
+def make_executor(
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    cancel: threading.Event | None = None,
+) -> Executor:
+    """A Dask executor if ``scheduler`` is given, else local processes (serial for one job,
+    unless the runs can be cancelled: only a worker process can be stopped mid-run)."""
     if scheduler:
         return DaskExecutor(scheduler)
-    if jobs == 1:
+    if jobs == 1 and cancel is None:
         return SerialExecutor()
-    return LocalExecutor(jobs)
+    return LocalExecutor(jobs, cancel=cancel)

@@ -80,9 +80,11 @@ def manifest(
     jobs: int,
     started: dt.datetime,
     outputs: Mapping[str, str],
+    scheduler: str | None = None,
     extra: Mapping[str, Any] | None = None,
 ) -> dict[str, Any]:
-    """Everything needed to remake a result."""
+    """Everything needed to remake a result (``scheduler``: the Dask scheduler's address the
+    runs went to, None for local processes)."""
     finished = dt.datetime.now(dt.UTC)
     out: dict[str, Any] = {
         "scenario": scenario_record(scenario),
@@ -92,6 +94,7 @@ def manifest(
         "replicates": len(seeds),
         "seeds": list(seeds),
         "jobs": jobs,
+        "scheduler": scheduler,
         "started": started.isoformat(timespec="seconds"),
         "finished": finished.isoformat(timespec="seconds"),
         "elapsed_seconds": round((finished - started).total_seconds(), 2),

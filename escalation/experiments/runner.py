@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
+import threading
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -255,13 +256,16 @@ def map_runs(
     jobs: int | None = None,
     scheduler: str | None = None,
     progress: Callable[[Any], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> list[Any]:
     """Apply ``fn`` to every task on local processes (or a Dask cluster); results in task order.
 
-    ``progress`` is called with each result as it completes (in completion order).
+    ``progress`` is called with each result as it completes (in completion order). Setting
+    ``cancel`` stops the runs within a fraction of a second, raising
+    :class:`~escalation.experiments.executors.RunsCancelled`.
     """
     tasks = list(tasks)
-    executor = make_executor(1 if len(tasks) <= 1 else jobs, scheduler)
+    executor = make_executor(1 if len(tasks) <= 1 else jobs, scheduler, cancel)
     results: list[Any] = [None] * len(tasks)
     try:
         for i, result in executor.imap(fn, tasks):
@@ -318,14 +322,18 @@ def run_ensemble(
     series: Mapping[str, C.SeriesSpec] | None = None,
     daily: bool = False,
     progress: Callable[[RunResult], None] | None = None,
+    cancel: threading.Event | None = None,
 ) -> Ensemble:
     """Run ``replicates`` runs with seeds spawned from ``seed``.
 
     Runs go to ``jobs`` local processes (default: all cores) or to the Dask scheduler at
-    ``scheduler``; the results are the same either way.
+    ``scheduler``; the results are the same either way. ``cancel`` stops them (see
+    :func:`map_runs`).
     """
     seeds = spawn_seeds(seed, replicates)
     shared = Shared(scenario)  # sent to each worker process once, not with every run
     tasks = [(shared, s, i, series, daily) for i, s in enumerate(seeds)]
-    results = map_runs(_task, tasks, jobs=jobs, scheduler=scheduler, progress=progress)
+    results = map_runs(
+        _task, tasks, jobs=jobs, scheduler=scheduler, progress=progress, cancel=cancel
+    )
     return Ensemble(scenario=scenario, master_seed=seed, seeds=seeds, results=results)

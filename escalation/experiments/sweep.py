@@ -13,6 +13,7 @@ import datetime as dt
 import hashlib
 import itertools
 import json
+import math
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -25,9 +26,10 @@ from pydantic import Field, ValidationError, model_validator
 
 from escalation.errors import ScenarioError, UserError
 from escalation.experiments.executors import Shared, make_executor
+from escalation.experiments.limits import MAX_POINTS, MAX_RUNS
 from escalation.experiments.manifest import scenario_record, versions
 from escalation.experiments.runner import run
-from escalation.files import AppendLog, read_json, write_json, write_table
+from escalation.files import AppendLog, folder_lock, read_json, write_json, write_table
 from escalation.observe.outcomes import outcomes
 from escalation.scenario import schema as C
 from escalation.scenario.loading import (
@@ -38,6 +40,7 @@ from escalation.scenario.loading import (
     read_yaml_mapping,
     with_overrides,
 )
+from escalation.scenario.yamltext import describe, load_yaml
 from escalation.seeds import spawn_seeds
 
 DEFAULT_OUTCOMES = (
@@ -86,7 +89,8 @@ class DesignSpec(C.Frozen):
     method: Literal["grid", "lhs", "sobol"] = Field(
         "grid",
         description="grid: every combination of levels; lhs: Latin hypercube of `samples` points; "
-        "sobol: Saltelli's scheme for Sobol indices, `samples` * (parameters + 2) points.",
+        "sobol: Saltelli's scheme for Sobol indices, `samples` * (parameters + 2) points. At "
+        f"most {MAX_POINTS:,} points and {MAX_RUNS:,} runs (points x replicates) unless --force.",
     )
     samples: Annotated[int, Field(ge=1)] = Field(
         32, description="Points (lhs) or base sample size (sobol, a power of 2)."
@@ -162,12 +166,13 @@ def read_sweep_file(path: str | Path) -> tuple[dict[str, Any], str]:
     return read_yaml_mapping(path, kind="sweep")
 
 
-def load_sweep(path: str | Path, overrides: Sequence[str] = ()) -> Sweep:
-    """Read and validate a sweep file; its scenario is loaded relative to it."""
+def load_sweep(path: str | Path, overrides: Sequence[str] = (), force: bool = False) -> Sweep:
+    """Read and validate a sweep file; its scenario is loaded relative to it. ``force`` lifts
+    the caps on points and runs (:mod:`escalation.experiments.limits`)."""
     data, text = read_sweep_file(path)
     path = Path(path)
     return sweep_from_dict(
-        data, base_dir=path.parent, label=str(path), text=text, overrides=overrides
+        data, base_dir=path.parent, label=str(path), text=text, overrides=overrides, force=force
     )
 
 
@@ -178,8 +183,10 @@ def sweep_from_dict(
     label: str = "<sweep>",
     text: str | None = None,
     overrides: Sequence[str] = (),
+    force: bool = False,
 ) -> Sweep:
-    """Validate a sweep given as a mapping (the CLI builds one from --param options)."""
+    """Validate a sweep given as a mapping (the CLI builds one from --param options). A design
+    of more than MAX_POINTS points or more than MAX_RUNS runs is refused unless ``force``."""
     layer = Layer(label=label, data=dict(data), text=text)
     try:
         spec = SweepSpec.model_validate(data)
@@ -189,6 +196,9 @@ def sweep_from_dict(
     def where(*keys: str | int) -> str:
         line = _line_of(text, keys)
         return f"{label}, line {line}" if line else label
+
+    if not force:
+        _check_size(spec, where)
 
     scenario_path = Path(spec.scenario)
     if not scenario_path.is_absolute():
@@ -225,6 +235,37 @@ def sweep_from_dict(
     return Sweep(spec=spec, scenario=scenario, points=points, seeds=seeds, source=label)
 
 
+def design_size(spec: SweepSpec) -> int:
+    """How many points the design has, counted without drawing them."""
+    if spec.design.method == "lhs":
+        return spec.design.samples
+    if spec.design.method == "sobol":
+        return spec.design.samples * (len(spec.parameters) + 2)
+    return math.prod(
+        len(p.values) if p.values is not None else p.levels for p in spec.parameters.values()
+    )
+
+
+def _check_size(spec: SweepSpec, where: Callable[..., str]) -> None:
+    """Refuse a design past the documented caps before any point is drawn."""
+    points = design_size(spec)
+    if points > MAX_POINTS:
+        raise ScenarioError(
+            where("design"),
+            "design",
+            f"gives {points:,} points ({spec.design.method}); expected at most {MAX_POINTS:,} "
+            "(fewer levels or samples, or pass --force to run it anyway)",
+        )
+    runs = points * spec.replicates
+    if runs > MAX_RUNS:
+        raise ScenarioError(
+            where("replicates"),
+            "replicates",
+            f"is {spec.replicates:,}: {points:,} points x {spec.replicates:,} replicates = "
+            f"{runs:,} runs; expected at most {MAX_RUNS:,} runs (or pass --force)",
+        )
+
+
 def outcome_columns(scenario: C.Scenario) -> list[str]:
     """Numeric columns of the runs table (valid sweep outcomes)."""
     return list(outcomes(scenario))
@@ -247,7 +288,13 @@ def parse_param_option(text: str) -> tuple[str, dict[str, Any]]:
         if all(float(p).is_integer() and "." not in p for p in parts[:2]):
             spec["type"] = "int"
         return key.strip(), spec
-    values = [yaml.safe_load(v) for v in raw.split(",")]
+    try:
+        values = [load_yaml(v) for v in raw.split(",")]
+    except yaml.YAMLError as exc:
+        raise UserError(
+            f"--param {text}: a value is not valid YAML ({describe(exc)[1]}); expected "
+            "key.path=a,b,c with plain values (quote strings with spaces)"
+        ) from None
     return key.strip(), {"values": values}
 
 
@@ -365,9 +412,22 @@ def run_sweep(
 ) -> SweepResult:
     """Run (or continue) a sweep, writing each run to ``out/runs.csv`` as it finishes.
 
-    ``progress(done, total)`` is called at the start and after every run.
+    ``progress(done, total)`` is called at the start and after every run. The folder is locked
+    while the sweep writes it: a second process on it stops with an error naming this one.
     """
     out.mkdir(parents=True, exist_ok=True)
+    with folder_lock(out):
+        return _run_sweep(sweep, out, jobs, scheduler, progress, restart)
+
+
+def _run_sweep(
+    sweep: Sweep,
+    out: Path,
+    jobs: int | None,
+    scheduler: str | None,
+    progress: Callable[[int, int], None] | None,
+    restart: bool,
+) -> SweepResult:
     meta_path = out / "sweep.json"
     log_path = out / "runs.csv"
     digest = sweep.digest()
@@ -381,7 +441,7 @@ def run_sweep(
     if restart:
         for p in (meta_path, log_path):
             p.unlink(missing_ok=True)
-    _write_meta(sweep, meta_path, digest)
+    _write_meta(sweep, meta_path, digest, jobs, scheduler)
     write_table(out / "points.csv", sweep.points)
     log = AppendLog(log_path, key=2)
     done = {(int(r[0]), int(r[1])) for r in log.rows()}
@@ -411,7 +471,9 @@ def run_sweep(
     return SweepResult(sweep, runs, summary, sensitivity)
 
 
-def _write_meta(sweep: Sweep, path: Path, digest: str) -> None:
+def _write_meta(
+    sweep: Sweep, path: Path, digest: str, jobs: int | None, scheduler: str | None
+) -> None:
     meta = {
         "name": sweep.spec.name,
         "source": sweep.source,
@@ -421,6 +483,8 @@ def _write_meta(sweep: Sweep, path: Path, digest: str) -> None:
         "seeds": sweep.seeds,
         "points": len(sweep.points),
         "runs": sweep.total_runs,
+        "jobs": jobs,
+        "scheduler": scheduler,
         "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "versions": versions(),
     }
@@ -459,9 +523,10 @@ def sobol_indices(runs: pd.DataFrame, sweep: Sweep) -> pd.DataFrame:
         y = means[outcome].to_numpy(dtype=float)
         if np.allclose(y, y[0]):
             continue
-        res = sobol.analyze(
-            problem, y, calc_second_order=False, seed=sweep.spec.design.seed, print_to_console=False
-        )
+        # a Generator, not the int: SALib takes a seed of 0 (the default) for "no seed" and
+        # its confidence intervals would then differ between identical sweeps
+        rng = np.random.default_rng(sweep.spec.design.seed)
+        res = sobol.analyze(problem, y, calc_second_order=False, seed=rng, print_to_console=False)
         for i, n in enumerate(names):
             rows.append(
                 {

@@ -33,6 +33,8 @@ from escalation.record.types import (
     Value,
     Window,
 )
+from escalation.scenario.base import EARLIEST_DATE, LATEST_DATE
+from escalation.scenario.yamltext import load_yaml
 
 __all__ = ["REQUIRED_COLUMNS", "AcledData", "AcledMapping", "load_acled", "load_acled_mapping"]
 
@@ -168,7 +170,7 @@ def _read_mapping(p: Path) -> Mapping[str, Any]:
     if not p.is_file():
         raise RecordError(f"{name}: mapping file not found; expected a YAML mapping file.")
     try:
-        raw = yaml.safe_load(p.read_text(encoding="utf-8"))
+        raw = load_yaml(p.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""
@@ -407,6 +409,15 @@ def _parse_dates(df: pd.DataFrame, path: str) -> pd.Series:
             f"expected a date like '15 February 2021' or '2021-02-15', got {raw.iloc[i]!r}"
             f" ({int(bad.sum())} row(s) with unreadable dates)."
         )
+    # a typo such as 9999 would otherwise spread the counts over millions of empty days
+    far = (parsed < pd.Timestamp(EARLIEST_DATE)) | (parsed > pd.Timestamp(LATEST_DATE))
+    if far.any():
+        i = int(far.to_numpy().nonzero()[0][0])
+        raise RecordError(
+            f"{path}: row {i + 2} (event {df['event_id_cnty'].iloc[i]!r}), column 'event_date': "
+            f"expected a date from {EARLIEST_DATE} to {LATEST_DATE}, got {raw.iloc[i]!r}"
+            f" ({int(far.sum())} row(s) outside that range)."
+        )
     return parsed.dt.normalize()
 
 
@@ -422,8 +433,8 @@ def load_acled(
     ``mapping``: a mapping file or parsed :class:`AcledMapping` (default: the packaged one).
     ``series``: record series to fill (default: the mapping's list, else every series whose
     source mentions ACLED); series with casualty measures or non-event conventions are rejected.
-    Raises :class:`RecordError` for a missing file or columns, an unreadable date, or a broken
-    mapping.
+    Raises :class:`RecordError` for a missing file or columns, an unreadable date or one outside
+    the dates a scenario may use (1950-01-01 to 2100-12-31), or a broken mapping.
     """
     path = str(csv_path)
     m = mapping if isinstance(mapping, AcledMapping) else load_acled_mapping(mapping)

@@ -29,6 +29,7 @@ from escalation.record.parsing import (
 )
 from escalation.record.types import KeyEvent, Phase, Record, RecordError, Series, Target
 from escalation.scenario import schema as C
+from escalation.scenario.yamltext import load_yaml
 
 __all__ = ["find_seeds_dir", "load_record", "replayed_targets"]
 
@@ -185,7 +186,7 @@ def _read_yaml(path: Path, top_key: str) -> Mapping[str, Any]:
             f"{path}: file not found; expected a YAML file with a top-level '{top_key}' key."
         )
     try:
-        data = yaml.safe_load(path.read_text(encoding="utf-8"))
+        data = load_yaml(path.read_text(encoding="utf-8"))
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark else ""

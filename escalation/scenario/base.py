@@ -5,6 +5,7 @@ block, and :class:`Motive`, which both militias and Iran use to weigh the contex
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -13,6 +14,13 @@ NonNeg = Annotated[float, Field(ge=0)]
 Prob = Annotated[float, Field(ge=0, le=1)]
 PosInt = Annotated[int, Field(ge=1)]
 NonNegInt = Annotated[int, Field(ge=0)]
+
+#: The dates a scenario (and an imported event record) may use: anything outside is a typo
+#: (``0001-01-01``, ``9999-12-31``), and a run over it would write gigabytes.
+EARLIEST_DATE = dt.date(1950, 1, 1)
+LATEST_DATE = dt.date(2100, 12, 31)
+#: The longest run a scenario may ask for, in years.
+MAX_RUN_YEARS = 30
 
 Line = Literal["escalate", "sustain", "restrain", "truce"]
 LINES: tuple[str, ...] = ("escalate", "sustain", "restrain", "truce")
@@ -28,9 +36,13 @@ Trigger = Literal[
 
 
 class Frozen(BaseModel):
-    """Base for all configuration blocks: unknown keys are errors, values are immutable."""
+    """Base for all configuration blocks: unknown keys are errors, values are immutable, and
+    every number is finite (an infinite rate or a NaN weight would stall or silently skew a
+    run: ``inf / inf`` is NaN and no comparison with NaN is ever true)."""
 
-    model_config = ConfigDict(extra="forbid", frozen=True, validate_default=True)
+    model_config = ConfigDict(
+        extra="forbid", frozen=True, validate_default=True, allow_inf_nan=False
+    )
 
 
 class Motive(Frozen):

@@ -25,6 +25,7 @@ from escalation.errors import ScenarioError, did_you_mean
 from escalation.scenario import schema as C
 from escalation.scenario.messages import explain_error
 from escalation.scenario.references import broken_references
+from escalation.scenario.yamltext import describe, load_yaml
 
 DEFAULTS_KEY = "militia_defaults"
 
@@ -88,11 +89,10 @@ def read_yaml_mapping(
             label, "", f"cannot be read ({exc}); expected a UTF-8 YAML file"
         ) from None
     try:
-        data = yaml.safe_load(text)
+        data = load_yaml(text)
     except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"{label}, line {mark.line + 1}" if mark is not None else label
-        problem = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        line, problem = describe(exc)
+        where = f"{label}, line {line}" if line is not None else label
         raise ScenarioError(
             where, "", f"is not valid YAML ({problem}); expected a mapping of {kind} keys"
         ) from None
@@ -166,6 +166,55 @@ def _merge_into(out: dict[str, Any], over: Mapping[str, Any]) -> None:
             out[key] = copy.deepcopy(value)
 
 
+def _check_removals(layers: Sequence[Layer]) -> None:
+    """Refuse a ``null`` that removes nothing: a misspelt removal (``events.truce_202: null``)
+    would otherwise leave the scenario unchanged without a word. A ``null`` may remove a key
+    that an earlier layer or the built-in collections write, or, for one militia, a key that
+    ``militia_defaults`` gives."""
+    known = collection_defaults()
+    for layer in layers:
+        missing = _removes_nothing(known, known, layer.data, [])
+        if missing is not None:
+            path, there = missing
+            hint = did_you_mean(str(path[-1]), map(str, there))
+            listed = f"; expected one of: {', '.join(sorted(map(str, there)))}" if there else ""
+            raise ScenarioError(
+                _locate([layer], path),
+                _dotted(path),
+                f"is null, which removes a key, but there is no such key to remove{hint}{listed}",
+            )
+        _merge_into(known, layer.data)
+
+
+def _removes_nothing(
+    root: dict[str, Any], known: Any, over: Mapping[str, Any], path: list[str]
+) -> tuple[list[str], list[str]] | None:
+    """The first key path in ``over`` whose ``null`` finds nothing in ``known`` (the part of
+    ``root`` at ``path``) to remove, with the keys that are there; None if there is none.
+    Mirrors :func:`_merge_into`: a mapping merged onto a non-mapping replaces it whole, and its
+    nulls are values."""
+    for key, value in over.items():
+        here = [*path, key]
+        if value is None:
+            exists = isinstance(known, dict) and key in known
+            shared = (
+                len(here) >= 3
+                and here[0] == "militias"
+                and _has_path(root.get(DEFAULTS_KEY), here[2:])
+            )
+            if not (exists or shared):
+                return here, list(known) if isinstance(known, dict) else []
+        elif (
+            isinstance(value, Mapping)
+            and isinstance(known, dict)
+            and isinstance(known.get(key), dict)
+        ):
+            found = _removes_nothing(root, known[key], value, here)
+            if found is not None:
+                return found
+    return None
+
+
 def _merge_layers(layers: Iterable[Layer]) -> dict[str, Any]:
     merged: dict[str, Any] = {}
     for layer in layers:
@@ -184,10 +233,12 @@ def parse_override(text: str) -> tuple[list[str], Any]:
     if not key.strip() or any(not p for p in parts):
         raise ScenarioError("--set", text, "has an empty key; expected key.path=value")
     try:
-        value = yaml.safe_load(raw) if raw.strip() else ""
-    except yaml.YAMLError:
+        value = load_yaml(raw) if raw.strip() else ""
+    except yaml.YAMLError as exc:
         raise ScenarioError(
-            "--set", text, "has a value that is not valid YAML; quote strings with spaces"
+            "--set",
+            text if len(text) <= 120 else f"{text[:100]}...",
+            f"has a value that is not valid YAML ({describe(exc)[1]}); quote strings with spaces",
         ) from None
     return parts, value
 
@@ -325,8 +376,10 @@ def _raise_validation(
     data: Mapping[str, Any],
     root: type[BaseModel] = C.Scenario,
 ):
-    errors = exc.errors(include_url=False)
-    # Report the first error in document order; a newcomer fixes one thing at a time.
+    # Report the first error in document order; a newcomer fixes one thing at a time. An unknown
+    # key goes first: a misspelt required key is also reported missing, and the misspelling is
+    # the one to fix.
+    errors = sorted(exc.errors(include_url=False), key=lambda e: e["type"] != "extra_forbidden")
     explained = [explain_error(err, data, root) for err in errors]
     loc, msg = explained[0]
     # Count problems as reported, not raw errors: a mistake in militia_defaults fails once
@@ -340,6 +393,7 @@ def _raise_validation(
 
 
 def _validate(layers: Sequence[Layer], overrides: Sequence[str]) -> C.Scenario:
+    _check_removals(layers)
     merged = _merge_layers(layers)
     resolved = copy.deepcopy(merged)
     data = _expand_militia_defaults(deep_merge(collection_defaults(), merged))

@@ -61,6 +61,7 @@ def _event_keys(data: Mapping[str, Any], event_id: str) -> list[str] | None:
 _EXPECT = {
     "float_parsing": "a number",
     "float_type": "a number",
+    "finite_number": "a finite number (not .inf or .nan)",
     "int_parsing": "a whole number",
     "int_type": "a whole number",
     "int_from_float": "a whole number",

@@ -10,6 +10,7 @@ the problem reported first is always the same one.
 
 from __future__ import annotations
 
+import datetime as dt
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import NamedTuple
@@ -18,6 +19,7 @@ from pydantic import ValidationError
 
 from escalation.errors import did_you_mean
 from escalation.scenario import schema as C
+from escalation.scenario.base import EARLIEST_DATE, LATEST_DATE, MAX_RUN_YEARS
 from escalation.scenario.messages import explain_error
 
 
@@ -70,8 +72,34 @@ def _unknown_contexts(
 
 
 def _check_dates(sc: C.Scenario, names: Names) -> Iterator[Problem]:
+    for key in ("start", "end"):
+        day = getattr(sc, key)
+        if not EARLIEST_DATE <= day <= LATEST_DATE:
+            yield Problem([key], f"is {day}; expected a date from {EARLIEST_DATE} to {LATEST_DATE}")
     if sc.end <= sc.start:
         yield Problem(["end"], f"is {sc.end}, not after start {sc.start}; expected a later date")
+        return
+    latest = _years_after(sc.start, MAX_RUN_YEARS)
+    if sc.end > latest:
+        yield Problem(
+            ["end"],
+            f"is {sc.end}, more than {MAX_RUN_YEARS} years after start {sc.start}; expected a "
+            f"date by {latest} (a run is at most {MAX_RUN_YEARS} years)",
+        )
+    days = (sc.end - sc.start).days + 1
+    if sc.step_days > days:
+        yield Problem(
+            ["step_days"],
+            f"is {sc.step_days}, longer than the run ({days} days); expected at most {days}",
+        )
+
+
+def _years_after(day: dt.date, years: int) -> dt.date:
+    """The same day ``years`` later (28 February for 29 February in a common year)."""
+    try:
+        return day.replace(year=day.year + years)
+    except ValueError:
+        return day.replace(year=day.year + years, day=28)
 
 
 def _check_targets(sc: C.Scenario, names: Names) -> Iterator[Problem]:

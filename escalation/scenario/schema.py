@@ -28,7 +28,10 @@ from typing import Any
 from pydantic import Field, PrivateAttr, field_validator
 
 from escalation.scenario.base import (
+    EARLIEST_DATE,
+    LATEST_DATE,
     LINES,
+    MAX_RUN_YEARS,
     OWNERS,
     Exposure,
     Frozen,
@@ -161,9 +164,14 @@ class Scenario(Frozen):
 
     name: str = Field(description="Scenario name (used for the output folder).")
     description: str = Field("", description="What the scenario is and the question it asks.")
-    start: dt.date = Field(description="First simulated day.")
-    end: dt.date = Field(description="Last simulated day.")
-    step_days: PosInt = Field(1, description="Days per model step.")
+    start: dt.date = Field(
+        description=f"First simulated day, from {EARLIEST_DATE} to {LATEST_DATE}."
+    )
+    end: dt.date = Field(
+        description=f"Last simulated day, after start, at most {MAX_RUN_YEARS} years after it "
+        f"and by {LATEST_DATE}."
+    )
+    step_days: PosInt = Field(1, description="Days per model step (at most the length of the run).")
     context: dict[str, float] = Field(
         default_factory=dict,
         description="Exogenous context drivers (tension, talks, wars...) and their start values. "

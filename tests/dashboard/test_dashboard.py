@@ -435,3 +435,95 @@ def test_a_setting_the_timeline_replaces_is_reported_unless_held(library):
         {"scenario": "baseline", "values": {"us.doctrine.theatre": "leadership"}, "hold": True}
     )
     assert superseded_settings(held.variant) == []
+
+
+# --------------------------------------------------------------------------- bad requests
+
+
+def post_raw(url: str, body: bytes, headers: dict[str, str]) -> tuple[int, dict, float]:
+    """POST ``body`` with exactly ``headers``; the status, the JSON answer and the seconds."""
+    import http.client
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(url)
+    conn = http.client.HTTPConnection(parts.hostname, parts.port, timeout=15)
+    t0 = time.monotonic()
+    try:
+        conn.putrequest("POST", parts.path)
+        for key, value in headers.items():
+            conn.putheader(key, value)
+        conn.endheaders()
+        if body:
+            conn.send(body)
+        r = conn.getresponse()
+        return r.status, json.loads(r.read()), time.monotonic() - t0
+    finally:
+        conn.close()
+
+
+JSON = {"Content-Type": "application/json"}
+
+
+@pytest.mark.parametrize(
+    ("body", "where"),
+    [
+        (b'{"scenario": "baseline", "values": {"us.doctrine.severity": 1e309}}',
+         "values.us.doctrine.severity: expected a finite number, got inf"),
+        (b'{"scenario": "baseline", "values": {"us.doctrine.severity": NaN}}',
+         "values.us.doctrine.severity: expected a finite number, got nan"),
+        (b'{"scenario": "baseline", "seed": -Infinity}', "seed: expected a finite number"),
+        (b'{"a": ' * 50_000 + b"1" + b"}" * 50_000, "nested more than 16 levels"),
+        (b'{"a": [[[[[[[[[[[[[[[[[[[[1]]]]]]]]]]]]]]]]]]]]}', "nested more than 16 levels"),
+    ],
+)  # fmt: skip
+def test_non_finite_numbers_and_deep_nesting_are_a_400_and_later_runs_still_go(api, body, where):
+    code, answer, seconds = post_raw(
+        api + "api/run", body, {**JSON, "Content-Length": str(len(body))}
+    )
+    assert code == 400 and where in answer["error"] and seconds < 5
+    code, job = call(api + "api/run", {"scenario": "baseline", "replicates": 2})
+    assert code == 200
+    assert wait_until(api, lambda s: s["state"] == "done", timeout=30)["result"] == job["job"]
+
+
+@pytest.mark.parametrize(
+    ("length", "body", "status", "where"),
+    [
+        ("abc", b"{}", 400, "Content-Length: expected a whole number of bytes, got 'abc'"),
+        ("-1", b"{}", 400, "Content-Length: expected a whole number of bytes, got '-1'"),
+        ("2000000", b"", 413, "expected at most 1,000,000"),
+    ],
+)
+def test_bad_content_lengths_are_refused_at_once(api, length, body, status, where):
+    code, answer, seconds = post_raw(api + "api/run", body, {**JSON, "Content-Length": length})
+    assert code == status and where in answer["error"]
+    assert seconds < 2
+    assert call(api + "api/status")[0] == 200  # and the server goes on
+
+
+def _spin(task):
+    """A run that never ends (as a non-finite value once made one)."""
+    while True:
+        pass
+
+
+def test_cancel_stops_a_run_that_would_never_end(api, monkeypatch):
+    import multiprocessing
+
+    import escalation.experiments.runner as runner
+
+    monkeypatch.setattr(runner, "_task", _spin)
+    call(api + "api/run", {"scenario": "baseline", "replicates": 2})
+    wait_until(api, lambda s: s["state"] == "running" and s["stage"] == "variant")
+    time.sleep(0.5)
+    t0 = time.monotonic()
+    assert call(api + "api/cancel", {})[1]["cancelled"]
+    wait_until(api, lambda s: s["state"] == "cancelled", timeout=5)
+    assert time.monotonic() - t0 < 5
+    deadline = time.monotonic() + 5
+    while multiprocessing.active_children() and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert multiprocessing.active_children() == []
+    monkeypatch.undo()
+    _, job = call(api + "api/run", {"scenario": "baseline", "replicates": 2})
+    assert wait_until(api, lambda s: s["state"] == "done", timeout=30)["result"] == job["job"]

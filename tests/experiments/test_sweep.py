@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -15,7 +16,7 @@ import yaml
 
 from escalation import ScenarioError
 from escalation.cli.main import main
-from escalation.experiments.sweep import load_sweep, run_sweep, sweep_from_dict
+from escalation.experiments.sweep import load_sweep, run_sweep, sobol_indices, sweep_from_dict
 
 SHORT = {"end": "2020-03-31"}
 
@@ -260,5 +261,39 @@ def test_dask_cluster_gives_the_local_table(sweep_file, tmp_path):
         host="127.0.0.1",
         dashboard_address=None,
     ) as cluster:
-        remote = run_sweep(sweep, tmp_path / "dask", scheduler=cluster.scheduler_address).runs
+        address = cluster.scheduler_address
+        remote = run_sweep(sweep, tmp_path / "dask", scheduler=address).runs
+        small = str(tmp_path / "small.yaml")
+        assert main(["run", small, "-n", "2", "--scheduler", address, "--out",
+                     str(tmp_path / "run"), "--no-progress"]) == 0  # fmt: skip
     pd.testing.assert_frame_equal(local, remote)
+    # the manifests say where the runs went
+    assert json.loads((tmp_path / "dask" / "sweep.json").read_text())["scheduler"] == address
+    assert json.loads((tmp_path / "run" / "manifest.json").read_text())["scheduler"] == address
+
+
+def test_resume_after_a_torn_header(sweep_file, tmp_path):
+    sweep = load_sweep(sweep_file())
+    full = run_sweep(sweep, tmp_path / "full", jobs=1).runs
+    out = tmp_path / "torn"
+    out.mkdir()
+    header = (tmp_path / "full" / "runs.csv").read_text().splitlines()[0]
+    (out / "runs.csv").write_text(header[: len(header) // 2])
+    pd.testing.assert_frame_equal(run_sweep(sweep, out, jobs=1).runs, full)
+    pd.testing.assert_frame_equal(run_sweep(sweep, out, jobs=1).runs, full)
+
+
+def test_sobol_confidence_intervals_are_the_same_for_identical_sweeps(sweep_file, tmp_path):
+    params = {
+        "us.doctrine.severity": {"low": 0.5, "high": 3.0},
+        "us.doctrine.delay_days": {"low": 0, "high": 20, "type": "int"},
+    }
+    # design seed 0, the default, is the one SALib took for "no seed"
+    sweep = load_sweep(
+        sweep_file(parameters=params, design={"method": "sobol", "samples": 8}, replicates=1)
+    )
+    assert sweep.spec.design.seed == 0
+    runs = run_sweep(sweep, tmp_path / "a", jobs=1).runs
+    first, second = sobol_indices(runs, sweep), sobol_indices(runs, sweep)
+    assert len(first) > 0 and first[["S1_conf", "ST_conf"]].notna().all().all()
+    pd.testing.assert_frame_equal(first, second)

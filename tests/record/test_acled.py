@@ -184,3 +184,22 @@ def test_missing_export_and_broken_mapping(tmp_path: Path, export: Path, record:
 def test_series_that_acled_cannot_count_are_rejected(export: Path, record: Record) -> None:
     with pytest.raises(RecordError, match="osint_us_wounded"):
         load_acled(export, record=record, series=["osint_us_wounded"])
+
+
+def test_history_command_writes_the_export_monthly_counts(export: Path, tmp_path: Path) -> None:
+    from escalation.cli.main import main
+
+    out = tmp_path / "history"
+    assert main(["history", "--acled", str(export), "--out", str(out)]) == 0
+    monthly = pd.read_csv(out / "acled_monthly.csv")
+    assert set(monthly.columns) == {"series", "month", "count"}
+    assert monthly["count"].sum() > 0
+
+
+@pytest.mark.parametrize("day", ["9999-01-01", "1 January 1900", "2200-06-01"])
+def test_date_outside_the_sane_range_is_refused(tmp_path: Path, record: Record, day: str) -> None:
+    path = _write(tmp_path / "far.csv", [*ROWS, ("IRQ9", day, *ROWS[0][2:])])
+    with pytest.raises(RecordError) as info:
+        load_acled(path, record=record)
+    text = str(info.value)
+    assert "row 10" in text and "IRQ9" in text and "1950-01-01" in text and "2100-12-31" in text
