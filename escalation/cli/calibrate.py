@@ -8,6 +8,7 @@ from typing import TYPE_CHECKING
 
 from escalation.cli.common import add_scheduler_option
 from escalation.errors import UserError
+from escalation.experiments.limits import MAX_POLISH
 
 if TYPE_CHECKING:
     from escalation.calibration.loading import Calibration
@@ -112,6 +113,10 @@ def _sweeps(text: str) -> int:
         n = -1
     if n < 0:
         raise argparse.ArgumentTypeError(f"expected a whole number >= 0, got {text!r}")
+    if n > MAX_POLISH:
+        raise argparse.ArgumentTypeError(
+            f"expected at most {MAX_POLISH} (each costs thousands of runs), got {n:,}"
+        )
     return n
 
 

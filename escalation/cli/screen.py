@@ -5,7 +5,9 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from escalation.cli.common import add_scheduler_option, positive_int
+from escalation.cli.common import add_force_option, add_scheduler_option, positive_int
+from escalation.errors import UserError
+from escalation.experiments.limits import MAX_RUNS
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -44,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--out", type=Path, help="output folder (default calibrations/screening/<name>)")
     p.add_argument("-j", "--jobs", type=int, default=None, help="worker processes (default: all)")
     add_scheduler_option(p)
+    add_force_option(p, f"{MAX_RUNS:,} runs")
     p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_screen)
 
@@ -85,6 +88,11 @@ def cmd_screen(args: argparse.Namespace) -> int:
         out = args.out
     k = len(cal.names)
     total = args.trajectories * (k + 5) * args.runs  # four inert factors
+    if total > MAX_RUNS and not args.force:
+        raise UserError(
+            f"--trajectories {args.trajectories:,} x --runs {args.runs:,}: {total:,} runs; "
+            f"expected at most {MAX_RUNS:,} (pass --force to run more anyway)"
+        )
     streams = Streams(cal.spec.seed).child("screen")
     executor = make_executor(args.jobs, args.scheduler)
     bar = progress_bar(total, "screening", args.no_progress)

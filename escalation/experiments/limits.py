@@ -11,3 +11,6 @@ MAX_REPLICATES = 10_000
 MAX_POINTS = 10_000
 #: Most runs (points x replicates) one sweep may ask for.
 MAX_RUNS = 100_000
+#: Most sweeps of the coordinate search, and most trust-region steps, one calibration asks for
+#: (each costs thousands of runs).
+MAX_POLISH = 100
