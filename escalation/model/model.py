@@ -10,6 +10,8 @@ from __future__ import annotations
 import datetime as dt
 import math
 from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
 
 from mesa import DataCollector, Model
 
@@ -21,6 +23,7 @@ from escalation.model.log import LogRecord
 from escalation.model.militia import Militia
 from escalation.model.us_forces import USForces
 from escalation.scenario import schema as C
+from escalation.scenario.loading import load_scenario, with_overrides
 
 
 @dataclass
@@ -78,6 +81,30 @@ def truce_active(m: EscalationModel) -> bool:
     return m.truce is not None
 
 
+def attacks(m: EscalationModel) -> int:
+    return m.attacks
+
+
+def attacks_on_us(m: EscalationModel) -> int:
+    return m.attacks_on_us
+
+
+def us_wounded(m: EscalationModel) -> int:
+    return m.us.wounded
+
+
+def us_killed(m: EscalationModel) -> int:
+    return m.us.killed
+
+
+def retaliations(m: EscalationModel) -> int:
+    return m.us.strikes
+
+
+def us_strikes(m: EscalationModel) -> int:
+    return m.all_us_strikes
+
+
 def sovereignty(m: EscalationModel) -> float:
     return m.iraq.sovereignty
 
@@ -99,8 +126,18 @@ MODEL_REPORTERS = {
         truce_active,
         sovereignty,
         pressure_on_us,
+        attacks,
+        attacks_on_us,
+        us_wounded,
+        us_killed,
+        retaliations,
+        us_strikes,
     )
 }
+"""The DataCollector's model reporters: the state of Iran, US forces and the government, and
+the run's counts so far, named and counted as the run's outcomes are
+(escalation.observe.outcomes): attacks, attacks on US targets, US wounded and killed, the
+strikes the doctrine ordered (retaliations) and every US strike."""
 MILITIA_REPORTERS = {
     "stocks": "stock_total",
     "revenge": "revenge",
@@ -112,17 +149,29 @@ MILITIA_REPORTERS = {
 
 
 class EscalationModel(Model):
-    """Proxy escalation in Iraq: one step is ``scenario.step_days`` days.
+    """Proxy escalation in Iraq: one step is ``scenario.step_days`` days. ``running`` turns
+    False after the step that reaches the scenario's end, so Mesa's ``run_model`` and
+    ``batch_run`` stop there.
 
     Args:
-        scenario: a validated scenario (``sim.load_scenario``).
+        scenario: a validated scenario (``load_scenario``), or the path of a scenario file.
         seed: the run's seed; all randomness flows from it.
         collect: record the daily state with Mesa's DataCollector (off when only events and
             observed series are wanted: ensembles, sweeps, calibration).
+        **values: scenario values by dotted key path, applied as ``--set`` applies them (so
+            ``mesa.batch_run(EscalationModel, {"scenario": "scenarios/baseline.yaml",
+            "us.doctrine.severity": [1, 2]})`` sweeps a scenario value).
     """
 
-    def __init__(self, scenario: C.Scenario, seed: int | None = None, collect: bool = True) -> None:
+    def __init__(
+        self,
+        scenario: C.Scenario | str | Path,
+        seed: int | None = None,
+        collect: bool = True,
+        **values: Any,
+    ) -> None:
         super().__init__(rng=seed)
+        scenario = _as_scenario(scenario, values)
         self.cfg = scenario
         self.start = scenario.start
         self.end = scenario.end
@@ -155,6 +204,9 @@ class EscalationModel(Model):
         self.truce: Truce | None = None
         self.pending: set = set()
         self.log: list[LogRecord] = []
+        self.attacks = 0  # so far, on any target
+        self.attacks_on_us = 0
+        self.all_us_strikes = 0  # ordered by the doctrine or scheduled by the timeline
         self.today_us_attacks: list[LogRecord] = []
         self.force_attacks_by_day = [0] * self.n_days  # on sites with US personnel
         self.foreign_attacks_by_day = [0] * self.n_days
@@ -202,6 +254,8 @@ class EscalationModel(Model):
         self.end_of_step()
         if self.collect:
             self.datacollector.collect(self)
+        if self.steps >= self.n_steps:
+            self.running = False
 
     def apply_due_events(self) -> None:
         horizon = self.day + self.step_days
@@ -331,9 +385,11 @@ class EscalationModel(Model):
             ),
         )
         self.log.append(record)
+        self.attacks += 1
         if t.owner in FOREIGN:
             self.foreign_attacks_by_day[day] += 1
         if t.owner == "us":
+            self.attacks_on_us += 1
             if t.personnel > 0:
                 self.force_attacks_by_day[day] += 1
                 for militia in self.militias.values():
@@ -369,6 +425,7 @@ class EscalationModel(Model):
         effect = self.cfg.us.strike_effects[theatre]
         if action == "retaliate":
             self.us.strikes += 1
+        self.all_us_strikes += 1
         for mid, m in self.militias.items():
             m.seen_strikes += severity
             if mid == militia:
@@ -481,3 +538,10 @@ def poisson(rnd, lam: float) -> int:
         p *= lam / k
         s += p
     return k
+
+
+def _as_scenario(scenario: C.Scenario | str | Path, values: dict[str, Any]) -> C.Scenario:
+    """A scenario from a validated one or a file, with ``values`` (dotted key paths) applied."""
+    if isinstance(scenario, str | Path):
+        return load_scenario(scenario, values)
+    return with_overrides(scenario, values) if values else scenario
