@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import copy
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -88,3 +90,38 @@ def record_dir(tmp_path: Path) -> Path:
     for name in ("targets.yaml", "series.yaml", "phases.yaml"):
         shutil.copy(RECORD_DATA / name, out / name)
     return out
+
+
+def hold_lock(folder: Path) -> subprocess.Popen:
+    """A process that holds ``folder``'s output lock until killed (returned once it holds it)."""
+    code = (
+        "import sys, time\n"
+        "from escalation.files import folder_lock\n"
+        "with folder_lock(sys.argv[1]):\n"
+        "    print('held', flush=True)\n"
+        "    time.sleep(120)\n"
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    proc = subprocess.Popen(
+        [sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, text=True
+    )
+    assert proc.stdout is not None and proc.stdout.readline().strip() == "held"
+    return proc
+
+
+def write_severity_sweep(
+    folder: Path, small: dict[str, Any], end: str, levels: int, replicates: int
+) -> Path:
+    """The small scenario ending on ``end`` and a grid sweep of the doctrine's severity over it
+    (``levels`` points, ``replicates`` runs each), written to ``folder``; the sweep's path."""
+    small = {**small, "end": end}
+    (folder / "small.yaml").write_text(yaml.safe_dump(small))
+    sweep = {
+        "name": "s",
+        "scenario": "small.yaml",
+        "parameters": {"us.doctrine.severity": {"low": 0.5, "high": 3.0, "levels": levels}},
+        "replicates": replicates,
+    }
+    path = folder / "sweep.yaml"
+    path.write_text(yaml.safe_dump(sweep))
+    return path

@@ -10,6 +10,7 @@ import pandas as pd
 
 from escalation.files import AppendLog, read_json, read_state, write_json, write_table
 from escalation.seeds import Streams, spawn_seeds
+from tests.conftest import hold_lock
 
 
 def test_write_json_takes_numpy_values_and_leaves_no_temporary_file(tmp_path):
@@ -74,25 +75,6 @@ def test_append_log_with_a_torn_header_starts_afresh(tmp_path):
     frame = pd.read_csv(path)
     assert list(frame.columns) == ["point", "replicate", "value"]
     assert frame["value"].tolist() == [1]
-
-
-def hold_lock(folder):
-    """A process that holds ``folder``'s lock until killed (started once it holds it)."""
-    import subprocess
-    import sys
-
-    code = (
-        "import sys, time\n"
-        "from escalation.files import folder_lock\n"
-        "with folder_lock(sys.argv[1]):\n"
-        "    print('held', flush=True)\n"
-        "    time.sleep(120)\n"
-    )
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout.readline().strip() == "held"
-    return proc
 
 
 def test_folder_lock_names_its_holder_and_is_taken_over_when_it_dies(tmp_path):

@@ -401,24 +401,30 @@ def _parse_dates(df: pd.DataFrame, path: str) -> pd.Series:
     parsed = pd.to_datetime(raw, format="%d %B %Y", errors="coerce")
     iso = pd.to_datetime(raw, format="%Y-%m-%d", errors="coerce")
     parsed = parsed.fillna(iso)
-    bad = parsed.isna()
-    if bad.any():
-        i = int(bad.to_numpy().nonzero()[0][0])
-        raise RecordError(
-            f"{path}: row {i + 2} (event {df['event_id_cnty'].iloc[i]!r}), column 'event_date': "
-            f"expected a date like '15 February 2021' or '2021-02-15', got {raw.iloc[i]!r}"
-            f" ({int(bad.sum())} row(s) with unreadable dates)."
-        )
+    _refuse_dates(
+        df, raw, parsed.isna(), path,
+        "a date like '15 February 2021' or '2021-02-15'", "with unreadable dates",
+    )  # fmt: skip
     # a typo such as 9999 would otherwise spread the counts over millions of empty days
     far = (parsed < pd.Timestamp(EARLIEST_DATE)) | (parsed > pd.Timestamp(LATEST_DATE))
-    if far.any():
-        i = int(far.to_numpy().nonzero()[0][0])
-        raise RecordError(
-            f"{path}: row {i + 2} (event {df['event_id_cnty'].iloc[i]!r}), column 'event_date': "
-            f"expected a date from {EARLIEST_DATE} to {LATEST_DATE}, got {raw.iloc[i]!r}"
-            f" ({int(far.sum())} row(s) outside that range)."
-        )
+    _refuse_dates(
+        df, raw, far, path,
+        f"a date from {EARLIEST_DATE} to {LATEST_DATE}", "outside that range",
+    )  # fmt: skip
     return parsed.dt.normalize()
+
+
+def _refuse_dates(
+    df: pd.DataFrame, raw: pd.Series, bad: pd.Series, path: str, expected: str, what: str
+) -> None:
+    """Raise for the first row ``bad`` marks, naming it, what was ``expected`` and how many."""
+    if not bad.any():
+        return
+    i = int(bad.to_numpy().nonzero()[0][0])
+    raise RecordError(
+        f"{path}: row {i + 2} (event {df['event_id_cnty'].iloc[i]!r}), column 'event_date': "
+        f"expected {expected}, got {raw.iloc[i]!r} ({int(bad.sum())} row(s) {what})."
+    )
 
 
 def load_acled(

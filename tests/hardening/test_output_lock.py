@@ -10,39 +10,14 @@ import time
 
 import pandas as pd
 import pytest
-import yaml
 
 from escalation.cli.main import main
-
-
-def hold_lock(folder):
-    """A process that holds ``folder``'s lock until killed (returned once it holds it)."""
-    code = (
-        "import sys, time\n"
-        "from escalation.files import folder_lock\n"
-        "with folder_lock(sys.argv[1]):\n"
-        "    print('held', flush=True)\n"
-        "    time.sleep(120)\n"
-    )
-    folder.mkdir(parents=True, exist_ok=True)
-    proc = subprocess.Popen(
-        [sys.executable, "-c", code, str(folder)], stdout=subprocess.PIPE, text=True
-    )
-    assert proc.stdout.readline().strip() == "held"
-    return proc
+from tests.conftest import hold_lock, write_severity_sweep
 
 
 @pytest.fixture
 def files(tmp_path, small):
-    small["end"] = "2020-01-31"
-    (tmp_path / "small.yaml").write_text(yaml.safe_dump(small))
-    sweep = {
-        "name": "s",
-        "scenario": "small.yaml",
-        "parameters": {"us.doctrine.severity": {"low": 0.5, "high": 3.0, "levels": 10}},
-        "replicates": 10,
-    }
-    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump(sweep))
+    write_severity_sweep(tmp_path, small, end="2020-01-31", levels=10, replicates=10)
     return tmp_path
 
 

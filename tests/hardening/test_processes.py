@@ -11,7 +11,8 @@ import time
 from pathlib import Path
 
 import pytest
-import yaml
+
+from tests.conftest import write_severity_sweep
 
 
 def children(pid: int) -> set[int]:
@@ -34,15 +35,7 @@ def alive(pid: int) -> bool:
 
 @pytest.mark.skipif(not Path("/proc/self/task").exists(), reason="needs Linux /proc")
 def test_sigkill_of_a_sweep_leaves_no_worker_running(tmp_path, small):
-    small["end"] = "2020-12-31"
-    (tmp_path / "small.yaml").write_text(yaml.safe_dump(small))
-    sweep = {
-        "name": "s",
-        "scenario": "small.yaml",
-        "parameters": {"us.doctrine.severity": {"low": 0.5, "high": 3.0, "levels": 50}},
-        "replicates": 100,
-    }
-    (tmp_path / "sweep.yaml").write_text(yaml.safe_dump(sweep))
+    write_severity_sweep(tmp_path, small, end="2020-12-31", levels=50, replicates=100)
     out = tmp_path / "out"
     cmd = [sys.executable, "-m", "escalation.cli", "sweep", str(tmp_path / "sweep.yaml"),
            "--out", str(out), "-j", "2", "--no-progress"]  # fmt: skip
