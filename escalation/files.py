@@ -161,7 +161,7 @@ def _release(folder: Path, fd: int) -> None:
     os.close(fd)
 
 
-def _replace(path: Path, write: Callable[[Path], None]) -> None:
+def _replace(path: Path, write: Callable[[Path], object]) -> None:
     """Write through ``write(tmp)`` to a temporary file, then move it over ``path``. The
     temporary file is this process's and thread's own, so concurrent writers never share one."""
     path = Path(path)
@@ -214,7 +214,8 @@ def write_arrays(path: Path, **arrays: np.ndarray) -> None:
 
     def write(tmp: Path) -> None:
         with tmp.open("wb") as f:
-            np.savez(f, **arrays)
+            # numpy's default, named so that no array is taken for it
+            np.savez(f, allow_pickle=True, **arrays)
 
     _replace(path, write)
 

@@ -138,10 +138,11 @@ class _Paths(NamedTuple):
     stream: np.ndarray
 
     @classmethod
-    def of(cls, params: Sequence[HawkesParams], streams: Sequence[int]) -> _Paths:
+    def of(cls, params: Sequence[HawkesParams], streams: Sequence[int] | np.ndarray) -> _Paths:
         """Paths with the given parameters, reading the given streams."""
         cols = np.array([tuple(p) for p in params], dtype=float).reshape(-1, 4).T
-        return cls(*cols, np.asarray(streams, dtype=int))
+        mean, branching, decay, strike = cols
+        return cls(mean, branching, decay, strike, np.asarray(streams, dtype=int))
 
 
 #: Arrival times are kept on a grid of 2**-24 (in units of cumulative intensity) as integers, and
@@ -187,7 +188,7 @@ class _Arrivals:
         """Every stream, extended beyond its ``need`` (per stream)."""
         for i, n in enumerate(need):
             self._extend(i, float(n))
-        parts = []
+        parts: list[np.ndarray | list[int]] = []
         for i, t in enumerate(self.times):
             parts += [np.floor(t * QUANTUM).astype(np.int64) + i * SPAN, [(i + 1) * SPAN - 1]]
         lengths = np.array([len(t) + 1 for t in self.times])
@@ -273,7 +274,7 @@ def hawkes_statistics(fit: HawkesFit, targets: TargetSet, seeds: Sequence[int]) 
         [*fit.params, *(c.col for c in targets.compiled), *(c.ref_col for c in targets.compiled)],
         default=0,
     )
-    out = []
+    out: list[np.ndarray] = []
     for a in range(0, len(seeds), CHUNK_RUNS):
         chunk = seeds[a : a + CHUNK_RUNS]
         counts = hawkes_counts(fit.params, fit.n_days, fit.strike_days, chunk, width)
@@ -284,7 +285,9 @@ def hawkes_statistics(fit: HawkesFit, targets: TargetSet, seeds: Sequence[int]) 
 # --------------------------------------------------------------------------- the fit
 
 
-def _column_view(ts: TargetSet, idx: Sequence[int], columns: Sequence[int]) -> TargetSet:
+def _column_view(
+    ts: TargetSet, idx: Sequence[int] | np.ndarray, columns: Sequence[int]
+) -> TargetSet:
     """Targets ``idx`` of a compiled set, reading ``columns`` renumbered 0, 1, ... (so a run's
     values need only those columns)."""
     at = {c: j for j, c in enumerate(columns)}

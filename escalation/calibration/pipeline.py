@@ -463,6 +463,7 @@ def summary_scores(
     """The scores of phases and incidents, how ABC-SMC went, the best set and the settings."""
     post = fit.gens[-1]
     state = read_json(out / FIT.abc / "state.json")
+    assert state is not None  # the ABC stage writes it as it runs
     return {
         "phases": {
             "changes": len(tables.phases),
@@ -516,6 +517,8 @@ def rewrite_report(cal: Calibration, out: Path) -> None:
         return pd.read_csv(out / name) if (out / name).exists() else None
 
     scores = read_json(out / "scores.json")
+    if scores is None:
+        raise FileNotFoundError(f"{out / 'scores.json'}: the fit has not finished")
     inputs = ReportInputs(
         cal=cal,
         scores=scores,

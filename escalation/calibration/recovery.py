@@ -133,7 +133,8 @@ def synthetic_record(
     return SyntheticRecord(targets, np.array(columns, dtype=int))
 
 
-class Dataset(NamedTuple):
+@dataclass(frozen=True)  # not a named tuple: its ``index`` would shadow tuple.index
+class Dataset:
     """True prior quantiles, the run at them (the source targets' statistics), its record."""
 
     index: int

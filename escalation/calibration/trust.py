@@ -253,14 +253,14 @@ class LocalModel:
             # chances above, which see runs cross the edge)
             p = p + np.minimum(0.0, self._drift_chances(moves, blur) - self._drift0(blur))
             out[:, i] = np.clip(p, 0.0, 1.0)
-        for i, k, rivals in self._peaks:
+        for j, k, rivals in self._peaks:
             pt, pm = q[:, [k]], q[:, rivals]
             s = np.sqrt(
                 blur**2 * np.maximum(pt + pm - (pt - pm) ** 2, 1e-6) / self.runs
                 + var[:, [k]]
                 + var[:, rivals]
             )
-            out[:, i] = np.prod(ndtr((pt - pm) / s), axis=1)
+            out[:, j] = np.prod(ndtr((pt - pm) / s), axis=1)
         return out if np.ndim(delta) == 2 else out[0]
 
     def expected_hits(self, delta: np.ndarray, blur: float = 1.0) -> float:

@@ -140,7 +140,7 @@ def writing_to(out: Path) -> Iterator[None]:
         yield
 
 
-def progress_bar(total: int, desc: str, disable: bool):
+def progress_bar(total: int | None, desc: str, disable: bool):
     """A progress bar on stderr (imported late: keeps ``escalation --help`` fast)."""
     from tqdm import std
     from tqdm.auto import tqdm

@@ -172,7 +172,7 @@ class Dashboard:
         with self.cond:
             while self.pending is None and not self.closed:
                 self.cond.wait()
-            if self.closed:
+            if self.closed or self.pending is None:  # the wait ends with one or the other
                 return None
             job, self.pending = self.pending, None
             self.current = job

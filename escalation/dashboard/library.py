@@ -90,7 +90,7 @@ def _whole(value: Any, what: str, low: int, high: int | None = None) -> int:
 
 
 def _signature(paths: list[Path]) -> FileSignature:
-    out = []
+    out: list[tuple[str, int | None]] = []
     for p in paths:
         try:
             out.append((str(p), p.stat().st_mtime_ns))

@@ -22,7 +22,7 @@ import sys
 import threading
 import traceback
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
@@ -98,6 +98,7 @@ def _check_values(body: dict) -> None:
             raise BadRequest(TOO_DEEP)
         if isinstance(value, float) and not math.isfinite(value):
             raise BadRequest(f"{path or 'request'}: expected a finite number, got {value}")
+        items: Iterable[tuple[str, Any]]
         if isinstance(value, dict):
             items = value.items()
         elif isinstance(value, list):
@@ -221,6 +222,8 @@ class DashboardServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        if isinstance(host, bytes | bytearray):  # the typing admits it; a TCP server gives text
+            host = host.decode()
         shown = host if host not in ("0.0.0.0", "") else "127.0.0.1"
         return f"http://{shown}:{port}/"
 

@@ -10,7 +10,7 @@ same seed, excludes zero), *provokes* when they are higher, and is *unclear* oth
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -151,7 +151,7 @@ def reference_runs(
     on the sweep's replicate seeds, so a point's runs and its reference are paired. Points that
     differ only in their doctrine share one reference."""
     others = [p for p in sweep.parameters if not p.startswith("us.doctrine")]
-    combos = [()]  # only the doctrine varies: one reference for every point
+    combos: list[tuple[Any, ...]] = [()]  # only the doctrine varies: one reference for all
     if others:
         combos = list(sweep.points[others].drop_duplicates().itertuples(index=False, name=None))
     base = Shared(without_retaliation(sweep.scenario))

@@ -82,6 +82,12 @@ class ParamSpec(C.Frozen):
             raise ValueError("values needs at least one value")
         return self
 
+    def bounds(self) -> tuple[float, float]:
+        """Low and high of a range (the validator requires both when no values are given)."""
+        if self.low is None or self.high is None:
+            raise ValueError("a range needs both low and high (or give values)")
+        return float(self.low), float(self.high)
+
 
 class DesignSpec(C.Frozen):
     """How points are chosen."""
@@ -210,7 +216,7 @@ def sweep_from_dict(
     fixed = [f"{k}={json.dumps(v, default=str)}" for k, v in spec.set.items()]
     scenario = load_scenario(scenario_path, [*fixed, *overrides])
     for key, param in spec.parameters.items():
-        probes = param.values if param.values is not None else [param.low, param.high]
+        probes = param.values if param.values is not None else list(param.bounds())
         for value in probes:
             if param.type == "int" and param.values is None:
                 value = int(np.rint(value))
@@ -306,7 +312,7 @@ def _scale(param: ParamSpec, u: np.ndarray) -> list[Any]:
     if param.values is not None:
         k = len(param.values)
         return [param.values[min(int(x * k), k - 1)] for x in u]
-    lo, hi = float(param.low), float(param.high)  # type: ignore[arg-type]
+    lo, hi = param.bounds()
     if param.type == "int" and not param.log:
         # every whole number in [low, high] equally likely
         return [min(int(np.floor(lo + x * (hi - lo + 1))), int(hi)) for x in u]
@@ -319,7 +325,7 @@ def _scale(param: ParamSpec, u: np.ndarray) -> list[Any]:
 def _levels(param: ParamSpec) -> list[Any]:
     if param.values is not None:
         return list(param.values)
-    lo, hi = float(param.low), float(param.high)  # type: ignore[arg-type]
+    lo, hi = param.bounds()
     space = np.geomspace if param.log else np.linspace
     vals = space(lo, hi, param.levels)
     if param.type == "int":

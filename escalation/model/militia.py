@@ -365,9 +365,9 @@ class Militia(Agent):
                     claim_value_max=iv_max,
                 )
             )
-        for brand in self.brands:
-            if brand.active_from > day:
-                until = min(until, brand.active_from)
+        for launched in self.brands:
+            if launched.active_from > day:
+                until = min(until, launched.active_from)
         self._static, self._static_key, self._static_until = entries, key, until
         self.reach = reach
         return entries
@@ -517,7 +517,7 @@ class Militia(Agent):
             lo = hi = max(min(stock, s.min), 1)
         size = m.random.randint(lo, hi)
         values = [claim_values.own, claim_values.unclaimed]
-        if claim_values.brand is not None:
+        if claim_values.facade is not None:  # a brand covers the class
             values.append(claim_values.facade)
         names = (self.mid, "", claim_values.brand)  # the name each kind of claim is made under
         tau = m.cfg.deniability.claim_temperature

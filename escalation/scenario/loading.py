@@ -320,9 +320,11 @@ def _line_of(text: str | None, path: Sequence[str | int]) -> int | None:
 def _has_path(data: Any, path: Sequence[str | int]) -> bool:
     node = data
     for part in path:
-        if (isinstance(node, dict) and part in node) or (
-            isinstance(node, list) and isinstance(part, int) and part < len(node)
-        ):
+        if isinstance(node, list):
+            if not (isinstance(part, int) and part < len(node)):
+                return False
+            node = node[part]
+        elif isinstance(node, dict) and part in node:
             node = node[part]
         else:
             return False
@@ -404,7 +406,7 @@ def _validate(layers: Sequence[Layer], overrides: Sequence[str]) -> C.Scenario:
     problem = next(broken_references(scenario), None)
     if problem is not None:
         raise ScenarioError(*_where(layers, problem.path), problem.message)
-    scenario._provenance = Provenance(tuple(layers), tuple(overrides), resolved)  # type: ignore[attr-defined]
+    scenario._provenance = Provenance(tuple(layers), tuple(overrides), resolved)
     return scenario
 
 
@@ -426,10 +428,10 @@ def scenario_from_dict(
     label: str = "<dict>",
 ) -> C.Scenario:
     """Validate a scenario given as a Python mapping (for notebooks and tests)."""
-    data = copy.deepcopy(dict(data))
-    if "extends" in data:
+    copied = copy.deepcopy(dict(data))
+    if "extends" in copied:
         raise ScenarioError(label, "extends", "is only allowed in files; merge dicts yourself")
-    return _with_overrides([Layer(label=label, data=data)], overrides)
+    return _with_overrides([Layer(label=label, data=copied)], overrides)
 
 
 _NAMED = {"events": "event", "militias": "militia"}
@@ -477,11 +479,10 @@ def with_overrides(
     prov = provenance(scenario)
     layers = list(prov.layers) if prov else [Layer("<scenario>", scenario.model_dump())]
     result = _with_overrides(layers, overrides)
-    if prov:
-        merged_over = (*prov.overrides, *provenance(result).overrides)
-        result._provenance = Provenance(  # type: ignore[attr-defined]
-            provenance(result).layers, merged_over, provenance(result).resolved
-        )
+    new = provenance(result)
+    if prov and new is not None:  # every validated scenario has one
+        merged_over = (*prov.overrides, *new.overrides)
+        result._provenance = Provenance(new.layers, merged_over, new.resolved)
     return result
 
 

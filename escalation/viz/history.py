@@ -14,6 +14,7 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -27,6 +28,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
+from matplotlib.typing import LegendLocType
 
 from escalation.record.reconstruct import Reconstruction
 from escalation.record.types import Record, Target
@@ -100,10 +102,10 @@ def draw_target(ax: Axes, t: Target, color: str) -> bool:
         return True
     else:
         return False
-    style = {"color": color, "zorder": 5}
+    style: dict[str, Any] = {"color": color, "zorder": 5}
     if stat == "monthly_max":
         style |= {"ls": (0, (4, 2))}
-    if v.form == "point" and not (v.approximate or v.tolerance):
+    if v.form == "point" and v.point is not None and not (v.approximate or v.tolerance):
         ax.plot([x0, x1], [v.point * scale] * 2, lw=2.2, **style)
     elif v.form in ("point", "range"):
         lo, hi = v.low * scale, v.high * scale
@@ -258,7 +260,7 @@ def plot_history(
     phase_labels: bool = True,
     event_labels: bool = True,
     period: tuple[date, date] | None = None,
-    legend: bool | str = True,
+    legend: bool | LegendLocType = True,
 ) -> Axes:
     """Draw the record for one or more series on ``ax`` (attacks per month).
 

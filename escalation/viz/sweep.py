@@ -264,7 +264,7 @@ def plot_frontier(
     legend = ax.legend(fontsize=8, frameon=False, title="dot size: share of runs that spiral",
                        title_fontsize=8, loc="best")  # fmt: skip
     for handle in legend.legend_handles:
-        if hasattr(handle, "set_sizes"):
+        if handle is not None and hasattr(handle, "set_sizes"):
             handle.set_sizes([60])
     if label:
         ax.set_title(label, fontsize=10, loc="left")

@@ -329,8 +329,7 @@ def _finish_tempo(
     top = 1 - 1.2 / height
     fig.tight_layout(rect=(0, bottom, 0.97, top))
     if labels_drawn:  # fit the rotated event labels exactly between the panels and the title
-        renderer = fig.canvas.get_renderer()
-        highest = max(t.get_window_extent(renderer).y1 for t in labels_drawn)
+        highest = max(t.get_window_extent().y1 for t in labels_drawn)  # the figure's renderer
         room = (1 - 0.42 / height) * fig.bbox.height
         top = min(0.97, top + (room - highest) / fig.bbox.height)
         fig.tight_layout(rect=(0, bottom, 0.97, top))
