@@ -35,9 +35,10 @@ def _run_block(text: str, tmp_path, monkeypatch) -> dict:
 
 @pytest.mark.slow
 def test_the_python_block_runs_as_written(tmp_path, monkeypatch):
-    _run_block(blocks("python")[0], tmp_path, monkeypatch)
+    names = _run_block(blocks("python")[0], tmp_path, monkeypatch)
     assert (tmp_path / "answer.png").exists()
     assert (tmp_path / "results" / "sweeps" / "d" / "runs.csv").exists()
+    assert names["found"].box.density >= 0.8
 
 
 def test_the_ema_block_runs_as_written(tmp_path, monkeypatch):
