@@ -31,6 +31,7 @@ EPILOG = """\
 examples:
   escalation run scenarios/baseline.yaml
   escalation run scenarios/baseline.yaml --replicates 20 --set us.doctrine.trigger=never
+  escalation discover results/sweeps/deterrence "attacks_on_us / 55 < 18"
   escalation validate scenarios/*.yaml
   escalation schema us.doctrine
   escalation dashboard

@@ -44,15 +44,45 @@ class Settings(NamedTuple):
     """Density the default box must reach (the last box on the trajectory that does)."""
 
 
+class Range(NamedTuple):
+    """The limits of a numeric parameter in a box."""
+
+    low: float
+    high: float
+
+
+class QuasiP(NamedTuple):
+    """Quasi-p values of a restriction's lower and upper limit (NaN where that side is not
+    narrowed; a categorical restriction has one value, in ``low``)."""
+
+    low: float
+    high: float
+
+
+class Candidate(NamedTuple):
+    """A box one peel or paste away: the rows it holds and its limits."""
+
+    rows: np.ndarray
+    limits: Limits
+
+
+class Choice(NamedTuple):
+    """The best candidate and its gain in density per case (``limits`` None: no candidate)."""
+
+    rows: np.ndarray
+    limits: Limits | None
+    gain: float
+
+
 @dataclass(frozen=True)
 class Limits:
     """A box: a range per numeric parameter, a set of values per categorical one."""
 
-    ranges: Mapping[str, tuple[float, float]]
+    ranges: Mapping[str, Range]
     values: Mapping[str, frozenset[Any]]
 
     def with_range(self, name: str, low: float, high: float) -> Limits:
-        return replace(self, ranges={**self.ranges, name: (low, high)})
+        return replace(self, ranges={**self.ranges, name: Range(low, high)})
 
     def with_values(self, name: str, values: frozenset[Any]) -> Limits:
         return replace(self, values={**self.values, name: values})
@@ -80,9 +110,8 @@ class Step(NamedTuple):
     mass: float
     """Share of all cases that the box holds."""
     restricted: tuple[str, ...]
-    quasi_p: Mapping[str, tuple[float, float]]
-    """Per restricted parameter: quasi-p of its lower and upper limit (NaN where it is not
-    narrowed; a categorical parameter's one value is the first)."""
+    quasi_p: Mapping[str, QuasiP]
+    """Per restricted parameter: the quasi-p values of its limits."""
 
 
 @dataclass(frozen=True)
@@ -112,7 +141,7 @@ class Cases:
 
     def everything(self) -> Limits:
         """The box that holds every case."""
-        ranges = {k: (float(v.min()), float(v.max())) for k, v in self.numeric.items()}
+        ranges = {k: Range(float(v.min()), float(v.max())) for k, v in self.numeric.items()}
         values = {k: frozenset(v.tolist()) for k, v in self.categorical.items()}
         return Limits(ranges, values)
 
@@ -175,8 +204,8 @@ def _objective(y: np.ndarray, old: np.ndarray, new: np.ndarray) -> float:
     return float((mean_new - y[old].mean()) / abs(len(old) - len(new)))
 
 
-def _peels(cases: Cases, rows: np.ndarray, limits: Limits, alpha: float) -> Iterator[tuple]:
-    """Every box one peel away: (rows kept, limits)."""
+def _peels(cases: Cases, rows: np.ndarray, limits: Limits, alpha: float) -> Iterator[Candidate]:
+    """Every box one peel away."""
     for name, column in cases.numeric.items():
         x = column[rows]
         low, high = limits.ranges[name]
@@ -187,7 +216,7 @@ def _peels(cases: Cases, rows: np.ndarray, limits: Limits, alpha: float) -> Iter
                 continue
             kept = x[keep]
             new = (low, float(kept.max())) if side == "upper" else (float(kept.min()), high)
-            yield rows[keep], limits.with_range(name, *new)
+            yield Candidate(rows[keep], limits.with_range(name, *new))
     for name, column in cases.categorical.items():
         present = limits.values[name]
         if len(present) < 2:
@@ -196,18 +225,18 @@ def _peels(cases: Cases, rows: np.ndarray, limits: Limits, alpha: float) -> Iter
         for value in sorted(present, key=str):
             keep = x != value
             if not keep.all():
-                yield rows[keep], limits.with_values(name, present - {value})
+                yield Candidate(rows[keep], limits.with_values(name, present - {value}))
 
 
 def _pastes(
     cases: Cases, remaining: np.ndarray, limits: Limits, initial: Limits, alpha: float
-) -> Iterator[tuple]:
-    """Every box one paste away along a restricted parameter: (rows inside, limits)."""
+) -> Iterator[Candidate]:
+    """Every box one paste away along a restricted parameter."""
     for name in limits.restricted(initial):
         if name in cases.categorical:
             for value in sorted(initial.values[name] - limits.values[name], key=str):
                 wider = limits.with_values(name, limits.values[name] | {value})
-                yield remaining[cases.inside(wider, remaining)], wider
+                yield Candidate(remaining[cases.inside(wider, remaining)], wider)
         else:
             for lower in (True, False):
                 yield _paste_side(cases, remaining, limits, initial, name, lower, alpha)
@@ -221,7 +250,7 @@ def _paste_side(
     name: str,
     lower: bool,
     alpha: float,
-) -> tuple[np.ndarray, Limits]:
+) -> Candidate:
     """One side of a numeric parameter moved out to the ``alpha`` quantile of the cases
     beyond it (between it and the data's edge) that the box's other limits hold, as EMA
     pastes."""
@@ -239,18 +268,21 @@ def _paste_side(
     inside = remaining[cases.inside(wider, remaining)]
     kept = cases.numeric[name][inside]
     tight = (float(kept.min()), high) if lower else (low, float(kept.max()))
-    return inside, limits.with_range(name, *tight)
+    return Candidate(inside, limits.with_range(name, *tight))
 
 
-def _best(cases: Cases, rows: np.ndarray, candidates: Iterator[tuple], initial: Limits) -> tuple:
+def _best(
+    cases: Cases, rows: np.ndarray, candidates: Iterator[Candidate], initial: Limits
+) -> Choice:
     """The candidate with the highest objective, the fewer restrictions first on a tie, the
     earlier on a further tie (as EMA sorts them)."""
-    best, key = None, None
-    for new_rows, limits in candidates:
-        score = (_objective(cases.interest, rows, new_rows), -len(limits.restricted(initial)))
+    best, key = Choice(rows, None, 0.0), None
+    for candidate in candidates:
+        gain = _objective(cases.interest, rows, candidate.rows)
+        score = (gain, -len(candidate.limits.restricted(initial)))
         if key is None or score > key:
-            best, key = (new_rows, limits, score[0]), score
-    return best if best is not None else (rows, None, 0.0)
+            best, key = Choice(candidate.rows, candidate.limits, gain), score
+    return best
 
 
 def _step(cases: Cases, rows: np.ndarray, limits: Limits, initial: Limits, phase: Phase) -> Step:
@@ -271,7 +303,7 @@ def _step(cases: Cases, rows: np.ndarray, limits: Limits, initial: Limits, phase
 
 def _quasi_p(
     cases: Cases, rows: np.ndarray, limits: Limits, initial: Limits, restricted: tuple[str, ...]
-) -> dict[str, tuple[float, float]]:
+) -> dict[str, QuasiP]:
     """Per restricted limit: the one-sided binomial chance of the box's cases of interest,
     at the density of the box without that limit (Bryant and Lempert 2010)."""
     everyone = np.arange(cases.n)
@@ -281,13 +313,13 @@ def _quasi_p(
         inside = cases.interest[everyone[cases.inside(looser, everyone)]]
         return float(binomtest(k, len(rows), inside.mean(), alternative="greater").pvalue)
 
-    out: dict[str, tuple[float, float]] = {}
+    out: dict[str, QuasiP] = {}
     for name in restricted:
         if name in limits.values:
-            out[name] = (p_without(limits.with_values(name, initial.values[name])), math.nan)
+            out[name] = QuasiP(p_without(limits.with_values(name, initial.values[name])), math.nan)
             continue
         (low, high), (floor, ceiling) = limits.ranges[name], initial.ranges[name]
-        out[name] = (
+        out[name] = QuasiP(
             p_without(limits.with_range(name, floor, high)) if low != floor else math.nan,
             p_without(limits.with_range(name, low, ceiling)) if high != ceiling else math.nan,
         )
@@ -307,20 +339,20 @@ def find_box(x: pd.DataFrame, y: np.ndarray, settings: Settings | None = None) -
     trajectory = [_step(cases, rows, initial, initial, "start")]
     limits = initial
     while True:  # peel
-        new_rows, new, gain = _best(
-            cases, rows, _peels(cases, rows, limits, settings.peel_alpha), initial
-        )
-        if new is None or gain <= 0 or len(new_rows) / cases.n < settings.mass_min:
+        choice = _best(cases, rows, _peels(cases, rows, limits, settings.peel_alpha), initial)
+        if choice.limits is None or choice.gain <= 0:
             break
-        rows, limits = new_rows, new
+        if len(choice.rows) / cases.n < settings.mass_min:
+            break
+        rows, limits = choice.rows, choice.limits
         trajectory.append(_step(cases, rows, limits, initial, "peel"))
     everyone = np.arange(cases.n)
     while True:  # paste
         pastes = _pastes(cases, everyone, limits, initial, settings.paste_alpha)
-        new_rows, new, gain = _best(cases, rows, pastes, initial)
-        if new is None or gain <= 0 or len(new_rows) <= len(rows):
+        choice = _best(cases, rows, pastes, initial)
+        if choice.limits is None or choice.gain <= 0 or len(choice.rows) <= len(rows):
             break
-        rows, limits = new_rows, new
+        rows, limits = choice.rows, choice.limits
         trajectory.append(_step(cases, rows, limits, initial, "paste"))
     return PrimBox(
         tuple(trajectory), _default_box(trajectory, settings.threshold), initial, settings
