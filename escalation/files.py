@@ -209,6 +209,13 @@ def write_table(path: Path, frame: pd.DataFrame, **to_csv: Any) -> None:
     _replace(path, lambda tmp: frame.to_csv(tmp, **to_csv))
 
 
+def write_figure(path: Path, figure: Any, **savefig: Any) -> None:
+    """Save a matplotlib figure atomically, in the format the path's suffix names."""
+    path = Path(path)
+    savefig.setdefault("format", path.suffix.lstrip(".") or "png")
+    _replace(path, lambda tmp: figure.savefig(tmp, **savefig))
+
+
 def write_arrays(path: Path, **arrays: np.ndarray) -> None:
     """Write numpy arrays to an ``.npz`` file atomically (read them back with ``np.load``)."""
 

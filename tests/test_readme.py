@@ -43,7 +43,7 @@ def blocks(language: str) -> list[str]:
 
 
 def test_the_readme_has_its_blocks():
-    assert len(blocks("python")) == 1 and len(blocks("yaml")) == 2
+    assert len(blocks("python")) == 2 and len(blocks("yaml")) == 2
     assert len(blocks("sh")) >= 4 and len(blocks("")) >= 1
 
 
@@ -148,14 +148,28 @@ def test_the_example_session_prints_what_the_readme_shows(tmp_path, monkeypatch,
             assert printed == expected
 
 
-@pytest.mark.slow
-def test_the_python_block_runs_as_written(tmp_path, monkeypatch):
+def _run_block(text: str, tmp_path, monkeypatch) -> dict:
+    """Run a Python block of the README from a folder holding the repository's scenarios."""
     matplotlib.use("Agg")
     (tmp_path / "scenarios").symlink_to(ROOT / "scenarios")
     monkeypatch.chdir(tmp_path)
-    exec(compile(blocks("python")[0], "README.md", "exec"), {})  # the repository's own text
+    names: dict = {}
+    exec(compile(text, "README.md", "exec"), names)  # the repository's own text
+    return names
+
+
+@pytest.mark.slow
+def test_the_python_block_runs_as_written(tmp_path, monkeypatch):
+    names = _run_block(blocks("python")[0], tmp_path, monkeypatch)
     assert (tmp_path / "answer.png").exists()
     assert (tmp_path / "results" / "sweeps" / "d" / "runs.csv").exists()
+    assert names["found"].box.density >= 0.8
+
+
+def test_the_ema_block_runs_as_written(tmp_path, monkeypatch):
+    (block,) = [b for b in blocks("python") if "ema_workbench" in b]
+    names = _run_block(block, tmp_path, monkeypatch)
+    assert len(names["experiments"]) == 3 and len(names["outcomes"]["attacks_on_us"]) == 3
 
 
 def _beside_the_baseline(tmp_path, folder: str, name: str, text: str):

@@ -88,7 +88,10 @@ class Simulator:
     def configure(self, values: Sequence[float]) -> Configured:
         """The scenario and series with ``values`` applied."""
         over, series_values = split_values(self.names, values)
-        scenario = with_overrides(self.scenario, over) if over else self.scenario
+        # fitted values mean what they will in the scenario file --write-scenario writes
+        scenario = (
+            with_overrides(self.scenario, over, hold_doctrine=False) if over else self.scenario
+        )
         return Configured(scenario, apply_series_params(self.series, series_values))
 
     def statistics(self, values: Sequence[float], seed: int) -> np.ndarray:

@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from escalation.errors import ScenarioError, did_you_mean
+from escalation.scenario import held
 from escalation.scenario import schema as C
 from escalation.scenario.messages import explain_error
 from escalation.scenario.references import broken_references
@@ -38,6 +39,9 @@ class Layer:
     data: dict[str, Any]
     path: Path | None = None
     text: str | None = None
+    holds: bool = False
+    """Whether the doctrine values it sets hold over timeline doctrine events
+    (:mod:`~escalation.scenario.held`): a user's override, not a file or a fitted value."""
 
 
 @dataclass(frozen=True)
@@ -397,6 +401,7 @@ def _raise_validation(
 def _validate(layers: Sequence[Layer], overrides: Sequence[str]) -> C.Scenario:
     _check_removals(layers)
     merged = _merge_layers(layers)
+    held.hold_doctrine(merged, layers)
     resolved = copy.deepcopy(merged)
     data = _expand_militia_defaults(deep_merge(collection_defaults(), merged))
     try:
@@ -411,15 +416,20 @@ def _validate(layers: Sequence[Layer], overrides: Sequence[str]) -> C.Scenario:
 
 
 def load_scenario(
-    path: str | Path, overrides: Iterable[str] | Mapping[str, Any] = ()
+    path: str | Path,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+    *,
+    hold_doctrine: bool = True,
 ) -> C.Scenario:
     """Read, merge and validate a scenario file.
 
     ``overrides`` are ``key.path=value`` strings (as given to ``--set``) or a mapping of dotted
-    key paths to values. Raises :class:`ScenarioError` on any mistake.
+    key paths to values. A doctrine value they set holds for the whole run: timeline doctrine
+    events no longer change it (``hold_doctrine=False`` lets them, as calibration does; see
+    :mod:`~escalation.scenario.held`). Raises :class:`ScenarioError` on any mistake.
     """
     layers = _load_chain(Path(path))
-    return _with_overrides(layers, overrides)
+    return _with_overrides(layers, overrides, hold_doctrine)
 
 
 def scenario_from_dict(
@@ -431,14 +441,14 @@ def scenario_from_dict(
     copied = copy.deepcopy(dict(data))
     if "extends" in copied:
         raise ScenarioError(label, "extends", "is only allowed in files; merge dicts yourself")
-    return _with_overrides([Layer(label=label, data=copied)], overrides)
+    return _with_overrides([Layer(label=label, data=copied)], overrides, True)
 
 
 _NAMED = {"events": "event", "militias": "militia"}
 
 
 def _with_overrides(
-    layers: list[Layer], overrides: Iterable[str] | Mapping[str, Any]
+    layers: list[Layer], overrides: Iterable[str] | Mapping[str, Any], holds: bool
 ) -> C.Scenario:
     texts: list[str] = []
     if isinstance(overrides, Mapping):  # from Python: name the setting as given
@@ -452,7 +462,7 @@ def _with_overrides(
     n_base = len(layers)
     layers = list(layers)
     for (parts, value), text in zip(items, texts, strict=True):
-        layers.append(Layer(label=f"{prefix}{text}", data=_nest(parts, value)))
+        layers.append(Layer(label=f"{prefix}{text}", data=_nest(parts, value), holds=holds))
     try:
         return _validate(layers, texts)
     except ScenarioError:
@@ -473,12 +483,17 @@ def _with_overrides(
 
 
 def with_overrides(
-    scenario: C.Scenario, overrides: Mapping[str, Any] | Iterable[str]
+    scenario: C.Scenario,
+    overrides: Mapping[str, Any] | Iterable[str],
+    *,
+    hold_doctrine: bool = True,
 ) -> C.Scenario:
-    """A new scenario: ``scenario`` with dotted-path overrides applied and re-validated."""
+    """A new scenario: ``scenario`` with dotted-path overrides applied and re-validated. A
+    doctrine value they set holds for the whole run unless ``hold_doctrine`` is False (see
+    :func:`load_scenario`)."""
     prov = provenance(scenario)
     layers = list(prov.layers) if prov else [Layer("<scenario>", scenario.model_dump())]
-    result = _with_overrides(layers, overrides)
+    result = _with_overrides(layers, overrides, hold_doctrine)
     new = provenance(result)
     if prov and new is not None:  # every validated scenario has one
         merged_over = (*prov.overrides, *new.overrides)

@@ -373,8 +373,8 @@ def test_slider_run_changes_the_plot(page, tmp_path):
     assert plot_hash(page) != before
     changes = page.inner_text("#changes")
     assert "us.doctrine.severity" in changes and "every_attack" in changes
-    # the theatre set here holds only until the timeline's change of doctrine in 2021
-    assert "biden_doctrine" in page.inner_text("#warnings")
+    # the theatre set here holds over the timeline's change of doctrine in 2021: no warning
+    assert page.locator("#warnings li").count() == 0
     assert page.locator("#events tbody tr").count() > 10
     page.select_option("#action", "retaliate")
     shown = page.locator("#events tbody tr")
@@ -426,15 +426,16 @@ def test_invalid_setting_shows_the_message_not_a_traceback(page):
 def test_a_setting_the_timeline_replaces_is_reported_unless_held(library):
     from escalation.scenario.superseded import superseded_settings
 
-    loose = library.settings(
+    doctrine = library.settings(
         {"scenario": "baseline", "values": {"us.doctrine.theatre": "leadership"}}
     )
-    (warning,) = superseded_settings(loose.variant)
-    assert "us.doctrine.theatre" in warning and HOLD_EVENT in warning
-    held = library.settings(
-        {"scenario": "baseline", "values": {"us.doctrine.theatre": "leadership"}, "hold": True}
+    assert superseded_settings(doctrine.variant) == []  # a doctrine value holds as it is
+    assert "theatre" not in doctrine.variant.events[HOLD_EVENT].changes
+    posture = library.settings(
+        {"scenario": "baseline", "values": {"us.posture.force_protection": 0.7}}
     )
-    assert superseded_settings(held.variant) == []
+    (warning,) = superseded_settings(posture.variant)
+    assert "us.posture.force_protection" in warning and "us_leaves_small_bases" in warning
 
 
 # --------------------------------------------------------------------------- bad requests

@@ -165,8 +165,9 @@ async function loadScenario(id) {
   hold.checked = false;
   hold.disabled = !SCENARIO.hold_available;
   $("#hold-hint").textContent = SCENARIO.hold_available
-    ? `Drops the timeline's doctrine change '${SCENARIO.hold_event.label}' ` +
-      `(${SCENARIO.hold_event.date}), so the settings above hold from start to end.`
+    ? `Values you change hold from start to end anyway; this also drops the timeline's ` +
+      `doctrine change '${SCENARIO.hold_event.label}' (${SCENARIO.hold_event.date}), so the ` +
+      `scenario's own values hold too.`
     : "This scenario has no doctrine change in its timeline.";
   markChanged();
   return true;
