@@ -108,6 +108,7 @@ def _sweep(args: argparse.Namespace, sweep: Sweep, out: Path) -> int:
         )
         return 130
     bar.close()
+    sobol = _sobol_warnings(result)
     plots = plot_sweep(result, out)
     frontier = applies(sweep) and sweep.spec.replicates >= 2
     if applies(sweep) and not frontier:
@@ -121,8 +122,26 @@ def _sweep(args: argparse.Namespace, sweep: Sweep, out: Path) -> int:
         + (", sensitivity.csv" if result.sensitivity is not None else "")
         + (", frontier.csv" if frontier else "")
         + f", {', '.join(p.name for p in plots)} to {out}/"
+        + sobol
     )
     return 0
+
+
+def _sobol_warnings(result: SweepResult) -> str:
+    """Warn of the Sobol indices whose intervals are too wide to mean anything, with the base
+    sample size that would narrow them; the clause the summary line ends with ('' if none)."""
+    from escalation.experiments.sensitivity import uninformative
+
+    table = result.sensitivity
+    if table is None or table.empty:
+        return ""
+    counts = uninformative(table, result.sweep.spec.design.samples)
+    name = result.sweep.spec.name
+    warn(f"sweep {name}: {u.message()}" for u in counts if u.uninformative)
+    parts = [f"{u.uninformative} of {u.total} {u.index}" for u in counts if u.uninformative]
+    if not parts:
+        return ""
+    return f"; uninformative Sobol indices: {' and '.join(parts)} (sensitivity.csv)"
 
 
 def _frontier(result: SweepResult, out: Path, args: argparse.Namespace) -> list[Path]:
