@@ -12,8 +12,8 @@ from escalation.cli.common import (
     add_force_option,
     add_run_options,
     add_scheduler_option,
+    bars_of,
     positive_int,
-    progress_bar,
     warn,
     writing_to,
 )
@@ -22,6 +22,7 @@ from escalation.experiments.limits import MAX_POINTS, MAX_RUNS
 
 if TYPE_CHECKING:
     from escalation.experiments.sweep import Sweep, SweepResult
+    from escalation.progress import Bars
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -84,7 +85,8 @@ def _sweep(args: argparse.Namespace, sweep: Sweep, out: Path) -> int:
     from escalation.experiments.sweep import run_sweep
     from escalation.viz.sweep import plot_sweep
 
-    bar = progress_bar(sweep.total_runs, sweep.spec.name, args.no_progress)
+    bars = bars_of(args).within(f"sweep {sweep.spec.name}")
+    bar = bars.bar("runs", sweep.total_runs)
 
     def progress(done: int, total: int) -> None:
         bar.n = done
@@ -108,12 +110,14 @@ def _sweep(args: argparse.Namespace, sweep: Sweep, out: Path) -> int:
         )
         return 130
     bar.close()
+    sobol = _sobol_warnings(result)
+    bars.note("drawing the plots")
     plots = plot_sweep(result, out)
     frontier = applies(sweep) and sweep.spec.replicates >= 2
     if applies(sweep) and not frontier:
         warn(["no deterrence frontier: its paired intervals need at least 2 replicates a point"])
     if frontier:
-        plots += _frontier(result, out, args)
+        plots += _frontier(result, out, args, bars)
     print(
         f"{sweep.spec.name}: {len(sweep.points)} points x {sweep.spec.replicates} replicates = "
         f"{sweep.total_runs} runs ({time.perf_counter() - t0:.1f} s); wrote points.csv, "
@@ -121,18 +125,37 @@ def _sweep(args: argparse.Namespace, sweep: Sweep, out: Path) -> int:
         + (", sensitivity.csv" if result.sensitivity is not None else "")
         + (", frontier.csv" if frontier else "")
         + f", {', '.join(p.name for p in plots)} to {out}/"
+        + sobol
     )
     return 0
 
 
-def _frontier(result: SweepResult, out: Path, args: argparse.Namespace) -> list[Path]:
-    """The deterrence frontier: reference runs without retaliation, frontier.csv and its plot."""
+def _sobol_warnings(result: SweepResult) -> str:
+    """Warn of the Sobol indices whose intervals are too wide to mean anything, with the base
+    sample size that would narrow them; the clause the summary line ends with ('' if none)."""
+    from escalation.experiments.sensitivity import uninformative
+
+    table = result.sensitivity
+    if table is None or table.empty:
+        return ""
+    counts = uninformative(table, result.sweep.spec.design.samples)
+    name = result.sweep.spec.name
+    warn(f"sweep {name}: {u.message()}" for u in counts if u.uninformative)
+    parts = [f"{u.uninformative} of {u.total} {u.measure}" for u in counts if u.uninformative]
+    if not parts:
+        return ""
+    return f"; uninformative Sobol indices: {' and '.join(parts)} (sensitivity.csv)"
+
+
+def _frontier(result: SweepResult, out: Path, args: argparse.Namespace, bars: Bars) -> list[Path]:
+    """The deterrence frontier: reference runs without retaliation (their progress on
+    ``bars``), frontier.csv and its plot."""
     from escalation.experiments.frontier import deterrence_frontier, reference_runs
     from escalation.files import write_table
     from escalation.viz.sweep import frontier_figure
 
     sweep = result.sweep
-    reference = reference_runs(sweep, jobs=args.jobs, scheduler=args.scheduler)
+    reference = reference_runs(sweep, jobs=args.jobs, scheduler=args.scheduler, bars=bars)
     frontier = deterrence_frontier(result.runs, sweep.parameters, reference)
     write_table(out / "frontier.csv", frontier.points)
     write_table(out / "reference_runs.csv", reference)

@@ -22,6 +22,7 @@ PACKAGES = (
     "numpy",
     "pandas",
     "scipy",
+    "highspy",
     "matplotlib",
     "pydantic",
     "pyyaml",

@@ -29,6 +29,7 @@ from escalation.experiments.executors import Shared, make_executor
 from escalation.experiments.limits import MAX_POINTS, MAX_RUNS
 from escalation.experiments.manifest import scenario_record, versions
 from escalation.experiments.runner import run
+from escalation.experiments.sensitivity import flag_informative
 from escalation.files import AppendLog, folder_lock, read_json, write_json, write_table
 from escalation.observe.outcomes import outcomes
 from escalation.scenario import schema as C
@@ -518,7 +519,9 @@ def summarise(runs: pd.DataFrame, sweep: Sweep) -> pd.DataFrame:
 
 
 def sobol_indices(runs: pd.DataFrame, sweep: Sweep) -> pd.DataFrame:
-    """First-order and total Sobol indices of each outcome's replicate mean (SALib)."""
+    """First-order and total Sobol indices of each outcome's replicate mean (SALib), each with
+    the half-width of its 95% interval, whether that is below the estimate and the base sample
+    size that would make it so (:func:`~escalation.experiments.sensitivity.flag_informative`)."""
     from SALib.analyze import sobol
 
     names = sweep.parameters
@@ -544,4 +547,5 @@ def sobol_indices(runs: pd.DataFrame, sweep: Sweep) -> pd.DataFrame:
                     "ST_conf": res["ST_conf"][i],
                 }
             )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=["outcome", "parameter", "S1", "S1_conf", "ST", "ST_conf"])
+    return flag_informative(table, sweep.spec.design.samples)
