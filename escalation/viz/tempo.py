@@ -19,9 +19,9 @@ from matplotlib.axes import Axes
 from escalation.observe.periods import Period
 from escalation.record.loading import load_record
 from escalation.record.overlap import TEMPO_PANELS, periods_of
-from escalation.record.types import Record
+from escalation.record.types import Record, Target
 from escalation.scenario import schema as C
-from escalation.viz.history import draw_target
+from escalation.viz.history import draw_target, target_marks
 
 SIM_COLOUR = "#1f5fa8"
 TRUCE_COLOUR = "#9bbf85"
@@ -374,14 +374,32 @@ class RecordOverlay:
     def phases(self) -> list[Period]:
         return periods_of(self.record, self.scenario)
 
+    def targets(self, series: str, start: pd.Timestamp, end: pd.Timestamp) -> list[Target]:
+        """The record's figures on ``series`` that lie inside the run's period."""
+        return [
+            t
+            for t in self.record.targets_for_series(series)
+            if t.series == series and t.within(start.date(), end.date())
+        ]
+
     def draw(self, ax: Axes, series: str, start: pd.Timestamp, end: pd.Timestamp) -> bool:
         """Every used target on ``series`` inside the run's period, as monthly levels."""
         drawn = False
-        for t in self.record.targets_for_series(series):
-            if t.series != series or not t.within(start.date(), end.date()):
-                continue
+        for t in self.targets(series, start, end):
             drawn |= draw_target(ax, t, RECORD_COLOUR)
         return drawn
+
+    def marks(self, series: str, start: pd.Timestamp, end: pd.Timestamp) -> list[dict]:
+        """What :meth:`draw` draws, as data: per figure its marks (:func:`target_marks`) and a
+        line saying what the source reports, for pages that draw the record themselves."""
+        out = []
+        for t in self.targets(series, start, end):
+            marks = target_marks(t)
+            if marks:
+                files = ", ".join(sorted({s.file for s in t.sources}))
+                text = f"{t.definition} Reported: {t.value.describe()} ({t.window}; {files})"
+                out.append({"id": t.id, "text": text, "marks": marks})
+        return out
 
 
 def record_overlay(scenario: C.Scenario) -> RecordOverlay | None:

@@ -149,10 +149,12 @@ def test_missing_scenario_folder_is_a_user_error(tmp_path, capsys):
 # --------------------------------------------------------------------------- the JSON API
 
 
-def call(url: str, body: dict | None = None) -> tuple[int, dict]:
+def call(url: str, body: dict | None = None, tab: str | None = None) -> tuple[int, dict]:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
     req.add_header("Content-Type", "application/json")
+    if tab is not None:
+        req.add_header("X-Tab", tab)
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, json.loads(r.read())
@@ -160,10 +162,10 @@ def call(url: str, body: dict | None = None) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read())
 
 
-def wait_until(url: str, done, timeout: float = 60) -> dict:
+def wait_until(url: str, done, timeout: float = 60, tab: str | None = None) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        _, status = call(url + "api/status")
+        _, status = call(url + "api/status", tab=tab)
         if done(status):
             return status
         time.sleep(0.1)
@@ -251,6 +253,136 @@ def test_cancel_stops_the_run(api):
     assert call(api + "api/cancel", {})[1]["cancelled"]
     status = wait_until(api, lambda s: s["state"] == "cancelled", timeout=20)
     assert status["result"] is None
+
+
+TAB_A, TAB_B = "tab-aaaaaaaa", "tab-bbbbbbbb"
+
+
+def download(url: str, name: str, tab: str | None = None) -> tuple[int, str, bytes]:
+    """A download of a tab's result: status, Content-Disposition and body."""
+    query = f"?tab={tab}" if tab else ""
+    try:
+        with urllib.request.urlopen(f"{url}api/download/{name}{query}", timeout=30) as r:
+            return r.status, r.headers.get("Content-Disposition", ""), r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, "", exc.read()
+
+
+def test_each_tab_has_its_own_run_and_result(api):
+    severe = {"us.doctrine.severity": 2.0}
+    _, a = call(api + "api/run", {"scenario": "baseline", "replicates": 2, "seed": 1}, TAB_A)
+    _, b = call(
+        api + "api/run",
+        {"scenario": "baseline", "replicates": 3, "seed": 5, "values": severe},
+        TAB_B,
+    )
+    for tab, job in ((TAB_A, a), (TAB_B, b)):
+        wait_until(api, lambda s, j=job: s["state"] == "done" and s["result"] == j["job"],
+                   tab=tab)  # fmt: skip
+    _, mine = call(api + "api/result", tab=TAB_A)
+    _, theirs = call(api + "api/result", tab=TAB_B)
+    assert (mine["seed"], mine["replicates"], mine["overrides"]) == (1, 2, {})
+    assert (theirs["seed"], theirs["replicates"], theirs["overrides"]) == (5, 3, severe)
+    # a client that names no tab has its own (shared) state, untouched by the tabs
+    assert call(api + "api/result")[0] == 404
+    assert call(api + "api/status")[1]["result"] is None
+
+
+def test_a_cancel_in_one_tab_leaves_the_other_tabs_run(api):
+    _, a = call(api + "api/run", {"scenario": "baseline", "replicates": 300}, TAB_A)
+    wait_until(api, lambda s: s["stage"] == "variant", tab=TAB_A)
+    call(api + "api/run", {"scenario": "baseline", "replicates": 300}, TAB_B)
+    status_b = call(api + "api/status", tab=TAB_B)[1]
+    assert status_b["state"] == "running" and "other pages" in status_b["message"]
+    assert call(api + "api/cancel", {}, TAB_B)[1]["cancelled"]
+    assert call(api + "api/status", tab=TAB_B)[1]["state"] == "cancelled"
+    status_a = call(api + "api/status", tab=TAB_A)[1]
+    assert status_a["state"] == "running" and status_a["job"] == a["job"]
+    assert call(api + "api/cancel", {}, TAB_A)[1]["cancelled"]
+    wait_until(api, lambda s: s["state"] == "cancelled", tab=TAB_A, timeout=30)
+
+
+def test_tabs_are_bounded_and_the_oldest_is_dropped_with_its_run(small, tmp_path):
+    from escalation.dashboard.jobs import Dashboard
+
+    (tmp_path / "baseline.yaml").write_text(yaml.safe_dump(small), encoding="utf-8")
+    dash = Dashboard(tmp_path, replicates=2, jobs=1, max_tabs=2)
+    try:
+        dash.submit("first-tab", {"scenario": "baseline", "replicates": 300})
+        job = dash.tabs["first-tab"].pending
+        dash.status("second-tab")
+        assert list(dash.tabs) == ["first-tab", "second-tab"]
+        dash.status("first-tab")  # seen again: now the most recent
+        dash.status("third-tab")
+        assert list(dash.tabs) == ["first-tab", "third-tab"]
+        dash.status("fourth-tab")
+        assert list(dash.tabs) == ["third-tab", "fourth-tab"]
+        assert job.cancel.is_set() or job.superseded  # the dropped tab's run is stopped
+        assert job not in dash.queue
+    finally:
+        dash.close()
+
+
+@pytest.mark.parametrize("token", ["short", "has space in it", "x" * 65, "../../etc/passwd"])
+def test_a_malformed_tab_is_a_400_naming_it(api, token):
+    code, answer = call(api + "api/status", tab=token)
+    assert code == 400 and answer["error"].startswith("tab: expected 8 to 64")
+
+
+def test_downloads_are_the_results_tables_figure_and_scenario(api, tmp_path):
+    from escalation.scenario.loading import load_scenario
+
+    assert download(api, "monthly.csv", TAB_A)[0] == 404  # no result yet
+    values = {"us.doctrine.trigger": "every_attack", "us.doctrine.severity": 2.5}
+    body = {"scenario": "baseline", "replicates": 3, "seed": 4, "values": values}
+    _, job = call(api + "api/run", body, TAB_A)
+    wait_until(api, lambda s: s["state"] == "done" and s["result"] == job["job"], tab=TAB_A)
+    _, result = call(api + "api/result", tab=TAB_A)
+    months = len(result["tempo"]["panels"][0]["months"])
+
+    code, disposition, monthly = download(api, "monthly.csv", TAB_A)
+    assert code == 200 and f'filename="baseline-{job["job"]}-monthly.csv"' in disposition
+    lines = monthly.decode().splitlines()
+    assert lines[0] == "run,month,series,value"
+    series = {line.split(",")[2] for line in lines[1:]}
+    assert len(lines) - 1 == 3 * months * len(series)
+    assert {line.split(",")[0] for line in lines[1:]} == {"0", "1", "2"}
+
+    _, _, events = download(api, "events.csv", TAB_A)
+    rows = events.decode().splitlines()
+    assert rows[0].startswith("run,") and "action" in rows[0].split(",")
+    first_run = [r for r in rows[1:] if r.startswith("0,")]
+    assert len(first_run) == len(result["events"]["rows"]) > 0  # the page's log of run 1
+
+    _, _, png = download(api, "tempo.png", TAB_A)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+    _, _, text = download(api, "scenario.yaml", TAB_A)
+    (tmp_path / "mine.yaml").write_bytes(text)
+    loaded = load_scenario(tmp_path / "mine.yaml")
+    assert loaded.us.doctrine.trigger == "every_attack" and loaded.us.doctrine.severity == 2.5
+    reference = load_scenario(result["file"], values)
+    assert loaded.model_dump() == reference.model_dump()  # as configured, no more, no less
+    assert main(["validate", str(tmp_path / "mine.yaml")]) == 0
+
+    assert download(api, "monthly.csv", TAB_B)[0] == 404  # another tab has none
+    code, _, answer = download(api, "secrets.txt", TAB_A)
+    assert code == 404 and "expected one of: monthly.csv" in json.loads(answer)["error"]
+
+
+def test_the_tempo_chart_data_holds_bands_record_phases_and_events(api):
+    _, job = call(api + "api/run", {"scenario": "baseline", "replicates": 3}, TAB_A)
+    wait_until(api, lambda s: s["state"] == "done" and s["result"] == job["job"], tab=TAB_A)
+    tempo = call(api + "api/result", tab=TAB_A)[1]["tempo"]
+    assert tempo["start"] == "2020-01-01" and tempo["runs"] == 3
+    for panel in tempo["panels"]:
+        n = len(panel["months"])
+        assert n == 12 and len(panel["low"]) == len(panel["median"]) == len(panel["high"]) == n
+        assert all(lo <= m <= hi for lo, m, hi in zip(panel["low"], panel["median"],
+                                                     panel["high"], strict=True))  # fmt: skip
+    marks = [m for p in tempo["panels"] for f in p["record"] for m in f["marks"]]
+    assert marks and {m["shape"] for m in marks} <= {"line", "box", "up", "down", "zero", "star"}
+    assert tempo["phases"] and all(p["start"] <= p["end"] for p in tempo["phases"])
 
 
 # --------------------------------------------------------------------------- the page
