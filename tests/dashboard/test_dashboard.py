@@ -222,7 +222,12 @@ def test_the_page_and_its_files_are_served(api):
         assert r.headers.get_content_type() == "text/html"
         page = r.read().decode()
     assert '<script src="app.js">' in page and 'href="style.css"' in page
-    for name, ctype in (("app.js", "text/javascript"), ("style.css", "text/css")):
+    assert '<script src="tempo.js">' in page
+    for name, ctype in (
+        ("app.js", "text/javascript"),
+        ("tempo.js", "text/javascript"),
+        ("style.css", "text/css"),
+    ):
         with urllib.request.urlopen(api + name, timeout=10) as r:
             assert r.headers.get_content_type() == ctype and r.read()
     for path in ("server.py", "static/app.js", "../pyproject.toml"):
@@ -458,29 +463,43 @@ def browser() -> Iterator[object]:
 
 
 @pytest.fixture
-def page(browser, dashboard_url):
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.goto(dashboard_url)
-    yield pg
-    context.close()
+def open_page(browser, dashboard_url):
+    """Open the dashboard in a browser context of its own (its own tab state) at a width."""
+    contexts, errors = [], []
+
+    def opener(width: int = 1600, height: int = 1000):
+        context = browser.new_context(
+            viewport={"width": width, "height": height}, accept_downloads=True
+        )
+        contexts.append(context)
+        pg = context.new_page()
+        pg.on("pageerror", lambda exc: errors.append(str(exc)))
+        pg.goto(dashboard_url)
+        return pg
+
+    yield opener
+    for context in contexts:
+        context.close()
     assert not errors, f"JavaScript errors on the page: {errors}"
+
+
+@pytest.fixture
+def page(open_page):
+    return open_page()
 
 
 FINISHED = """job => document.body.dataset.complete === 'true'
   && Number(document.body.dataset.result) >= job
   && document.body.dataset.state !== 'running'
-  && document.querySelector('#tempo')
-  && document.querySelector('#tempo').dataset.loaded === document.body.dataset.result"""
+  && document.querySelector('#tempo-svg')
+  && document.querySelector('#tempo-svg').dataset.job === document.body.dataset.result"""
 
 
 def plot_hash(page) -> str:
-    src = page.get_attribute("#tempo", "src")
-    body = page.request.get(page.url.rstrip("/") + src).body()
-    assert body[:4] == b"\x89PNG"
-    return hashlib.sha256(body).hexdigest()
+    """A digest of the tempo chart as drawn."""
+    svg = page.eval_on_selector("#tempo-svg", "e => e.outerHTML")
+    assert svg.startswith("<svg")
+    return hashlib.sha256(svg.encode()).hexdigest()
 
 
 @pytest.mark.slow
@@ -519,6 +538,140 @@ def test_slider_run_changes_the_plot(page, tmp_path):
     assert page.locator("#error").is_hidden()
     page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
     assert (tmp_path / "dashboard.png").stat().st_size > 50_000
+    shots = os.environ.get("DASHBOARD_SCREENSHOTS")  # a folder: keep the pictures of the page
+    if shots:
+        page.set_viewport_size({"width": 1024, "height": 900})
+        page.wait_for_function("document.querySelector('#tempo-box').dataset.width < 800")
+        page.screenshot(path=str(Path(shots) / "dashboard.png"), full_page=True)
+        page.set_viewport_size({"width": 390, "height": 844})
+        page.wait_for_function("document.querySelector('#tempo-box').dataset.width < 390")
+        page.locator("main").screenshot(path=str(Path(shots) / "dashboard-390.png"))
+
+
+LABEL_BOXES = """() => [...document.querySelectorAll(
+  '#tempo-svg .event-badge, #tempo-svg .phase-label, #tempo-svg .panel-title, #event-key li')]
+  .map(e => { const r = e.getBoundingClientRect();
+    return [e.getAttribute('class') || e.tagName, r.left, r.top, r.right, r.bottom]; })"""
+
+
+def overlapping(boxes: list) -> list:
+    """Pairs of boxes (name, left, top, right, bottom) whose areas overlap."""
+    return [
+        (a[0], b[0])
+        for i, a in enumerate(boxes)
+        for b in boxes[i + 1 :]
+        if a[1] < b[3] and b[1] < a[3] and a[2] < b[4] and b[2] < a[4]
+    ]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("width", [1024, 390])
+def test_the_tempo_charts_labels_never_overlap_and_hovering_explains(open_page, width):
+    page = open_page(width, 900)
+    page.wait_for_function(FINISHED, arg=1, timeout=60_000)
+    events = page.evaluate("() => RESULT.tempo.events.length")
+    assert events > 10  # the baseline's timeline marks its events
+    boxes = page.evaluate(LABEL_BOXES)
+    kinds = [b[0] for b in boxes]
+    assert kinds.count("event-badge") == kinds.count("LI") == events
+    assert kinds.count("panel-title") >= page.evaluate("() => RESULT.tempo.panels.length")
+    assert overlapping(boxes) == []
+    chart = page.eval_on_selector("#tempo-svg", "e => e.getBoundingClientRect().right")
+    assert chart <= width  # the chart fits the screen: nothing to scroll sideways
+    assert all(b[3] <= width for b in boxes)
+
+    first = page.evaluate("() => RESULT.tempo.events[0]")
+    page.hover('#tempo-svg .event-badge[data-event="1"]')
+    tip = page.locator("#tempo-box .tip")
+    assert tip.is_visible() and first["label"] in tip.inner_text()
+    assert "lit" in page.get_attribute('#event-key li[data-event="1"]', "class")
+    box = page.locator('#tempo-svg .panel[data-panel="0"] path').first.bounding_box()
+    page.mouse.move(box["x"] + box["width"] / 2, box["y"] + box["height"] - 2)
+    assert "90% band" in tip.inner_text()
+
+
+@pytest.mark.slow
+def test_two_tabs_run_different_scenarios_and_each_sees_its_own(open_page):
+    first, second = open_page(1024, 900), open_page(1024, 900)
+    for pg in (first, second):  # each tab runs the baseline when it opens
+        pg.wait_for_function(FINISHED, arg=1, timeout=60_000)
+    before = int(first.get_attribute("body", "data-result"))
+    second.select_option("#scenario", "no_facades")
+    second.wait_for_function("!document.querySelector('#deniability-facades').checked")
+    job = int(second.get_attribute("body", "data-result"))
+    second.click("#run")
+    second.wait_for_function(FINISHED, arg=job + 1, timeout=60_000)
+    assert "no_facades" in second.inner_text("#changes")
+    first.reload()  # the first tab's own result, not the second tab's latest
+    first.wait_for_function(FINISHED, arg=before, timeout=60_000)
+    assert int(first.get_attribute("body", "data-result")) == before
+    assert "baseline" in first.inner_text("#changes")
+    assert first.input_value("#scenario") == "baseline"
+    assert plot_hash(first) != plot_hash(second)
+
+
+def fetch_download(page, selector: str, folder: Path) -> Path:
+    """Click a download link and keep the file it gives."""
+    with page.expect_download() as info:
+        page.click(selector)
+    path = folder / info.value.suggested_filename
+    info.value.save_as(path)
+    return path
+
+
+@pytest.mark.slow
+def test_downloads_give_the_tables_figures_and_the_scenario_as_set(open_page, tmp_path):
+    from escalation.dashboard.controls import CONTROLS, scenario_value
+    from escalation.scenario.loading import load_scenario
+
+    page = open_page(1024, 900)
+    page.wait_for_function(FINISHED, arg=1, timeout=60_000)
+    job = int(page.get_attribute("body", "data-result"))
+    page.select_option("#us-doctrine-trigger", "casualties")
+    page.fill("#us-doctrine-delay_days-box", "5")
+    page.check("#hold")
+    page.click("#run")
+    page.wait_for_function(FINISHED, arg=job + 1, timeout=60_000)
+    tempo = page.evaluate("() => RESULT.tempo")
+    runs = tempo["runs"]
+
+    monthly = fetch_download(page, "#dl-monthly-csv", tmp_path).read_text().splitlines()
+    assert monthly[0] == "run,month,series,value"
+    series = {line.split(",")[2] for line in monthly[1:]}
+    assert {p["series"] for p in tempo["panels"]} <= series
+    assert len(monthly) - 1 == runs * len(tempo["panels"][0]["months"]) * len(series)
+
+    events = fetch_download(page, "#dl-events-csv", tmp_path).read_text().splitlines()
+    assert events[0].startswith("run,") and "action" in events[0].split(",")
+    shown = page.evaluate("() => RESULT.events.rows.length")
+    assert sum(1 for row in events[1:] if row.startswith("0,")) == shown
+
+    yaml_file = fetch_download(page, "#dl-scenario-yaml", tmp_path)
+    loaded = load_scenario(yaml_file)
+    assert loaded.us.doctrine.trigger == "casualties" and loaded.us.doctrine.delay_days == 5
+    assert HOLD_EVENT not in loaded.events
+    for control in CONTROLS:  # every value equals the one set on the page
+        sel = "#" + control.key.replace(".", "-")
+        if control.kind == "number":
+            on_page = pytest.approx(float(page.input_value(sel + "-box")))
+        elif control.kind == "choice":
+            on_page = page.input_value(sel)
+        else:
+            on_page = page.is_checked(sel)
+        assert scenario_value(loaded, control.key) == on_page, control.key
+    assert main(["validate", str(yaml_file)]) == 0
+
+    png = fetch_download(page, "#dl-tempo-png", tmp_path).read_bytes()
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 20_000
+    svg = fetch_download(page, "#dl-svg", tmp_path)
+    import xml.etree.ElementTree as ET
+
+    root = ET.parse(svg).getroot()
+    assert root.tag.endswith("svg") and float(root.get("width")) == 1100
+    circles = root.findall(".//{http://www.w3.org/2000/svg}circle")
+    assert len(circles) == len(tempo["events"])
+    text = "".join(root.itertext())
+    assert all(e["label"] in text for e in tempo["events"])  # the figure keys its events
 
 
 @pytest.mark.slow
