@@ -104,7 +104,7 @@ class Result:
         """The tempo figure as the command line draws it (drawn once, when first asked)."""
         with self._lock:
             if self._png is None:
-                ens = self.ensemble
+                ens = _kept(self.ensemble)  # tables built for this figure only
                 self._png = render_tempo(ens.monthly, ens.scenario, ens.events, self.record)
             return self._png
 
@@ -115,10 +115,10 @@ class Result:
         scenario is :meth:`Settings.scenario_yaml`."""
         if name not in DOWNLOADS:
             raise UserError(f"download {name!r}: expected one of: {', '.join(DOWNLOADS)}")
-        if name == "monthly.csv":
-            body = self.ensemble.monthly.to_csv(index=False).encode()
+        if name == "monthly.csv":  # tables built for this download only (see _kept)
+            body = _kept(self.ensemble).monthly.to_csv(index=False).encode()
         elif name == "events.csv":
-            body = self.ensemble.events.to_csv(index=False).encode()
+            body = _kept(self.ensemble).events.to_csv(index=False).encode()
         elif name == "tempo.png":
             body = self.png()
         else:
@@ -129,7 +129,8 @@ class Result:
 
 def _kept(ensemble: Ensemble) -> Ensemble:
     """The ensemble as a result keeps it: the runs' records without the tables built from them
-    (rebuilt for a download), so a kept result costs a fraction of its tables' memory."""
+    (a run caches its tables once read), so a kept result costs a fraction of its tables' memory.
+    Downloads read the tables of a fresh copy, which goes when the download is sent."""
     runs = [dataclasses.replace(r) for r in ensemble.results]
     return dataclasses.replace(ensemble, results=runs)
 
