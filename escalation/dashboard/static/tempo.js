@@ -254,10 +254,14 @@ const Tempo = (() => {
     let body = stripsSVG(L) + L.panels.map((p) => panelSVG(p, L, data)).join("") + axisSVG(L);
     let height = L.height;
     if (opts.title) {
-      const key = keySVG(L, height + 18, width);
-      body += `<text x="${LEFT}" y="${height + 4}" font-size="11" fill="#444">${esc(opts.legend)}` +
-        `</text>` + key.svg;
-      height += key.height + 26;
+      const lines = wrap(opts.legend, width - LEFT - 10, 11, false);
+      lines.forEach((line, k) => {
+        body += `<text x="${LEFT}" y="${height + 4 + k * 14}" font-size="11" fill="#444">` +
+          `${esc(line)}</text>`;
+      });
+      const key = keySVG(L, height + 8 + lines.length * 14, width);
+      body += key.svg;
+      height += key.height + 12 + lines.length * 14;
     }
     const title = opts.title ? `<text x="8" y="19" font-size="15" font-weight="600" ` +
       `fill="#1d2430">${esc(opts.title)}</text>` : "";
