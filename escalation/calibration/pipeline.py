@@ -22,7 +22,7 @@ from escalation.calibration.nulls import constant_rate_statistics, constant_rate
 from escalation.calibration.overlay import best_overlay, tidy
 from escalation.calibration.polish import refine
 from escalation.calibration.report import ReportInputs, report_text
-from escalation.calibration.rolling import rolling_markdown, rolling_table
+from escalation.calibration.rolling import rolling_markdown, rolling_table, stale_origins
 from escalation.calibration.scoring import (
     ReportSet,
     Roles,
@@ -523,6 +523,13 @@ def rolling_text(cal: Calibration, out: Path) -> str | None:
     have been fitted (``escalation calibrate --rolling``)."""
     if cal.spec.fit_until is not None:
         return None
+    stale = stale_origins(out.parent, cal.spec.name, set(cal.spec.parameters))
+    if stale:
+        return (
+            f"The fits at {', '.join(stale)} fitted other values than this calibration does (it "
+            "has changed since): their scores are not shown. Refit them with `escalation "
+            f"calibrate ... --rolling --restart`.\n"
+        )
     table = rolling_table(out.parent, cal.spec.name)
     return None if table.empty else rolling_markdown(table)
 

@@ -86,6 +86,19 @@ def rolling_table(fitted: Path, name: str, origins: Sequence[Origin] = ORIGINS) 
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
 
 
+def stale_origins(
+    fitted: Path, name: str, parameters: set[str], origins: Sequence[Origin] = ORIGINS
+) -> list[str]:
+    """The fitted origins (their fit_until dates) whose fitted values are not ``parameters``:
+    fitted with an earlier version of the calibration, so their scores do not test this one."""
+    stale = []
+    for o in origins:
+        path = fitted / folder_name(name, o) / "scores.json"
+        if path.exists() and set((read_json(path) or {}).get("best", {})) != parameters:
+            stale.append(str(o.fit_until))
+    return stale
+
+
 def rolling_markdown(table: pd.DataFrame) -> str:
     """The table as the report shows it: per origin, each model's out-of-sample hits and CRPS,
     and whether the calibrated model (posterior predictive) has the lowest CRPS."""

@@ -16,6 +16,7 @@ from escalation.calibration.rolling import (
     folder_name,
     rolling_markdown,
     rolling_table,
+    stale_origins,
 )
 from escalation.cli.main import main
 from escalation.errors import UserError
@@ -87,3 +88,14 @@ def test_the_table_reads_every_finished_origin_and_says_who_wins(tmp_path):
         text
     )
     assert folder_name("base", Origin(date(2021, 12, 31), None)) == "base-until-2021-12-31"
+
+
+def test_an_origin_fitted_with_other_values_is_stale(tmp_path):
+    """An origin whose fit named other values than the calibration does now was fitted with an
+    earlier version of it: it is reported stale, not scored as a test of this one."""
+    for origin, names in zip(ORIGINS[:2], (["a", "b"], ["a"]), strict=True):
+        folder = tmp_path / folder_name("base", origin)
+        folder.mkdir()
+        (folder / "scores.json").write_text(json.dumps({"best": dict.fromkeys(names, 1.0)}))
+    assert stale_origins(tmp_path, "base", {"a", "b"}) == [str(ORIGINS[1].fit_until)]
+    assert stale_origins(tmp_path, "base", {"a"}) == [str(ORIGINS[0].fit_until)]
