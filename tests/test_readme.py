@@ -30,7 +30,7 @@ def test_the_python_block_runs_as_written(tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     exec(compile(blocks("python")[0], "README.md", "exec"), {})  # the repository's own text
     assert (tmp_path / "answer.png").exists()
-    assert (tmp_path / "results" / "sweeps" / "d" / "runs.csv").exists()
+    assert (tmp_path / "results" / "sweeps" / "d" / "runs.parquet").exists()
 
 
 def _beside_the_baseline(tmp_path, folder: str, name: str, text: str):

@@ -1,6 +1,7 @@
 """The ``escalation`` command line: a thin adapter over the Python API.
 
-Commands: ``run`` (a scenario ensemble), ``compare``, ``sweep``, ``validate`` (scenario files),
+Commands: ``run`` (a scenario ensemble), ``compare``, ``sweep``, ``replot`` (the figures of a
+results folder, from its tables), ``validate`` (scenario files),
 ``schema`` (every scenario key with its default and meaning), ``dashboard`` (the interactive
 page), ``history`` (the record), ``calibrate`` and ``screen`` (which fitted values matter).
 """
@@ -12,7 +13,17 @@ import os
 import sys
 from collections.abc import Sequence
 
-from escalation.cli import calibrate, compare, dashboard, history, run, screen, sweep, validate
+from escalation.cli import (
+    calibrate,
+    compare,
+    dashboard,
+    history,
+    replot,
+    run,
+    screen,
+    sweep,
+    validate,
+)
 from escalation.cli.common import version
 from escalation.errors import UserError
 
@@ -20,6 +31,7 @@ EPILOG = """\
 examples:
   escalation run scenarios/baseline.yaml
   escalation run scenarios/baseline.yaml --replicates 20 --set us.doctrine.trigger=never
+  escalation replot results/baseline
   escalation validate scenarios/*.yaml
   escalation schema us.doctrine
   escalation dashboard
@@ -37,7 +49,8 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    for command in (run, compare, sweep, validate, dashboard, history, calibrate, screen):
+    commands = (run, compare, sweep, replot, validate, dashboard, history, calibrate, screen)
+    for command in commands:
         command.register(sub)
     return parser
 
