@@ -58,14 +58,14 @@ MONTHLY_SCHEMA = pa.schema(
 
 
 def events_table(result: RunResult, schema: pa.Schema) -> pa.Table:
-    """A run's event log as rows of the events table."""
-    columns = list(zip(*result.log, strict=True)) if result.log else [()] * len(LOG_COLUMNS)
-    by_name = dict(zip(LOG_COLUMNS, columns, strict=True))
-    day = np.asarray(by_name["day"], dtype=np.int64)
-    arrays = {"run": np.full(len(day), result.run, dtype=np.int64)}
-    arrays["date"] = np.datetime64(result.start, "D") + day.astype("timedelta64[D]")
-    arrays.update({k: v for k, v in by_name.items() if k != "day"}, day=day)
-    return pa.table([pa.array(arrays[f.name], type=f.type) for f in schema], schema=schema)
+    """A run's event log as rows of the events table (the log's records are read by Arrow in
+    one pass, as a struct per record)."""
+    fields = [f for f in schema if f.name not in ("run", "date")]
+    table = pa.Table.from_struct_array(pa.array(result.log, type=pa.struct(fields)))
+    day = table.column("day").to_numpy()
+    date = np.datetime64(result.start, "D") + day.astype("timedelta64[D]")
+    table = table.add_column(0, "run", pa.array(np.full(len(day), result.run, dtype=np.int64)))
+    return table.add_column(2, "date", pa.array(date, pa.date32())).select(schema.names)
 
 
 def monthly_table(result: RunResult) -> pa.Table:
@@ -74,16 +74,22 @@ def monthly_table(result: RunResult) -> pa.Table:
     if values is None:
         values = np.zeros((0, len(result.series_names)))
     n_months, n_series = values.shape
-    months = result.months[:n_months]
     return pa.table(
         [
             pa.array(np.full(n_months * n_series, result.run, dtype=np.int64)),
-            pa.array(np.repeat(months, n_series).tolist(), pa.string()),
-            pa.array(np.tile(result.series_names, n_months).tolist(), pa.string()),
+            _repeated(result.months[:n_months], np.repeat(np.arange(n_months), n_series)),
+            _repeated(result.series_names, np.tile(np.arange(n_series), n_months)),
             pa.array(values.ravel(), pa.float64()),
         ],
         schema=MONTHLY_SCHEMA,
     )
+
+
+def _repeated(labels: list[str], index: np.ndarray) -> pa.Array:
+    """The strings ``labels[i]`` for each ``i`` of ``index``, built without a Python string
+    per row."""
+    codes = pa.array(index.astype(np.int32))
+    return pa.DictionaryArray.from_arrays(codes, pa.array(labels, pa.string())).dictionary_decode()
 
 
 def daily_table(result: RunResult) -> pd.DataFrame:
