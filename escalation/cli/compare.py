@@ -126,10 +126,6 @@ def _compare(args: argparse.Namespace, scenarios: list[Scenario], out: Path) -> 
         f"wrote {', '.join(written)} to {out}/"
     )
     overall = result.differences[result.differences["period"] == "overall"]
-    print(
-        f"compared {', '.join(names)} on {args.replicates} common seeds ({kind}); "
-        f"wrote metrics.csv, differences.csv, compare.png, manifest.json to {out}/"
-    )
     for name in names[1:]:
         sub = overall[overall["scenario"] == name].set_index("metric")
         parts = []
