@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import threading
-from collections.abc import Callable, Iterable, Iterator, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -257,7 +257,7 @@ def imap_runs(
     jobs: int | None = None,
     scheduler: str | None = None,
     cancel: threading.Event | None = None,
-) -> Iterator[tuple[int, Any]]:
+) -> Generator[tuple[int, Any], None, None]:
     """``(task index, fn(task))`` for every task as its run finishes (in completion order), on
     local processes (or a Dask cluster). Setting ``cancel`` stops the runs within a fraction of
     a second, raising :class:`~escalation.experiments.executors.RunsCancelled`."""
@@ -356,13 +356,10 @@ class Ensemble:
             col: ("run", runs[col].to_numpy()) for col in runs.columns if col != "scenario"
         }
         coords: dict[str, Any] = {"run": runs.index.to_numpy()}
-        kept = [r for r in self.results if r.monthly_values is not None]
-        if kept and len(kept) == len(self.results):
-            first = kept[0]
-            data["monthly"] = (
-                ("run", "month", "series"),
-                np.stack([r.monthly_values for r in kept]),
-            )
+        values = [v for r in self.results if (v := r.monthly_values) is not None]
+        if values and len(values) == len(self.results):
+            first = self.results[0]
+            data["monthly"] = (("run", "month", "series"), np.stack(values))
             coords["month"] = pd.PeriodIndex(first.months, freq="M").to_timestamp()
             coords["series"] = list(first.series_names)
         attrs = {"scenario": self.scenario.name, "master_seed": self.master_seed}
