@@ -3,7 +3,8 @@ writing, and the size of the folder, for Parquet and CSV.
 
 Each format runs ``escalation run SCENARIO -n N --format FORMAT`` in a child process of its own,
 which reports its peak resident memory (``getrusage``: the command's own process, and the
-largest of its worker processes). The time spent writing is the command's own account in the
+largest of its child processes: a worker, or a process forked to run git, which starts as large
+as the command was then). The time spent writing is the command's own account in the
 manifest (``writing_seconds``: turning each finished run into rows and writing them, and
 closing the tables); the time after the last run (closing the tables, the manifest, the
 figure) is the wall time less the runs' time the command prints. ``--code`` measures another
@@ -86,7 +87,7 @@ def report(m: dict) -> None:
     print(f"  wall time               {m['wall']:.1f} s (runs {m['runs']:.1f} s)")
     print(f"  writing tables          {writing}, {share} of the wall time")
     print(f"  after the last run      {after:.1f} s (interpreter start, tables closed, figure)")
-    workers = f"largest worker {m['worker_peak_mb']:.0f} MB"
+    workers = f"largest child process {m['worker_peak_mb']:.0f} MB"
     print(f"  peak memory             {m['peak_mb']:.0f} MB ({workers})")
     print(f"  folder                  {m['size_mb']:.1f} MB")
     for name, size in m["files"].items():
