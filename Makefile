@@ -1,4 +1,4 @@
-# The two commands: `make baseline` runs the main job, `make test` runs the tests.
+# The two commands: `make baseline` runs the main job, `make test` runs the checks and tests.
 # Both create the virtual environment (.venv, Python 3.12+) when it is missing.
 
 VENV := .venv
@@ -13,6 +13,7 @@ baseline: $(STAMP)
 
 test: $(STAMP) browser
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/mypy
 	$(VENV)/bin/pytest -q
 
 # The dashboard's browser test drives Debian's Chromium: installed here when missing.
@@ -35,4 +36,4 @@ $(STAMP): pyproject.toml requirements.lock
 	touch $(STAMP)
 
 clean:
-	rm -rf $(VENV) results/*/ .pytest_cache .ruff_cache *.egg-info
+	rm -rf $(VENV) results/*/ .pytest_cache .ruff_cache .mypy_cache *.egg-info

@@ -9,7 +9,7 @@ a few simulations of the calibration at prior draws and prints what the design w
 
     .venv/bin/python benchmarks/inference.py [--calibration small|FILE] [--simulations 3000]
         [--datasets 200] [--gap-datasets 40] [--abc-datasets 20] [--tables 4] [--particles 100]
-        [--jobs 1] [--seed 0] [--out DIR] [--estimate]
+        [--jobs 1] [--seed 0] [--out DIR] [--estimate] [--no-progress]
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ import pandas as pd
 from escalation.calibration.recovery import Design, compare
 from escalation.calibration.simulate import Simulator
 from escalation.experiments.executors import make_executor
+from escalation.progress import Bars
 from escalation.seeds import Streams
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -90,6 +91,7 @@ def main() -> None:
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="folder for the CSV files")
     parser.add_argument("--estimate", action="store_true", help="only time and project")
+    parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     args = parser.parse_args()
 
     sim = simulator(args.calibration)
@@ -107,7 +109,8 @@ def main() -> None:
     executor = make_executor(args.jobs)
     t0 = time.monotonic()
     try:
-        result = compare(sim, design, Streams(args.seed), executor)
+        bars = Bars(enabled=not args.no_progress)
+        result = compare(sim, design, Streams(args.seed), executor, bars)
     finally:
         executor.close()
     print(f"{design}\nwall time {time.monotonic() - t0:.0f} s\n")

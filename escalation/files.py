@@ -178,7 +178,7 @@ def atomic_path(path: Path) -> Iterator[Path]:
         raise
 
 
-def _replace(path: Path, write: Callable[[Path], None]) -> None:
+def _replace(path: Path, write: Callable[[Path], object]) -> None:
     """Write through ``write(tmp)`` to a temporary file, then move it over ``path``."""
     with atomic_path(path) as tmp:
         write(tmp)
@@ -218,12 +218,20 @@ def write_table(path: Path, frame: pd.DataFrame, **to_csv: Any) -> None:
     _replace(path, lambda tmp: frame.to_csv(tmp, **to_csv))
 
 
+def write_figure(path: Path, figure: Any, **savefig: Any) -> None:
+    """Save a matplotlib figure atomically, in the format the path's suffix names."""
+    path = Path(path)
+    savefig.setdefault("format", path.suffix.lstrip(".") or "png")
+    _replace(path, lambda tmp: figure.savefig(tmp, **savefig))
+
+
 def write_arrays(path: Path, **arrays: np.ndarray) -> None:
     """Write numpy arrays to an ``.npz`` file atomically (read them back with ``np.load``)."""
 
     def write(tmp: Path) -> None:
         with tmp.open("wb") as f:
-            np.savez(f, **arrays)
+            # numpy's default, named so that no array is taken for it
+            np.savez(f, allow_pickle=True, **arrays)
 
     _replace(path, write)
 

@@ -125,3 +125,15 @@ def write_severity_sweep(
     path = folder / "sweep.yaml"
     path.write_text(yaml.safe_dump(sweep))
     return path
+
+
+def local_cluster(distributed: Any) -> Any:
+    """A Dask cluster of two single-threaded worker processes on this machine (a context
+    manager; ``distributed`` is the module, imported by the test that skips without it)."""
+    return distributed.LocalCluster(
+        n_workers=2,
+        threads_per_worker=1,
+        processes=True,
+        host="127.0.0.1",
+        dashboard_address=None,
+    )

@@ -27,12 +27,13 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
 
 from escalation.calibration.scoring import ENSEMBLE_RUNS, ensemble_centre
+from escalation.progress import QUIET, Bars, end_early
 from escalation.record.summary import TargetSet, rms
 from escalation.scenario import schema as C
 from escalation.seeds import spawn_seeds
@@ -138,10 +139,11 @@ class _Paths(NamedTuple):
     stream: np.ndarray
 
     @classmethod
-    def of(cls, params: Sequence[HawkesParams], streams: Sequence[int]) -> _Paths:
+    def of(cls, params: Sequence[HawkesParams], streams: Sequence[int] | np.ndarray) -> _Paths:
         """Paths with the given parameters, reading the given streams."""
         cols = np.array([tuple(p) for p in params], dtype=float).reshape(-1, 4).T
-        return cls(*cols, np.asarray(streams, dtype=int))
+        mean, branching, decay, strike = cols
+        return cls(mean, branching, decay, strike, np.asarray(streams, dtype=int))
 
 
 #: Arrival times are kept on a grid of 2**-24 (in units of cumulative intensity) as integers, and
@@ -187,7 +189,7 @@ class _Arrivals:
         """Every stream, extended beyond its ``need`` (per stream)."""
         for i, n in enumerate(need):
             self._extend(i, float(n))
-        parts = []
+        parts: list[np.ndarray | list[int]] = []
         for i, t in enumerate(self.times):
             parts += [np.floor(t * QUANTUM).astype(np.int64) + i * SPAN, [(i + 1) * SPAN - 1]]
         lengths = np.array([len(t) + 1 for t in self.times])
@@ -266,25 +268,31 @@ def hawkes_counts(
     return out
 
 
-def hawkes_statistics(fit: HawkesFit, targets: TargetSet, seeds: Sequence[int]) -> np.ndarray:
+def hawkes_statistics(
+    fit: HawkesFit, targets: TargetSet, seeds: Sequence[int], bars: Bars = QUIET
+) -> np.ndarray:
     """Statistics (runs x targets) of the fitted Hawkes null on ``seeds`` (the null's
-    ensemble, scored like every other model's)."""
+    ensemble, scored like every other model's; ``bars`` shows its runs)."""
     width = 1 + max(
         [*fit.params, *(c.col for c in targets.compiled), *(c.ref_col for c in targets.compiled)],
         default=0,
     )
-    out = []
-    for a in range(0, len(seeds), CHUNK_RUNS):
-        chunk = seeds[a : a + CHUNK_RUNS]
-        counts = hawkes_counts(fit.params, fit.n_days, fit.strike_days, chunk, width)
-        out.extend(targets.evaluate(v) for v in counts)
+    out: list[np.ndarray] = []
+    with bars.bar("null model: Hawkes ensemble", len(seeds)) as bar:
+        for a in range(0, len(seeds), CHUNK_RUNS):
+            chunk = seeds[a : a + CHUNK_RUNS]
+            counts = hawkes_counts(fit.params, fit.n_days, fit.strike_days, chunk, width)
+            out.extend(targets.evaluate(v) for v in counts)
+            bar.update(len(chunk))
     return np.array(out).reshape(len(seeds), len(targets.targets))
 
 
 # --------------------------------------------------------------------------- the fit
 
 
-def _column_view(ts: TargetSet, idx: Sequence[int], columns: Sequence[int]) -> TargetSet:
+def _column_view(
+    ts: TargetSet, idx: Sequence[int] | np.ndarray, columns: Sequence[int]
+) -> TargetSet:
     """Targets ``idx`` of a compiled set, reading ``columns`` renumbered 0, 1, ... (so a run's
     values need only those columns)."""
     at = {c: j for j, c in enumerate(columns)}
@@ -387,12 +395,14 @@ def _candidates(p: HawkesParams, name: str) -> list[HawkesParams]:
     return [p._replace(**{name: v}) for v in values]
 
 
-def _sweep(state: _State, columns: dict[int, _Column], inputs: np.ndarray) -> bool:
+def _sweep(state: _State, columns: dict[int, _Column], inputs: np.ndarray, bar: Any) -> bool:
     """One sweep of the coordinate search: every parameter of every column in turn takes the
-    candidate value that lowers the RMS distance most (if any does). Whether anything moved."""
+    candidate value that lowers the RMS distance most (if any does), ``bar`` advancing by one
+    for each. Whether anything moved."""
     moved = False
     for col, column in columns.items():
         for name in HawkesParams._fields:
+            bar.update()
             trials = _candidates(state.params[col], name)
             if len(trials) < 2:
                 continue
@@ -431,19 +441,24 @@ def fit_hawkes(
     *,
     runs: int = FIT_RUNS,
     sweeps: int = FIT_SWEEPS,
+    bars: Bars = QUIET,
 ) -> HawkesFit:
     """Hawkes parameters per series column that bring the median of a ``runs``-run ensemble
     (seeds spawned from ``seed``, common to every candidate) closest to ``targets`` (RMS of
     :meth:`TargetSet.distances`), by coordinate search over fixed grids from ``start`` (the
     constant rates per column, i.e. branching 0 and no strike effect). ``strikes``: the day
-    indices of the US strikes (:func:`strike_days`), inputs. Deterministic given ``seed``."""
+    indices of the US strikes (:func:`strike_days`), inputs. Deterministic given ``seed``;
+    ``bars`` shows the parameters searched."""
     columns = _columns(targets, spawn_seeds(seed, runs))
     if not columns:
         return HawkesFit({}, n_days, tuple(strikes), 0.0, 0.0)
     inputs = _strike_inputs(n_days, strikes)
     state = _start(targets, columns, start, inputs)
     first = rms(state.dist)
-    for _ in range(sweeps):
-        if not _sweep(state, columns, inputs):
-            break
+    total = sweeps * len(columns) * len(HawkesParams._fields)
+    with bars.bar("null model: fitting Hawkes counts", total, unit="value") as bar:
+        for _ in range(sweeps):
+            if not _sweep(state, columns, inputs, bar):
+                break
+        end_early(bar)  # a sweep that moved nothing ends the search
     return HawkesFit(dict(state.params), n_days, tuple(strikes), first, rms(state.dist))

@@ -130,7 +130,7 @@ def _check_priors(
                 if name.startswith("series."):
                     apply_series_params(series, {name: value})
                 else:
-                    with_overrides(scenario, {name: value})
+                    with_overrides(scenario, {name: value}, hold_doctrine=False)
             except (ScenarioError, ValueError, ValidationError) as exc:
                 msg = exc.message if isinstance(exc, ScenarioError) else str(exc).splitlines()[0]
                 raise ScenarioError(
@@ -181,7 +181,7 @@ def load_calibration(
     spec, text = _read_spec(path, fit_until, score_until)
     scenario_path = _scenario_path(spec, path, text)
     fixed = [f"{k}={json.dumps(v, default=str)}" for k, v in spec.set.items()]
-    scenario = load_scenario(scenario_path, [*fixed, *overrides])
+    scenario = load_scenario(scenario_path, [*fixed, *overrides], hold_doctrine=False)
     record = record or load_record()
     series = {sid: s.to_spec() for sid, s in record.series.items()}
     _check_priors(spec, scenario, series, path, text)

@@ -11,6 +11,7 @@ from collections.abc import Mapping, Sequence
 import numpy as np
 
 from escalation.calibration.loading import Calibration
+from escalation.progress import QUIET, Bars
 from escalation.record.summary import TargetSet, rms
 from escalation.scenario.loading import with_overrides
 
@@ -30,8 +31,9 @@ def phase_blind(cal: Calibration) -> Calibration:
     return out
 
 
-def constant_rates(targets: TargetSet, n_days: int) -> dict[int, float]:
-    """Constant daily rates per series (by column) that best meet the targets on average."""
+def constant_rates(targets: TargetSet, n_days: int, bars: Bars = QUIET) -> dict[int, float]:
+    """Constant daily rates per series (by column) that best meet the targets on average, by
+    three passes of a grid search over each column (``bars`` shows the columns searched)."""
     cols = sorted(
         {c.col for c in targets.compiled} | {c.ref_col for c in targets.compiled if c.ref_col >= 0}
     )
@@ -44,15 +46,18 @@ def constant_rates(targets: TargetSet, n_days: int) -> dict[int, float]:
             values[:, c] = lam
         return values
 
-    for _ in range(3):
-        for c in cols:
-            best, best_d = rates[c], math.inf
-            for lam in grid:
-                trial = {**rates, c: float(lam)}
-                d = rms(targets.distances(targets.evaluate(expected(trial))))
-                if d < best_d:
-                    best, best_d = float(lam), d
-            rates[c] = best
+    passes = 3
+    with bars.bar("null model: constant rates", passes * len(cols), unit="column") as bar:
+        for _ in range(passes):
+            for c in cols:
+                best, best_d = rates[c], math.inf
+                for lam in grid:
+                    trial = {**rates, c: float(lam)}
+                    d = rms(targets.distances(targets.evaluate(expected(trial))))
+                    if d < best_d:
+                        best, best_d = float(lam), d
+                rates[c] = best
+                bar.update()
     return rates
 
 

@@ -7,7 +7,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import time
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -37,25 +37,26 @@ from escalation.calibration.simulate import Simulator, distance_runner, repeated
 from escalation.calibration.spec import budget_values
 from escalation.calibration.trust import TrustSettings, trust_polish
 from escalation.experiments.executors import make_executor
-from escalation.experiments.strikes import strike_effects
+from escalation.experiments.strikes import strike_effects, strike_events
 from escalation.files import folder_lock, read_json, write_json, write_table, write_text
+from escalation.progress import QUIET, Bars, end_early
 from escalation.record.overlap import TEMPO_PANELS
 from escalation.seeds import Streams
 from escalation.tables import find_table, read_table
 
 
 class FitFiles(NamedTuple):
-    """Where a fit keeps its resumable state in the output folder, and how its progress shows."""
+    """Where a fit keeps its resumable state in the output folder."""
 
     abc: str  # folder of its ABC-SMC
     refine: str  # state of its coordinate search
     trust: str  # state of its trust-region polish (its runs beside it, as .npz)
-    label: str  # progress label of its ABC-SMC
-    choosing: str | None  # the note shown while it chooses its best set
 
 
-FIT = FitFiles("abc", "refine.json", "trust.json", "fit", "choosing the best parameter set")
-NULL_FIT = FitFiles("abc_null", "refine_null.json", "trust_null.json", "null fit", None)
+FIT = FitFiles("abc", "refine.json", "trust.json")
+NULL_FIT = FitFiles("abc_null", "refine_null.json", "trust_null.json")
+#: The label the phase-blind null's stages carry before their own.
+NULL_LABEL = "null model, phase-blind agents"
 
 
 class Plan(NamedTuple):
@@ -68,12 +69,12 @@ class Plan(NamedTuple):
 
 
 class _Context(NamedTuple):
-    """What every stage of a calibration shares: its output folder, executor, progress notes,
+    """What every stage of a calibration shares: its output folder, executor, progress bars,
     streams and the seeds of the scored runs."""
 
     out: Path
     executor: Any
-    note: Callable[..., None]
+    bars: Bars
     streams: Streams  # under the calibration's master seed (spec.STREAMS)
     report_seeds: list[int]  # the runs of every scored ensemble
 
@@ -207,23 +208,20 @@ def fit_stages(
     t0 = time.monotonic()
     folder = ctx.out / files.abc
     runner = distance_runner(c.simulator, ctx.executor)
-
-    def on_progress(p: Progress) -> None:
-        ctx.note(files.label, p)
-
-    gens = abc_smc(
-        c.names,
-        runner,
-        plan.abc,
-        folder,
-        streams=streams.child("abc"),
-        on_progress=on_progress,
-        identity=identity,
-    )
+    with ctx.bars.bar("fit (ABC-SMC)", plan.abc.max_simulations, unit="sim") as bar:
+        gens = abc_smc(
+            c.names,
+            runner,
+            plan.abc,
+            folder,
+            streams=streams.child("abc"),
+            on_progress=lambda p: _show_abc(bar, p),
+            identity=identity,
+        )
     earlier = _earlier(folder / "state.json", t0)
-    if files.choosing:
-        ctx.note(files.choosing)
-    choice = choose_best(c, gens[-1], ctx.executor, streams.child("candidates"), start)
+    choice = choose_best(
+        c, gens[-1], ctx.executor, streams.child("candidates"), start, bars=ctx.bars
+    )
     best, refinement, trust = choice.best, None, None
     if plan.sweeps:
         t0 = time.monotonic()
@@ -236,7 +234,7 @@ def fit_stages(
             runs=plan.refine_runs,
             sweeps=plan.sweeps,
             state=state,
-            note=ctx.note,
+            bars=ctx.bars,
         )
         earlier += _earlier(state, t0)
     if plan.trust.steps:
@@ -249,10 +247,26 @@ def fit_stages(
             plan.trust,
             streams.child("trust"),
             state=state,
-            note=ctx.note,
+            bars=ctx.bars,
         )
         earlier += _earlier(state, t0)
     return Fit(gens, choice.table, refinement, trust, best, earlier)
+
+
+def _show_abc(bar: Any, p: Progress) -> None:
+    """ABC-SMC's bar: simulations so far, and the generation, tolerance, acceptance and
+    distinct particles beside them; full when it stops (its budget is a ceiling)."""
+    bar.n = p.simulations
+    bar.set_postfix(
+        gen=p.generation,
+        eps=f"{p.epsilon:.3g}",
+        accepted=f"{p.accepted}/{p.proposed}",
+        ess=f"{p.last.ess:.0f}" if p.last is not None else "-",
+        refresh=False,
+    )
+    if p.done:
+        end_early(bar)
+    bar.refresh()
 
 
 def write_fit(cal: Calibration, fit: Fit, posterior: pd.DataFrame, out: Path) -> None:
@@ -276,15 +290,16 @@ def run_ensembles(cal: Calibration, rs: ReportSet, fit: Fit, ctx: _Context) -> E
     posterior draw per run), on the report's targets and seeds."""
     rsim = Simulator(cal.scenario, cal.simulator.series, rs.ts, cal.names, cal.simulator.priors)
     seeds = ctx.report_seeds
-    ctx.note("calibrated ensemble")
-    calibrated = simulate(rsim, repeated(fit.best, seeds), seeds, ctx.executor).stats
-    ctx.note("posterior predictive ensemble")
+    with ctx.bars.counting(ctx.executor, "calibrated ensemble", len(seeds)) as executor:
+        calibrated = simulate(rsim, repeated(fit.best, seeds), seeds, executor).stats
     post = fit.gens[-1]
     w = post.weight / post.weight.sum()
     picks = ctx.streams.child("posterior").rng().choice(len(w), size=len(seeds), p=w)
     draws = [cal.simulator.values(post.u[i]) for i in picks]
     panels = [p for p, _ in TEMPO_PANELS]
-    predictive = simulate(rsim, draws, seeds, ctx.executor, panels=panels)
+    label = "posterior predictive ensemble"
+    with ctx.bars.counting(ctx.executor, label, len(seeds)) as executor:
+        predictive = simulate(rsim, draws, seeds, executor, panels=panels)
     assert predictive.monthly is not None
     return Ensembles(calibrated, predictive.stats, predictive.monthly)
 
@@ -321,7 +336,12 @@ def strike_table(cal: Calibration, best: Sequence[float], ctx: _Context) -> pd.D
     30 days after it, with and without it, on the same seeds."""
     scenario = cal.simulator.configure(best).scenario
     seed = ctx.streams.child("strikes").seed()
-    return strike_effects(scenario, STRIKE_REPLICATES, seed, executor=ctx.executor)
+    strikes = len(strike_events(scenario))
+    if not strikes:  # nothing to run
+        return strike_effects(scenario, STRIKE_REPLICATES, seed, executor=ctx.executor)
+    total = (1 + strikes) * STRIKE_REPLICATES
+    with ctx.bars.counting(ctx.executor, "what the timeline's strikes did", total) as executor:
+        return strike_effects(scenario, STRIKE_REPLICATES, seed, executor=executor)
 
 
 class NullScores(NamedTuple):
@@ -336,17 +356,16 @@ def score_nulls(cal: Calibration, rs: ReportSet, plan: Plan, ctx: _Context) -> N
     counts started from them (its fitted values per series in hawkes.csv and in its scores),
     and the phase-blind agents unless the calibration gives them no budget."""
     tempo, roles, seeds = rs.tempo, Roles.of(cal), ctx.report_seeds
-    ctx.note("null model: constant rates")
-    rates = constant_rates(cal.simulator.targets, cal.n_days)
+    rates = constant_rates(cal.simulator.targets, cal.n_days, bars=ctx.bars)
     stats = constant_rate_statistics(rates, tempo, cal.n_days, seeds)
     scores = {"null_constant_rate": model_scores(tempo, stats, roles)}
-    ctx.note("null model: self-exciting counts (Hawkes)")
     strikes = strike_days(cal.scenario)
     seed = ctx.streams.child("hawkes").seed()
-    hawkes = fit_hawkes(cal.simulator.targets, cal.n_days, strikes, rates, seed)
+    hawkes = fit_hawkes(cal.simulator.targets, cal.n_days, strikes, rates, seed, bars=ctx.bars)
     write_table(ctx.out / "hawkes.csv", hawkes.table(cal.series_names))
+    hawkes_stats = hawkes_statistics(hawkes, tempo, seeds, bars=ctx.bars)
     scores["null_hawkes"] = {
-        **model_scores(tempo, hawkes_statistics(hawkes, tempo, seeds), roles),
+        **model_scores(tempo, hawkes_stats, roles),
         "fit_rms_distance": {
             "constant_rate_start": round(hawkes.start_distance, 4),
             "fitted": round(hawkes.distance, 4),
@@ -355,16 +374,17 @@ def score_nulls(cal: Calibration, rs: ReportSet, plan: Plan, ctx: _Context) -> N
     }
     if cal.spec.null_budget_share <= 0:
         return NullScores(scores, 0.0)
-    ctx.note("null model: phase-blind agents")
     blind = phase_blind(cal)
     identity = {**cal.identity(), "null": "phase_blind"}
+    bctx = ctx._replace(bars=ctx.bars.within(NULL_LABEL))
     fit = fit_stages(
-        blind, plan, NULL_FIT, identity, ctx, ctx.streams.child("nulls").child("phase_blind")
+        blind, plan, NULL_FIT, identity, bctx, ctx.streams.child("nulls").child("phase_blind")
     )
     bsim = Simulator(
         blind.scenario, cal.simulator.series, tempo, blind.names, blind.simulator.priors
     )
-    stats = simulate(bsim, repeated(fit.best, seeds), seeds, ctx.executor).stats
+    with bctx.bars.counting(ctx.executor, "ensemble at its best set", len(seeds)) as executor:
+        stats = simulate(bsim, repeated(fit.best, seeds), seeds, executor).stats
     scores["null_phase_blind"] = model_scores(tempo, stats, roles)
     return NullScores(scores, fit.earlier)
 
@@ -395,23 +415,23 @@ def run_calibration(
     polish_sweeps: int | None = None,
     polish_steps: int | None = None,
     start: Sequence[float] | None = None,
-    progress: Callable[[str, Progress | None], None] | None = None,
+    bars: Bars = QUIET,
 ) -> CalibrationResult:
     """The whole calibration, writing its files to ``out`` (its plots are drawn from the result
     by the viz layer). ``polish_sweeps`` overrides the budget's sweeps of the coordinate search
     that polishes the best set, and ``polish_steps`` its steps of the trust-region polish that
-    follows; ``start`` (values for every fitted name) joins the candidates for the best set."""
+    follows; ``start`` (values for every fitted name) joins the candidates for the best set.
+    ``bars`` shows each stage's progress (none by default); results do not depend on it."""
     started = time.monotonic()
     out.mkdir(parents=True, exist_ok=True)
     with folder_lock(out):  # a second process on this folder stops here, naming this one
         if restart:
             discard(out)
         plan = make_plan(cal, budget, polish_sweeps, polish_steps)
-        note = (lambda stage, p=None: progress(stage, p)) if progress else (lambda *a: None)
         executor = make_executor(jobs, scheduler)
         streams = Streams(cal.spec.seed)
         report_seeds = streams.child("report").seeds(cal.spec.report_replicates)
-        ctx = _Context(out, executor, note, streams, report_seeds)
+        ctx = _Context(out, executor, bars, streams, report_seeds)
         try:
             fit = fit_stages(cal, plan, FIT, cal.identity(), ctx, streams, start)
             fit = fit._replace(best=[tidy(v) for v in fit.best])  # as written to best.yaml
@@ -419,7 +439,6 @@ def run_calibration(
             write_fit(cal, fit, posterior, out)
             rs = report_set(cal)
             ens = run_ensembles(cal, rs, fit, ctx)
-            ctx.note("what the timeline's strikes did")
             tables = make_tables(cal, rs, ens)._replace(strikes=strike_table(cal, fit.best, ctx))
             write_tables(tables, out)
             roles, nt = Roles.of(cal), rs.n_tempo
@@ -435,7 +454,6 @@ def run_calibration(
             scores["elapsed_minutes"] = round(elapsed / 60, 2)
             scores["written"] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
             write_json(out / "scores.json", scores)
-            note("plots and report")
             inputs = ReportInputs(
                 cal=cal,
                 scores=scores,
@@ -464,6 +482,7 @@ def summary_scores(
     """The scores of phases and incidents, how ABC-SMC went, the best set and the settings."""
     post = fit.gens[-1]
     state = read_json(out / FIT.abc / "state.json")
+    assert state is not None  # the ABC stage writes it as it runs
     return {
         "phases": {
             "changes": len(tables.phases),
@@ -516,6 +535,8 @@ def rewrite_report(cal: Calibration, out: Path) -> None:
         return read_table(out, name) if find_table(out, name) is not None else None
 
     scores = read_json(out / "scores.json")
+    if scores is None:
+        raise FileNotFoundError(f"{out / 'scores.json'}: the fit has not finished")
     inputs = ReportInputs(
         cal=cal,
         scores=scores,

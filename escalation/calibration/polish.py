@@ -23,6 +23,7 @@ import pandas as pd
 from escalation.calibration.scoring import Judgement, judge
 from escalation.calibration.simulate import Simulator, simulate
 from escalation.files import read_state, write_json
+from escalation.progress import QUIET, Bars, end_early
 from escalation.seeds import Streams
 
 
@@ -132,13 +133,14 @@ def refine(
     max_step: float = 0.32,
     min_step: float = 0.005,
     state: Path | None = None,
-    note: Callable[[str], None] | None = None,
+    bars: Bars = QUIET,
 ) -> Polished:
     """Polish ``start`` (values of ``sim``'s fitted names) by adaptive coordinate search in
     prior-quantile units, judging each point on ``runs`` runs with common seeds (see the module
     docstring). With ``state`` (a JSON file) it saves itself after every value, and a later call
     with the same start, streams, runs and steps continues where it stopped, with more sweeps if
-    asked. Returns the values and a log of the accepted moves."""
+    asked; ``bars`` shows the values visited. Returns the values and a log of the accepted
+    moves."""
     n = len(sim.priors)
     seeds = streams.child("runs").seeds(runs)
     resample = streams.child("resample")
@@ -174,18 +176,22 @@ def refine(
         if state is not None:
             write_json(state, search.body(identity, t0))
 
-    while not search.done and search.sweep <= sweeps:
-        order = streams.child("order").child(search.sweep).rng().permutation(n)
-        if note and search.position == 0:
-            note(f"refining the best set: sweep {search.sweep} of {sweeps}, {n} parameters")
-        while search.position < n:
-            k = int(order[search.position])
-            _move(search, k, sim.names[k], evaluate, limits)
-            search.position += 1
+    label = "refining the best set (coordinate search)"
+    visited = min(sweeps * n, (search.sweep - 1) * n + search.position)
+    with bars.bar(label, sweeps * n, unit="value", initial=visited) as bar:
+        while not search.done and search.sweep <= sweeps:
+            order = streams.child("order").child(search.sweep).rng().permutation(n)
+            while search.position < n:
+                k = int(order[search.position])
+                _move(search, k, sim.names[k], evaluate, limits)
+                search.position += 1
+                save()
+                bar.set_postfix(sweep=f"{search.sweep}/{sweeps}", hits=search.best[0])
+                bar.update()
+            search.done = search.moved == 0 and bool(np.all(search.steps <= min_step))
+            search.sweep, search.position, search.moved = search.sweep + 1, 0, 0
             save()
-        search.done = search.moved == 0 and bool(np.all(search.steps <= min_step))
-        search.sweep, search.position, search.moved = search.sweep + 1, 0, 0
-        save()
+        end_early(bar)  # stopped before its last sweep: nothing moved at the smallest steps
     return Polished(sim.values(search.u), pd.DataFrame(search.log))
 
 

@@ -53,6 +53,7 @@ from escalation.calibration.forest import (
 )
 from escalation.calibration.simulate import Proposal, Simulator, simulate
 from escalation.calibration.spec import Prior
+from escalation.progress import QUIET, Bars, Counting
 from escalation.record.summary import RATIO_EPS, TargetSet, rms
 from escalation.record.types import APPROXIMATE_TOLERANCE, ZERO, Target, Value
 from escalation.seeds import Streams
@@ -133,7 +134,8 @@ def synthetic_record(
     return SyntheticRecord(targets, np.array(columns, dtype=int))
 
 
-class Dataset(NamedTuple):
+@dataclass(frozen=True)  # not a named tuple: its ``index`` would shadow tuple.index
+class Dataset:
     """True prior quantiles, the run at them (the source targets' statistics), its record."""
 
     index: int
@@ -142,12 +144,15 @@ class Dataset(NamedTuple):
     record: SyntheticRecord
 
 
-def datasets(sim: Simulator, n: int, streams: Streams, executor: Any) -> list[Dataset]:
+def datasets(
+    sim: Simulator, n: int, streams: Streams, executor: Any, bars: Bars = QUIET
+) -> list[Dataset]:
     """``n`` model-made datasets: truths from stream ``u``, their runs' seeds from ``run``,
-    dataset i's bounds from ``record``/i."""
+    dataset i's bounds from ``record``/i (``bars`` shows the runs)."""
     u = streams.child("u").rng().random((n, len(sim.priors)))
     seeds = streams.child("run").seeds(n)
-    stats = simulate(sim, [sim.values(x) for x in u], seeds, executor).stats
+    with bars.counting(executor, "model-made datasets", n) as counted:
+        stats = simulate(sim, [sim.values(x) for x in u], seeds, counted).stats
     out = []
     for i in range(n):
         record = synthetic_record(sim.targets, stats[i], streams.child("record").child(i).rng())
@@ -181,37 +186,48 @@ class Inferred(NamedTuple):
 
 
 def run_forests(
-    sim: Simulator, data: list[Dataset], design: Design, streams: Streams, executor: Any
+    sim: Simulator,
+    data: list[Dataset],
+    design: Design,
+    streams: Streams,
+    executor: Any,
+    bars: Bars = QUIET,
 ) -> Inferred:
     """ABC-RF and ABC-RF gap on every dataset (gap: the first ``design.gap_datasets``): dataset
-    i uses reference table i mod ``design.tables`` (stream ``table``/t)."""
+    i uses reference table i mod ``design.tables`` (stream ``table``/t); ``bars`` shows the
+    tables' runs."""
     inside: dict[int, Posterior] = {}
     gap: dict[int, Posterior] = {}
     cpu = {"ABC-RF": 0.0, "ABC-RF gap": 0.0}
-    for t in range(design.tables):
-        mine = [ds for ds in data if ds.index % design.tables == t]
-        if not mine:
-            continue
-        start = time.process_time()
-        stream = streams.child("table").child(t)
-        table = reference_table(sim, design.simulations, stream, executor)
-        simulated = time.process_time() - start
-        x = features(sim.targets, table.stats)
-        forests = grow(x, table.u, design.forest, stream)
-        stats = [table.stats[:, ds.record.columns] for ds in mine]
-        dist = [record_distances(ds.record.targets, s) for ds, s in zip(mine, stats, strict=True)]
-        posts = condition_inside(forests, table, x, dist, design.forest)
-        inside.update({ds.index: p for ds, p in zip(mine, posts, strict=True)})
-        cpu["ABC-RF"] += time.process_time() - start
-        for ds, s in zip(mine, stats, strict=True):
-            if ds.index >= design.gap_datasets:
+    used = {ds.index % design.tables for ds in data}
+    label, total = "ABC random forests: reference tables", len(used) * design.simulations
+    with bars.counting(executor, label, total) as counted:
+        for t in range(design.tables):
+            mine = [ds for ds in data if ds.index % design.tables == t]
+            if not mine:
                 continue
             start = time.process_time()
-            gaps = signed_gaps(ds.record.targets, s)
-            stream = streams.child("gap").child(ds.index)
-            gap[ds.index] = condition_gap(table, gaps, design.forest, stream)
-            # its own forests, and its share of the table's simulations
-            cpu["ABC-RF gap"] += time.process_time() - start + simulated / len(mine)
+            stream = streams.child("table").child(t)
+            table = reference_table(sim, design.simulations, stream, counted)
+            simulated = time.process_time() - start
+            x = features(sim.targets, table.stats)
+            forests = grow(x, table.u, design.forest, stream)
+            stats = [table.stats[:, ds.record.columns] for ds in mine]
+            dist = [
+                record_distances(ds.record.targets, s) for ds, s in zip(mine, stats, strict=True)
+            ]
+            posts = condition_inside(forests, table, x, dist, design.forest)
+            inside.update({ds.index: p for ds, p in zip(mine, posts, strict=True)})
+            cpu["ABC-RF"] += time.process_time() - start
+            for ds, s in zip(mine, stats, strict=True):
+                if ds.index >= design.gap_datasets:
+                    continue
+                start = time.process_time()
+                gaps = signed_gaps(ds.record.targets, s)
+                stream = streams.child("gap").child(ds.index)
+                gap[ds.index] = condition_gap(table, gaps, design.forest, stream)
+                # its own forests, and its share of the table's simulations
+                cpu["ABC-RF gap"] += time.process_time() - start + simulated / len(mine)
     cost = pd.DataFrame(
         [
             _cost("ABC-RF", len(inside), design.simulations, cpu["ABC-RF"]),
@@ -247,10 +263,16 @@ def _keeping_runner(
 
 
 def run_abc(
-    sim: Simulator, data: list[Dataset], design: Design, streams: Streams, executor: Any
+    sim: Simulator,
+    data: list[Dataset],
+    design: Design,
+    streams: Streams,
+    executor: Any,
+    bars: Bars = QUIET,
 ) -> Inferred:
     """ABC-SMC (and its regression adjustment) on the first ``design.abc_datasets`` datasets,
-    each until ``design.simulations`` simulations are spent (stream ``abc``/i)."""
+    each until ``design.simulations`` simulations are spent (stream ``abc``/i); ``bars`` shows
+    their runs."""
     settings = Settings(
         particles=design.particles,
         max_generations=1000,
@@ -262,24 +284,29 @@ def run_abc(
     plain: dict[int, Posterior] = {}
     adjusted: dict[int, Posterior] = {}
     spent, cpu = [], 0.0
-    for ds in data[: design.abc_datasets]:
-        start = time.process_time()
-        mine = replace(sim, targets=ds.record.targets)
-        kept: dict[bytes, np.ndarray] = {}
-        with tempfile.TemporaryDirectory() as folder:
-            gens = abc_smc(
-                sim.names,
-                _keeping_runner(mine, executor, kept),
-                settings,
-                Path(folder),
-                streams=streams.child("abc").child(ds.index),
-            )
-        last = gens[-1]
-        plain[ds.index] = Posterior.of_generation(last)
-        stats = np.array([kept[u.tobytes()] for u in last.u])
-        adjusted[ds.index] = regression_adjust(last, signed_gaps(ds.record.targets, stats))
-        spent.append(len(kept))
-        cpu += time.process_time() - start
+    chosen = data[: design.abc_datasets]
+    with bars.bar("ABC-SMC on each dataset", len(chosen) * design.simulations) as bar:
+        counted = Counting(executor, bar.update)
+        for k, ds in enumerate(chosen, start=1):
+            start = time.process_time()
+            mine = replace(sim, targets=ds.record.targets)
+            kept: dict[bytes, np.ndarray] = {}
+            with tempfile.TemporaryDirectory() as folder:
+                gens = abc_smc(
+                    sim.names,
+                    _keeping_runner(mine, counted, kept),
+                    settings,
+                    Path(folder),
+                    streams=streams.child("abc").child(ds.index),
+                )
+            bar.n = k * design.simulations  # a run may end a batch past its budget
+            bar.refresh()
+            last = gens[-1]
+            plain[ds.index] = Posterior.of_generation(last)
+            stats = np.array([kept[u.tobytes()] for u in last.u])
+            adjusted[ds.index] = regression_adjust(last, signed_gaps(ds.record.targets, stats))
+            spent.append(len(kept))
+            cpu += time.process_time() - start
     mean = float(np.mean(spent)) if spent else 0.0
     methods = ("ABC-SMC", "ABC-SMC + regression")
     cost = pd.DataFrame([_cost(m, len(plain), mean, cpu) for m in methods])
@@ -403,12 +430,15 @@ class Comparison(NamedTuple):
     cost: pd.DataFrame
 
 
-def compare(sim: Simulator, design: Design, streams: Streams, executor: Any) -> Comparison:
+def compare(
+    sim: Simulator, design: Design, streams: Streams, executor: Any, bars: Bars = QUIET
+) -> Comparison:
     """Every method on model-made datasets of ``sim`` at ``design``'s budget (streams: ``truth``
-    for the datasets, ``table``/``gap`` for the forests, ``abc`` for ABC-SMC, ``sbc``)."""
-    data = datasets(sim, design.datasets, streams.child("truth"), executor)
-    forests = run_forests(sim, data, design, streams, executor)
-    abc = run_abc(sim, data, design, streams, executor)
+    for the datasets, ``table``/``gap`` for the forests, ``abc`` for ABC-SMC, ``sbc``);
+    ``bars`` shows each stage's runs."""
+    data = datasets(sim, design.datasets, streams.child("truth"), executor, bars)
+    forests = run_forests(sim, data, design, streams, executor, bars)
+    abc = run_abc(sim, data, design, streams, executor, bars)
     inferred = {**abc.posteriors, **forests.posteriors}
     per = score(sim, data, inferred, design.draws, streams)
     common = set.intersection(*(set(p) for p in inferred.values() if p))

@@ -33,7 +33,7 @@ def within_sampling_error(t: Target, median: float) -> bool:
     sampling interval? Other targets: False (they are judged by their range alone)."""
     v = t.value
     exact = v.form == "point" and not v.approximate and not v.tolerance
-    if not exact or t.statistic not in ("count", "monthly_max", "monthly_min"):
+    if not exact or v.point is None or t.statistic not in ("count", "monthly_max", "monthly_min"):
         return False
     n = float(v.point)
     half = SAMPLING_Z * math.sqrt(max(n, 1.0))

@@ -13,6 +13,7 @@ from escalation.calibration.abc import Generation
 from escalation.calibration.loading import Calibration
 from escalation.calibration.scoring import judge
 from escalation.calibration.simulate import repeated, simulate
+from escalation.progress import QUIET, Bars
 from escalation.seeds import Streams
 
 
@@ -60,20 +61,25 @@ def choose_best(
     executor: Any,
     streams: Streams,
     start: Sequence[float] | None = None,
+    *,
+    bars: Bars = QUIET,
 ) -> Choice:
     """Re-run the best particles, the posterior mean (and ``start``, values given by the user)
     and keep the one whose ensemble median is expected to meet the most fit targets
     (:func:`~.scoring.expected_hits`; ties: the smaller distance of the medians). Every
     candidate runs with the same seeds, ``streams``' ``runs``, and is resampled from its
-    ``resample``."""
+    ``resample``. ``bars`` shows the runs' progress."""
     sim = cal.simulator
     seeds = streams.child("runs").seeds(cal.spec.candidate_replicates)
+    chosen = candidates(cal, gen, start)
     rows = []
-    for j, (values, kind) in enumerate(candidates(cal, gen, start)):
-        stats = simulate(sim, repeated(values, seeds), seeds, executor).stats
-        hits, dist = judge(sim.targets, stats, streams.child("resample"))
-        rows.append(
-            {"candidate": j, "hits": hits, "distance": dist, "values": values, "kind": kind}
-        )
+    label, total = "choosing the best parameter set", len(chosen) * len(seeds)
+    with bars.counting(executor, label, total) as counted:
+        for j, (values, kind) in enumerate(chosen):
+            stats = simulate(sim, repeated(values, seeds), seeds, counted).stats
+            hits, dist = judge(sim.targets, stats, streams.child("resample"))
+            rows.append(
+                {"candidate": j, "hits": hits, "distance": dist, "values": values, "kind": kind}
+            )
     table = pd.DataFrame(rows).sort_values(["hits", "distance"], ascending=[False, True])
     return Choice(list(table.iloc[0]["values"]), table)

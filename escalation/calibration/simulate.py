@@ -34,7 +34,8 @@ class SplitValues(NamedTuple):
 
 def split_values(names: Sequence[str], values: Sequence[float]) -> SplitValues:
     """Fitted values split into scenario values and observation parameters of series."""
-    scenario, series = {}, {}
+    scenario: dict[str, float] = {}
+    series: dict[str, float] = {}
     for name, value in zip(names, values, strict=True):
         (series if name.startswith("series.") else scenario)[name] = value
     return SplitValues(scenario, series)
@@ -87,7 +88,10 @@ class Simulator:
     def configure(self, values: Sequence[float]) -> Configured:
         """The scenario and series with ``values`` applied."""
         over, series_values = split_values(self.names, values)
-        scenario = with_overrides(self.scenario, over) if over else self.scenario
+        # fitted values mean what they will in the scenario file --write-scenario writes
+        scenario = (
+            with_overrides(self.scenario, over, hold_doctrine=False) if over else self.scenario
+        )
         return Configured(scenario, apply_series_params(self.series, series_values))
 
     def statistics(self, values: Sequence[float], seed: int) -> np.ndarray:
@@ -129,6 +133,7 @@ def _run_task(task: _Task) -> _Output:
         return _Output(sim.statistics(task.values, task.seed), None)
     scenario, series = sim.configure(task.values)
     result = run(scenario, task.seed, series=series, daily_series=True)
+    assert result.daily_series is not None  # asked for
     stats = sim.targets.evaluate(result.daily_series)
     return _Output(stats, result.monthly[result.monthly["series"].isin(task.panels)])
 

@@ -107,31 +107,47 @@ class Prior(C.Frozen):
                 raise ValueError(f"low ({self.low}) must be below high ({self.high})")
         return self
 
+    def _bounds(self) -> tuple[float, float]:
+        """Low and high of a uniform or loguniform prior (the validator requires both)."""
+        if self.low is None or self.high is None:
+            raise ValueError(f"a {self.prior} prior needs low and high")
+        return self.low, self.high
+
+    def _normal(self) -> tuple[float, float, float, float]:
+        """Mean and sd of a normal prior, and its truncation in sds from the mean."""
+        if self.mean is None or self.sd is None:
+            raise ValueError("a normal prior needs mean and sd")
+        a = -math.inf if self.low is None else (self.low - self.mean) / self.sd
+        b = math.inf if self.high is None else (self.high - self.mean) / self.sd
+        return self.mean, self.sd, a, b
+
     def from_unit(self, u: float) -> float:
         """The value at quantile ``u`` of the prior."""
         u = min(max(u, 0.0), 1.0)
         if self.prior == "uniform":
-            x = self.low + u * (self.high - self.low)  # type: ignore[operator]
+            low, high = self._bounds()
+            x = low + u * (high - low)
         elif self.prior == "loguniform":
-            x = math.exp(math.log(self.low) + u * math.log(self.high / self.low))  # type: ignore[operator,arg-type]
+            low, high = self._bounds()
+            x = math.exp(math.log(low) + u * math.log(high / low))
         else:
-            a = -math.inf if self.low is None else (self.low - self.mean) / self.sd  # type: ignore[operator]
-            b = math.inf if self.high is None else (self.high - self.mean) / self.sd  # type: ignore[operator]
+            mean, sd, a, b = self._normal()
             lo, hi = sps.norm.cdf(a), sps.norm.cdf(b)
             q = min(max(lo + u * (hi - lo), 1e-12), 1 - 1e-12)
-            x = self.mean + self.sd * sps.norm.ppf(q)  # type: ignore[operator]
+            x = mean + sd * sps.norm.ppf(q)
         return float(round(x)) if self.type == "int" else float(x)
 
     def to_unit(self, x: float) -> float:
         """The prior quantile of ``x``."""
         if self.prior == "uniform":
-            return (x - self.low) / (self.high - self.low)  # type: ignore[operator]
+            low, high = self._bounds()
+            return (x - low) / (high - low)
         if self.prior == "loguniform":
-            return math.log(x / self.low) / math.log(self.high / self.low)  # type: ignore[operator,arg-type]
-        a = -math.inf if self.low is None else (self.low - self.mean) / self.sd  # type: ignore[operator]
-        b = math.inf if self.high is None else (self.high - self.mean) / self.sd  # type: ignore[operator]
+            low, high = self._bounds()
+            return math.log(x / low) / math.log(high / low)
+        mean, sd, a, b = self._normal()
         lo, hi = sps.norm.cdf(a), sps.norm.cdf(b)
-        return (sps.norm.cdf((x - self.mean) / self.sd) - lo) / (hi - lo)  # type: ignore[operator]
+        return (sps.norm.cdf((x - mean) / sd) - lo) / (hi - lo)
 
 
 class CalibrationSpec(C.Frozen):

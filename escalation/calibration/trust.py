@@ -28,7 +28,7 @@ from __future__ import annotations
 
 import time
 import warnings
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
 from typing import Any
@@ -42,6 +42,7 @@ from escalation.calibration.polish import Polished
 from escalation.calibration.scoring import judge
 from escalation.calibration.simulate import Simulator, simulate
 from escalation.files import read_state, write_arrays, write_json
+from escalation.progress import QUIET, Bars, Counting, end_early
 from escalation.record.statistics import slack
 from escalation.record.summary import RATIO_EPS, TargetSet
 from escalation.seeds import Streams
@@ -253,14 +254,14 @@ class LocalModel:
             # chances above, which see runs cross the edge)
             p = p + np.minimum(0.0, self._drift_chances(moves, blur) - self._drift0(blur))
             out[:, i] = np.clip(p, 0.0, 1.0)
-        for i, k, rivals in self._peaks:
+        for j, k, rivals in self._peaks:
             pt, pm = q[:, [k]], q[:, rivals]
             s = np.sqrt(
                 blur**2 * np.maximum(pt + pm - (pt - pm) ** 2, 1e-6) / self.runs
                 + var[:, [k]]
                 + var[:, rivals]
             )
-            out[:, i] = np.prod(ndtr((pt - pm) / s), axis=1)
+            out[:, j] = np.prod(ndtr((pt - pm) / s), axis=1)
         return out if np.ndim(delta) == 2 else out[0]
 
     def expected_hits(self, delta: np.ndarray, blur: float = 1.0) -> float:
@@ -416,13 +417,13 @@ def trust_polish(
     streams: Streams,
     *,
     state: Path | None = None,
-    note: Callable[[str], None] | None = None,
+    bars: Bars = QUIET,
 ) -> Polished:
     """Polish ``start`` (values of ``sim``'s fitted names) by trust-region steps on local
     linear models (see the module docstring). With ``state`` (a JSON file, its runs beside it
     in a .npz file) it saves itself after every step, and a later call with the same start and
-    settings and streams continues where it stopped, with more steps if asked.
-    Returns the values and a log of every step."""
+    settings and streams continues where it stopped, with more steps if asked; ``bars`` shows
+    its runs. Returns the values and a log of every step."""
     ts = sim.targets
     identity = {
         "names": list(sim.names),
@@ -439,13 +440,19 @@ def trust_polish(
     else:
         u = np.array([q.to_unit(v) for q, v in zip(sim.priors, start, strict=True)], dtype=float)
         p = _Polish.new(u, settings.radius, len(ts.targets))
-    while p.step < settings.steps and p.radius >= settings.min_radius:
-        p.step += 1
-        if note:
-            note(f"polishing the best set jointly: step {p.step} of {settings.steps}")
-        _take_step(p, sim, executor, settings, streams)
-        if state is not None:
-            p.save(state, identity, t0)
+    per_step, first = 2 * settings.runs + settings.perturbations, p.step
+    label = "polishing the best set jointly (trust region)"
+    with bars.bar(label, max(0, settings.steps - first) * per_step) as bar:
+        counted = Counting(executor, bar.update)
+        while p.step < settings.steps and p.radius >= settings.min_radius:
+            p.step += 1
+            bar.set_postfix(step=f"{p.step}/{settings.steps}", radius=f"{p.radius:.3g}")
+            _take_step(p, sim, counted, settings, streams)
+            bar.n = (p.step - first) * per_step  # a step the model sees no gain in runs less
+            bar.refresh()
+            if state is not None:
+                p.save(state, identity, t0)
+        end_early(bar)  # the region shrank below its floor before the last step
     if state is not None:
         p.save(state, identity, t0)
     return Polished(sim.values(p.u), pd.DataFrame(p.log))

@@ -6,12 +6,13 @@ import argparse
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from escalation.cli.common import add_scheduler_option
+from escalation.cli.common import add_scheduler_option, bars_of
 from escalation.errors import UserError
 from escalation.experiments.limits import MAX_POLISH
 
 if TYPE_CHECKING:
     from escalation.calibration.loading import Calibration
+    from escalation.progress import Bars
 
 FITTED = Path("calibrations") / "fitted"
 """Where fits are written (one folder per calibration name)."""
@@ -129,60 +130,23 @@ def _date(text: str):
         raise argparse.ArgumentTypeError(f"expected a date YYYY-MM-DD, got {text!r}") from None
 
 
-def _progress(no_progress: bool):
-    """The progress callback of a fit: a bar per ABC-SMC, a line per later stage, and a
-    function that closes the bars."""
-    import sys
-
-    from escalation.cli.common import progress_bar
-
-    bars: dict = {}
-
-    def close() -> None:
-        for bar in bars.values():
-            bar.close()
-        bars.clear()
-
-    def progress(stage, p=None) -> None:
-        if p is None:
-            close()
-            if not no_progress:
-                print(f"{stage}...", file=sys.stderr)
-            return
-        bar = bars.get(stage)
-        if bar is None:
-            bar = bars[stage] = progress_bar(None, stage, no_progress)
-            bar.unit = "sim"
-        bar.n = p.simulations
-        bar.set_postfix(
-            gen=p.generation,
-            eps=f"{p.epsilon:.3g}",
-            accepted=f"{p.accepted}/{p.proposed}",
-            ess=f"{p.last.ess:.0f}" if p.last is not None else "-",
-            refresh=False,
-        )
-        bar.refresh()
-
-    return progress, close
-
-
-def _fit(args: argparse.Namespace, cal: Calibration, out: Path) -> dict | None:
-    """One calibration to ``out`` with its plots; its scores, or None if interrupted. The
-    folder is locked meanwhile: a second fit into it stops with an error naming this one."""
+def _fit(args: argparse.Namespace, cal: Calibration, out: Path, bars: Bars) -> dict | None:
+    """One calibration to ``out`` with its plots, each stage's progress on ``bars``; its
+    scores, or None if interrupted. The folder is locked meanwhile: a second fit into it stops
+    with an error naming this one."""
     from escalation.cli.common import writing_to
 
     with writing_to(out):
-        return _fit_in(args, cal, out)
+        return _fit_in(args, cal, out, bars)
 
 
-def _fit_in(args: argparse.Namespace, cal: Calibration, out: Path) -> dict | None:
+def _fit_in(args: argparse.Namespace, cal: Calibration, out: Path, bars: Bars) -> dict | None:
     import sys
 
     from escalation.calibration.loading import load_start
     from escalation.calibration.pipeline import run_calibration
     from escalation.viz.calibration import write_calibration_plots
 
-    progress, close = _progress(args.no_progress)
     try:
         result = run_calibration(
             cal,
@@ -194,17 +158,16 @@ def _fit_in(args: argparse.Namespace, cal: Calibration, out: Path) -> dict | Non
             polish_sweeps=args.polish_sweeps,
             polish_steps=args.polish_steps,
             start=load_start(args.start, cal) if args.start is not None else None,
-            progress=progress,
+            bars=bars,
         )
     except KeyboardInterrupt:
-        close()
         print(
             f"interrupted: every finished simulation is in {out}/abc/ and the polish so far in "
             f"{out}/refine.json and {out}/trust.json; run the same command to continue",
             file=sys.stderr,
         )
         return None
-    close()
+    bars.note("drawing the plots")
     write_calibration_plots(cal, result, out)
     return result.scores
 
@@ -223,7 +186,7 @@ def cmd_calibrate(args: argparse.Namespace) -> int:
         out = out.with_name(out.name + suffix)
     else:
         out = args.out
-    scores = _fit(args, cal, out)
+    scores = _fit(args, cal, out, bars_of(args))
     if scores is None:
         return 130
     if args.write_scenario is not None:
@@ -257,14 +220,14 @@ def _rolling(args: argparse.Namespace) -> int:
         )
     fitted = args.out or FITTED
     name = ""
-    for origin in ORIGINS:
+    bars = bars_of(args)
+    for k, origin in enumerate(ORIGINS, start=1):
         cal = load_calibration(
             args.spec, fit_until=origin.fit_until, score_until=origin.score_until
         )
         name = output_folder(fitted, cal.spec.name, source=str(args.spec)).name
-        if not args.no_progress:
-            print(f"origin {origin.fit_until}:", file=sys.stderr)
-        if _fit(args, cal, fitted / folder_name(name, origin)) is None:
+        within = bars.within(f"origin {k} of {len(ORIGINS)} (fit to {origin.fit_until})")
+        if _fit(args, cal, fitted / folder_name(name, origin), within) is None:
             return 130
     table = rolling_table(fitted, name)
     write_table(fitted / f"{name}-rolling.csv", table)

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from escalation.errors import UserError
 from escalation.experiments.limits import MAX_REPLICATES
+from escalation.progress import Bars
 
 
 def positive_int(text: str) -> int:
@@ -151,13 +152,16 @@ def writing_to(out: Path) -> Iterator[None]:
         yield
 
 
-def progress_bar(total: int, desc: str, disable: bool):
-    """A progress bar on stderr (imported late: keeps ``escalation --help`` fast)."""
-    from tqdm import std
-    from tqdm.auto import tqdm
+def bars_of(args: argparse.Namespace) -> Bars:
+    """The progress bars of a command: on stderr when it is a terminal, none with
+    ``--no-progress``."""
+    return Bars(enabled=not getattr(args, "no_progress", False))
 
-    std.tqdm.monitor_interval = 0  # no monitor thread: worker processes are forked
-    return tqdm(total=total, desc=desc, unit="run", disable=disable, dynamic_ncols=True)
+
+def progress_bar(total: int | None, desc: str, disable: bool):
+    """A bar of runs labelled ``desc``, as every stage draws them (:class:`Bars`); none if
+    ``disable``."""
+    return Bars(enabled=not disable).bar(desc, total)
 
 
 def warn(messages: Iterable[str]) -> None:

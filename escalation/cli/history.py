@@ -49,10 +49,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         action="store_true",
         help="check that every cited passage occurs verbatim in its seed document",
     )
+    p.add_argument("--no-progress", action="store_true", help="hide the progress bar")
     p.set_defaults(func=cmd_history)
 
 
 def cmd_history(args: argparse.Namespace) -> int:
+    from escalation.cli.common import bars_of
     from escalation.files import write_table
     from escalation.record.acled import load_acled
     from escalation.record.loading import load_record
@@ -64,7 +66,7 @@ def cmd_history(args: argparse.Namespace) -> int:
     if args.check_passages:
         verify_passages(record)
     args.out.mkdir(parents=True, exist_ok=True)
-    rec = reconstruct(record)
+    rec = reconstruct(record, bars=bars_of(args))
     write_table(args.out / "reconstruction.csv", rec.table)
     write_table(args.out / "targets.csv", target_table(record))
     written = ["targets.csv", "reconstruction.csv"]

@@ -13,8 +13,8 @@ from escalation.cli.common import (
     add_format_option,
     add_run_options,
     add_scheduler_option,
+    bars_of,
     positive_int,
-    progress_bar,
     warn,
     writing_to,
 )
@@ -23,6 +23,7 @@ from escalation.experiments.limits import MAX_POINTS, MAX_RUNS
 
 if TYPE_CHECKING:
     from escalation.experiments.sweep import Sweep, SweepResult
+    from escalation.progress import Bars
 
 
 def register(subparsers: argparse._SubParsersAction) -> None:
@@ -89,7 +90,8 @@ def _sweep(args: argparse.Namespace, sweep: Sweep, out: Path) -> int:
     from escalation.experiments.sweep import run_sweep
     from escalation.viz.replot import replot_sweep
 
-    bar = progress_bar(sweep.total_runs, sweep.spec.name, args.no_progress)
+    bars = bars_of(args).within(f"sweep {sweep.spec.name}")
+    bar = bars.bar("runs", sweep.total_runs)
 
     def progress(done: int, total: int) -> None:
         bar.n = done
@@ -114,6 +116,7 @@ def _sweep(args: argparse.Namespace, sweep: Sweep, out: Path) -> int:
         )
         return 130
     bar.close()
+    sobol = _sobol_warnings(result, args.format)
     tables = ["points", "runs", "summary"] + (
         ["sensitivity"] if result.sensitivity is not None else []
     )
@@ -121,25 +124,45 @@ def _sweep(args: argparse.Namespace, sweep: Sweep, out: Path) -> int:
     if applies(sweep) and not frontier:
         warn(["no deterrence frontier: its paired intervals need at least 2 replicates a point"])
     if frontier:
-        tables += _frontier(result, out, args)
+        tables += _frontier(result, out, args, bars)
+    bars.note("drawing the plots")
     plots = replot_sweep(results_folder(out))
     print(
         f"{sweep.spec.name}: {len(sweep.points)} points x {sweep.spec.replicates} replicates = "
         f"{sweep.total_runs} runs ({time.perf_counter() - t0:.1f} s); wrote "
         + ", ".join([f"{name}.{args.format}" for name in tables] + [p.name for p in plots])
         + f" to {out}/"
+        + sobol
     )
     return 0
 
 
-def _frontier(result: SweepResult, out: Path, args: argparse.Namespace) -> list[str]:
-    """The deterrence frontier's tables: the reference runs without retaliation, and per point
-    its effect against them (its figure is drawn with the others); returns their names."""
+def _sobol_warnings(result: SweepResult, fmt: str) -> str:
+    """Warn of the Sobol indices whose intervals are too wide to mean anything, with the base
+    sample size that would narrow them; the clause the summary line ends with ('' if none)."""
+    from escalation.experiments.sensitivity import uninformative
+
+    table = result.sensitivity
+    if table is None or table.empty:
+        return ""
+    counts = uninformative(table, result.sweep.spec.design.samples)
+    name = result.sweep.spec.name
+    warn(f"sweep {name}: {u.message()}" for u in counts if u.uninformative)
+    parts = [f"{u.uninformative} of {u.total} {u.measure}" for u in counts if u.uninformative]
+    if not parts:
+        return ""
+    return f"; uninformative Sobol indices: {' and '.join(parts)} (sensitivity.{fmt})"
+
+
+def _frontier(result: SweepResult, out: Path, args: argparse.Namespace, bars: Bars) -> list[str]:
+    """The deterrence frontier's tables: the reference runs without retaliation (their
+    progress on ``bars``), and per point its effect against them (its figure is drawn with the
+    others); returns their names."""
     from escalation.experiments.frontier import deterrence_frontier, reference_runs
     from escalation.tables import save_table
 
     sweep = result.sweep
-    reference = reference_runs(sweep, jobs=args.jobs, scheduler=args.scheduler)
+    reference = reference_runs(sweep, jobs=args.jobs, scheduler=args.scheduler, bars=bars)
     save_table(out, "reference_runs", reference, args.format)
     frontier = deterrence_frontier(result.runs, sweep.parameters, reference)
     save_table(out, "frontier", frontier.points, args.format)

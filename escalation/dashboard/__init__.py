@@ -11,7 +11,10 @@ Modules:
 - ``controls``: the settings the page offers, generated from the scenario schema (help, choices,
   bounds and defaults are the schema's own).
 - ``library``: the scenario files offered, and run requests validated into settings.
-- ``results``: the tempo figure, headline cards, event log and differences the page shows.
-- ``jobs``: the background worker that runs one ensemble at a time, its progress and result.
-- ``server``: the HTTP handler, the page's static files (``static/``) and :func:`serve`.
+- ``results``: the tempo chart's data, headline cards, event log and differences the page shows,
+  and the PNG figure offered for download.
+- ``jobs``: the background worker that runs one ensemble at a time, and each browser tab's
+  state: its run's progress, its latest result and that result's downloads.
+- ``server``: the HTTP handler, the page's static files (``static/``: the page, ``app.js``, and
+  ``tempo.js`` which draws the tempo chart as SVG) and :func:`serve`.
 """

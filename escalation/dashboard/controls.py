@@ -104,7 +104,7 @@ def _end(spec: Spec, info: FieldInfo, side: str) -> float:
         raise ValueError(f"{spec.key}: the schema bounds its {side} end; do not set it again")
     if schema_end is None and page_end is None:
         raise ValueError(f"{spec.key}: the schema leaves the {side} end open; choose one")
-    return schema_end if schema_end is not None else page_end  # type: ignore[return-value]
+    return schema_end if schema_end is not None else page_end
 
 
 def build(spec: Spec) -> Control:
@@ -114,7 +114,12 @@ def build(spec: Spec) -> Control:
     help_text = (info.description or "").strip()
     if spec.key.startswith(MILITIA_DEFAULTS + "."):
         help_text = f"{help_text} Applies to every militia."
-    common = {"key": spec.key, "label": spec.label, "group": spec.group, "help": help_text}
+    common: dict[str, Any] = {
+        "key": spec.key,
+        "label": spec.label,
+        "group": spec.group,
+        "help": help_text,
+    }
     common["default"] = info.get_default(call_default_factory=True)
     if typing.get_origin(annotation) is typing.Literal:
         return Control(kind="choice", choices=typing.get_args(annotation), **common)

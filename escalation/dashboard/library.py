@@ -10,6 +10,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, NamedTuple
 
+import yaml
+
 from escalation.dashboard.controls import CONTROL_KEYS, CONTROLS, scenario_value
 from escalation.errors import UserError
 from escalation.scenario import schema as C
@@ -76,6 +78,28 @@ class Settings:
             words += ["--set", f"{key}={cli_value(value)}"]
         return shlex.join(words)
 
+    def scenario_yaml(self) -> str:
+        """The scenario as set on the page, as a file that ``escalation validate`` and ``run``
+        load into the same scenario: it extends the scenario's file (by its absolute path, so
+        the file works wherever it is saved) and overrides only the values the page changed,
+        nested as a scenario file writes them (``events: {biden_doctrine: null}`` removes the
+        event, as ``--set events.biden_doctrine=null`` does)."""
+        data: dict[str, Any] = {"extends": str(self.path.resolve())}
+        for key, value in self.overrides.items():
+            node = data
+            *parents, last = key.split(".")
+            for part in parents:
+                node = node.setdefault(part, {})
+            node[last] = value
+        changed = ", ".join(self.overrides) or "nothing"
+        header = (
+            f"# The scenario {self.scenario_id!r} as set in the escalation dashboard "
+            f"(changed: {changed}).\n"
+            f"# Run it as the page did: escalation run FILE -n {self.replicates} "
+            f"--seed {self.seed}\n"
+        )
+        return header + yaml.safe_dump(data, sort_keys=False, allow_unicode=True)
+
 
 def _whole(value: Any, what: str, low: int, high: int | None = None) -> int:
     if isinstance(value, str) and value.strip().lstrip("-").isdigit():
@@ -90,7 +114,7 @@ def _whole(value: Any, what: str, low: int, high: int | None = None) -> int:
 
 
 def _signature(paths: list[Path]) -> FileSignature:
-    out = []
+    out: list[tuple[str, int | None]] = []
     for p in paths:
         try:
             out.append((str(p), p.stat().st_mtime_ns))

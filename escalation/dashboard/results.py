@@ -7,6 +7,7 @@ import io
 import json
 from typing import TYPE_CHECKING, Any
 
+import numpy as np
 import pandas as pd
 
 from escalation.dashboard.library import Settings
@@ -31,7 +32,8 @@ EVENT_COLUMNS = (
 def render_tempo(
     monthly: pd.DataFrame, scenario: C.Scenario, events: pd.DataFrame, record: Any
 ) -> bytes:
-    """The tempo figure (simulated against the record) as PNG bytes."""
+    """The tempo figure (simulated against the record) as PNG bytes: the command line's
+    ``tempo.png``, offered as a download."""
     import matplotlib.pyplot as plt
 
     from escalation.viz.tempo import plot_tempo
@@ -41,6 +43,55 @@ def render_tempo(
     fig.savefig(buf, format="png", dpi=TEMPO_DPI)
     plt.close(fig)
     return buf.getvalue()
+
+
+def _rounded(values: Any) -> list[float]:
+    return [round(float(v), 2) for v in values]
+
+
+def tempo_data(
+    monthly: pd.DataFrame, scenario: C.Scenario, events: pd.DataFrame, record: Any
+) -> dict[str, Any]:
+    """What the page draws as its tempo chart, as JSON-ready data: per panel the simulated
+    monthly 5%, median and 95% across runs and the record's figures (:meth:`RecordOverlay.marks`),
+    the record's phases (or, without them, the spans most runs spend under a truce) and the
+    timeline's marked events. The page draws it itself, so labels stay legible at any width."""
+    from escalation.viz.tempo import bands, default_panels, truce_share
+
+    start, end = pd.Timestamp(scenario.start), pd.Timestamp(scenario.end)
+    panels = []
+    for series, title in default_panels(monthly, scenario, record):
+        q = bands(monthly, series)
+        marks = record.marks(series, start, end) if record is not None else []
+        panels.append(
+            {"series": series, "title": title, "months": [str(m) for m in q.index],
+             "low": _rounded(q["low"]), "median": _rounded(q["median"]),
+             "high": _rounded(q["high"]), "record": marks}
+        )  # fmt: skip
+    phases = record.phases() if record is not None else []
+    truces: list[list[str]] = []
+    if not phases and not events.empty:
+        on = truce_share(events, start, end) >= 0.5
+        edges = np.flatnonzero(np.diff(np.r_[0, on.to_numpy().astype(int), 0]))
+        days = on.index
+        truces = [[str(days[a].date()), str(days[b - 1].date())] for a, b in
+                  zip(edges[::2], edges[1::2], strict=True)]  # fmt: skip
+    marked = [
+        {"id": eid, "date": str(ev.date), "label": ev.label}
+        for eid, ev in scenario.sorted_events()
+        if ev.mark and scenario.start <= ev.date <= scenario.end
+    ]
+    return {
+        "start": str(scenario.start),
+        "end": str(scenario.end),
+        "runs": int(monthly["run"].nunique()),
+        "panels": panels,
+        "phases": [
+            {"label": p.label or p.name, "start": str(p.start), "end": str(p.end)} for p in phases
+        ],
+        "truces": truces,
+        "events": marked,
+    }
 
 
 def event_table(events: pd.DataFrame, run: int = 0) -> dict[str, Any]:

@@ -10,7 +10,11 @@ anything runs; a mistake comes back as the one-paragraph message of
 :class:`~escalation.errors.UserError`.
 
 JSON endpoints: ``GET /api/config``, ``GET /api/scenario?id=NAME``, ``POST /api/run``,
-``POST /api/cancel``, ``GET /api/status``, ``GET /api/result``, ``GET /api/tempo.png``.
+``POST /api/cancel``, ``GET /api/status``, ``GET /api/result``; downloads of the latest result:
+``GET /api/download/NAME`` (``monthly.csv``, ``events.csv``, ``tempo.png``, ``scenario.yaml``;
+``/api/tempo.png`` is the figure too). Runs, status, results and downloads belong to the tab
+named by the ``X-Tab`` header or the ``tab`` query parameter (see
+:mod:`escalation.dashboard.jobs`); requests that name none share one state.
 """
 
 from __future__ import annotations
@@ -22,23 +26,27 @@ import sys
 import threading
 import traceback
 import webbrowser
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from importlib import resources
 from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
-from escalation.dashboard.jobs import Dashboard
+from escalation.dashboard.jobs import DOWNLOADS, MAX_TABS, Dashboard, tab_id
 from escalation.errors import UserError
 
 STATIC = {
     "/": ("index.html", "text/html; charset=utf-8"),
     "/index.html": ("index.html", "text/html; charset=utf-8"),
     "/app.js": ("app.js", "text/javascript; charset=utf-8"),
+    "/tempo.js": ("tempo.js", "text/javascript; charset=utf-8"),
     "/style.css": ("style.css", "text/css; charset=utf-8"),
 }
 """The page's files (in ``static/``) by the path they are served at."""
+TAB_HEADER = "X-Tab"
+"""The request header naming the browser tab a request belongs to."""
+DOWNLOAD = "/api/download/"
 
 
 MAX_BODY = 1_000_000
@@ -98,6 +106,7 @@ def _check_values(body: dict) -> None:
             raise BadRequest(TOO_DEEP)
         if isinstance(value, float) and not math.isfinite(value):
             raise BadRequest(f"{path or 'request'}: expected a finite number, got {value}")
+        items: Iterable[tuple[str, Any]]
         if isinstance(value, dict):
             items = value.items()
         elif isinstance(value, list):
@@ -124,11 +133,13 @@ class Handler(BaseHTTPRequestHandler):
     def log_message(self, format: str, *args: Any) -> None:  # quiet: the page polls
         pass
 
-    def _send(self, status: int, body: bytes, ctype: str) -> None:
+    def _send(self, status: int, body: bytes, ctype: str, filename: str | None = None) -> None:
         self.send_response(status)
         if self.close_connection:
             self.send_header("Connection", "close")
         self.send_header("Content-Type", ctype)
+        if filename is not None:  # the name is made of safe characters (Result.download)
+            self.send_header("Content-Disposition", f'attachment; filename="{filename}"')
         self.send_header("Content-Length", str(len(body)))
         self.send_header("Cache-Control", "no-store")
         self.end_headers()
@@ -140,6 +151,11 @@ class Handler(BaseHTTPRequestHandler):
 
     def _error(self, message: str, status: int = 400) -> None:
         self._json({"error": message}, status)
+
+    def _tab(self, query: dict[str, str]) -> str:
+        """The tab a request belongs to: its ``X-Tab`` header, else its ``tab``
+        query parameter (links cannot send headers)."""
+        return tab_id(self.headers.get(TAB_HEADER) or query.get("tab"))
 
     def do_GET(self) -> None:
         url = urlsplit(self.path)
@@ -154,19 +170,17 @@ class Handler(BaseHTTPRequestHandler):
             elif url.path == "/api/scenario":
                 self._json(dash.library.describe(query.get("id", "")))
             elif url.path == "/api/status":
-                self._json(dash.status())
+                self._json(dash.status(self._tab(query)))
             elif url.path == "/api/result":
-                result = dash.result
+                result = dash.result(self._tab(query))
                 if result is None:
                     self._error("no result yet: run an ensemble first", 404)
                 else:
                     self._json(result.info)
             elif url.path == "/api/tempo.png":
-                result = dash.result
-                if result is None:
-                    self._error("no result yet: run an ensemble first", 404)
-                else:
-                    self._send(200, result.png, "image/png")
+                self._download("tempo.png", query, attach=False)
+            elif url.path.startswith(DOWNLOAD):
+                self._download(url.path.removeprefix(DOWNLOAD), query)
             elif url.path == "/favicon.ico":
                 self._send(204, b"", "image/x-icon")
             else:
@@ -176,6 +190,19 @@ class Handler(BaseHTTPRequestHandler):
         except Exception as exc:  # pragma: no cover - a bug; keep serving
             traceback.print_exc()
             self._error(f"internal error: {type(exc).__name__}: {exc}", 500)
+
+    def _download(self, name: str, query: dict[str, str], attach: bool = True) -> None:
+        """A file of the tab's latest result, as an attachment (or shown in place)."""
+        if name not in DOWNLOADS:
+            self._error(f"download {name!r}: no such file; expected one of: "
+                        + ", ".join(DOWNLOADS), 404)  # fmt: skip
+            return
+        result = self.server.dashboard.result(self._tab(query))
+        if result is None:
+            self._error("no result yet: run an ensemble first", 404)
+            return
+        body, ctype, filename = result.download(name)
+        self._send(200, body, ctype, filename if attach else None)
 
     do_HEAD = do_GET
 
@@ -196,10 +223,11 @@ class Handler(BaseHTTPRequestHandler):
                     return
                 self._error(str(exc), exc.status)
                 return
+            query = {k: v[-1] for k, v in parse_qs(url.query).items()}
             if url.path == "/api/run":
-                self._json({"job": dash.submit(body)})
+                self._json({"job": dash.submit(self._tab(query), body)})
             elif url.path == "/api/cancel":
-                self._json({"cancelled": dash.cancel()})
+                self._json({"cancelled": dash.cancel(self._tab(query))})
             else:
                 self._error(f"{url.path}: no such action", 404)
         except UserError as exc:
@@ -221,6 +249,8 @@ class DashboardServer(ThreadingHTTPServer):
     @property
     def url(self) -> str:
         host, port = self.server_address[:2]
+        if isinstance(host, bytes | bytearray):  # the typing admits it; a TCP server gives text
+            host = host.decode()
         shown = host if host not in ("0.0.0.0", "") else "127.0.0.1"
         return f"http://{shown}:{port}/"
 
@@ -233,9 +263,13 @@ def make_server(
     replicates: int = 20,
     seed: int = 0,
     jobs: int | None = None,
+    tabs: int = MAX_TABS,
 ) -> DashboardServer:
-    """A dashboard server bound to ``host:port`` (port 0 picks a free one); not yet serving."""
-    dashboard = Dashboard(Path(scenarios), replicates=replicates, seed=seed, jobs=jobs)
+    """A dashboard server bound to ``host:port`` (port 0 picks a free one); not yet serving.
+    It keeps the state of at most ``tabs`` browser tabs."""
+    dashboard = Dashboard(
+        Path(scenarios), replicates=replicates, seed=seed, jobs=jobs, max_tabs=tabs
+    )
     try:
         return DashboardServer((host, port), dashboard)
     except OSError as exc:

@@ -10,7 +10,7 @@ same seed, excludes zero), *provokes* when they are higher, and is *unclear* oth
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -18,6 +18,7 @@ import pandas as pd
 from escalation.errors import UserError
 from escalation.experiments.executors import Shared, make_executor
 from escalation.experiments.sweep import Sweep, native, sweep_task
+from escalation.progress import QUIET, Bars
 from escalation.scenario import schema as C
 from escalation.scenario.loading import with_overrides
 
@@ -144,14 +145,14 @@ def without_retaliation(scenario: C.Scenario) -> C.Scenario:
 
 
 def reference_runs(
-    sweep: Sweep, *, jobs: int | None = None, scheduler: str | None = None
+    sweep: Sweep, *, jobs: int | None = None, scheduler: str | None = None, bars: Bars = QUIET
 ) -> pd.DataFrame:
     """Each point's counterfactual without retaliation: the sweep's scenario with the point's
     values of everything but the doctrine (force protection, say), the US never retaliating,
     on the sweep's replicate seeds, so a point's runs and its reference are paired. Points that
-    differ only in their doctrine share one reference."""
+    differ only in their doctrine share one reference. ``bars`` shows the runs."""
     others = [p for p in sweep.parameters if not p.startswith("us.doctrine")]
-    combos = [()]  # only the doctrine varies: one reference for every point
+    combos: list[tuple[Any, ...]] = [()]  # only the doctrine varies: one reference for all
     if others:
         combos = list(sweep.points[others].drop_duplicates().itertuples(index=False, name=None))
     base = Shared(without_retaliation(sweep.scenario))
@@ -160,8 +161,10 @@ def reference_runs(
         values = {n: native(v) for n, v in zip(others, rec, strict=True)}
         tasks += [(base, values, seed, k, r, 0) for r, seed in enumerate(sweep.seeds)]
     executor = make_executor(jobs, scheduler)
+    label = "reference runs without retaliation"
     try:
-        rows = [row for _, row in executor.imap(sweep_task, tasks)]
+        with bars.counting(executor, label, len(tasks)) as counted:
+            rows = [row for _, row in counted.imap(sweep_task, tasks)]
     finally:
         executor.close()
     frame = pd.DataFrame(rows).rename(columns={"point": "reference"})

@@ -23,6 +23,7 @@ PACKAGES = (
     "pandas",
     "pyarrow",
     "scipy",
+    "highspy",
     "matplotlib",
     "pydantic",
     "pyyaml",

@@ -37,7 +37,9 @@ class _Task(NamedTuple):
     windows: tuple[tuple[int, int], ...]  # (first day, last day) per strike
 
 
-def strike_events(scenario: C.Scenario) -> list[tuple[str, C.Event]]:
+def strike_events(
+    scenario: C.Scenario,
+) -> list[tuple[str, C.UsStrikeEvent | C.LeadershipStrikeEvent]]:
     """The strikes a scenario's timeline schedules, in date order."""
     return [(eid, ev) for eid, ev in scenario.sorted_events() if isinstance(ev, STRIKE_TYPES)]
 
@@ -77,8 +79,8 @@ def strike_effects(
         full = Shared(scenario)
         tasks = [_Task(full, s, windows) for s in seeds]
         for eid, _ in strikes:
-            without = Shared(with_overrides(scenario, {f"events.{eid}": None}))
-            tasks += [_Task(without, s, windows) for s in seeds]
+            dropped = Shared(with_overrides(scenario, {f"events.{eid}": None}))
+            tasks += [_Task(dropped, s, windows) for s in seeds]
         counts: list[list[int]] = [[] for _ in tasks]
         for i, out in executor.imap(_attacks_in_windows, tasks):
             counts[i] = out

@@ -29,6 +29,7 @@ from escalation.experiments.executors import Shared, make_executor
 from escalation.experiments.limits import MAX_POINTS, MAX_RUNS
 from escalation.experiments.manifest import scenario_record, versions
 from escalation.experiments.runner import run
+from escalation.experiments.sensitivity import flag_informative
 from escalation.files import AppendLog, folder_lock, read_json, write_json, write_table
 from escalation.observe.outcomes import outcomes
 from escalation.scenario import schema as C
@@ -83,6 +84,12 @@ class ParamSpec(C.Frozen):
         elif len(self.values) < 1:
             raise ValueError("values needs at least one value")
         return self
+
+    def bounds(self) -> tuple[float, float]:
+        """Low and high of a range (the validator requires both when no values are given)."""
+        if self.low is None or self.high is None:
+            raise ValueError("a range needs both low and high (or give values)")
+        return float(self.low), float(self.high)
 
 
 class DesignSpec(C.Frozen):
@@ -212,7 +219,7 @@ def sweep_from_dict(
     fixed = [f"{k}={json.dumps(v, default=str)}" for k, v in spec.set.items()]
     scenario = load_scenario(scenario_path, [*fixed, *overrides])
     for key, param in spec.parameters.items():
-        probes = param.values if param.values is not None else [param.low, param.high]
+        probes = param.values if param.values is not None else list(param.bounds())
         for value in probes:
             if param.type == "int" and param.values is None:
                 value = int(np.rint(value))
@@ -308,7 +315,7 @@ def _scale(param: ParamSpec, u: np.ndarray) -> list[Any]:
     if param.values is not None:
         k = len(param.values)
         return [param.values[min(int(x * k), k - 1)] for x in u]
-    lo, hi = float(param.low), float(param.high)  # type: ignore[arg-type]
+    lo, hi = param.bounds()
     if param.type == "int" and not param.log:
         # every whole number in [low, high] equally likely
         return [min(int(np.floor(lo + x * (hi - lo + 1))), int(hi)) for x in u]
@@ -321,7 +328,7 @@ def _scale(param: ParamSpec, u: np.ndarray) -> list[Any]:
 def _levels(param: ParamSpec) -> list[Any]:
     if param.values is not None:
         return list(param.values)
-    lo, hi = float(param.low), float(param.high)  # type: ignore[arg-type]
+    lo, hi = param.bounds()
     space = np.geomspace if param.log else np.linspace
     vals = space(lo, hi, param.levels)
     if param.type == "int":
@@ -527,7 +534,9 @@ def summarise(runs: pd.DataFrame, sweep: Sweep) -> pd.DataFrame:
 
 
 def sobol_indices(runs: pd.DataFrame, sweep: Sweep) -> pd.DataFrame:
-    """First-order and total Sobol indices of each outcome's replicate mean (SALib)."""
+    """First-order and total Sobol indices of each outcome's replicate mean (SALib), each with
+    the half-width of its 95% interval, whether that is below the estimate and the base sample
+    size that would make it so (:func:`~escalation.experiments.sensitivity.flag_informative`)."""
     from SALib.analyze import sobol
 
     names = sweep.parameters
@@ -553,4 +562,5 @@ def sobol_indices(runs: pd.DataFrame, sweep: Sweep) -> pd.DataFrame:
                     "ST_conf": res["ST_conf"][i],
                 }
             )
-    return pd.DataFrame(rows)
+    table = pd.DataFrame(rows, columns=["outcome", "parameter", "S1", "S1_conf", "ST", "ST_conf"])
+    return flag_informative(table, sweep.spec.design.samples)

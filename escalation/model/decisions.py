@@ -43,3 +43,19 @@ def logit_choice(
     """Index drawn from a multinomial logit over ``utilities``."""
     top = max(utilities)
     return choose(rng_random, [math.exp((u - top) / temperature) for u in utilities])
+
+
+def draw_reach(rng_random: Callable[[], float], reach: dict[str, float]) -> dict[str, bool]:
+    """Which target classes are within reach today: each class in ``reach`` with its
+    probability, drawn in its order."""
+    return {tid: rng_random() < p for tid, p in reach.items()}
+
+
+def within_reach(
+    targets: list[str], weights: list[float], open_today: dict[str, bool]
+) -> list[float]:
+    """The option weights with those of classes out of reach today set to 0 (``targets``
+    names each option's class; classes ``open_today`` does not name are within reach)."""
+    return [
+        w if open_today.get(tid, True) else 0.0 for tid, w in zip(targets, weights, strict=True)
+    ]

@@ -23,7 +23,7 @@ class Iran(Agent):
     def __init__(self, model: EscalationModel, cfg: C.Iran) -> None:
         super().__init__(model)
         self.cfg = cfg
-        self.line: str = cfg.line
+        self.line: C.Line = cfg.line
         self.line_spec = cfg.lines[cfg.line]
         self.revenge = 0.0
         self.war_fear = 0.0
@@ -73,7 +73,7 @@ class Iran(Agent):
         choice = names[logit_choice(self.model.random.random, utils, self.cfg.temperature)]
         self.set_line(choice, reason="review")
 
-    def set_line(self, line: str, reason: str, hold_days: int = 0) -> None:
+    def set_line(self, line: C.Line, reason: str, hold_days: int = 0) -> None:
         m = self.model
         if hold_days:
             self.hold_until = m.day + hold_days

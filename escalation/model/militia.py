@@ -15,13 +15,22 @@ from typing import TYPE_CHECKING
 
 from mesa import Agent
 
-from escalation.model.decisions import FOREIGN, choose, decay, logistic, logit_choice
+from escalation.model.decisions import (
+    FOREIGN,
+    choose,
+    decay,
+    draw_reach,
+    logistic,
+    logit_choice,
+    within_reach,
+)
 from escalation.model.militia_options import (
     CLAIM_KINDS,
     AttackOption,
     Brand,
     ClaimValues,
     DecayFactors,
+    FrontOdds,
     OptionGroup,
     TargetEntry,
 )
@@ -92,6 +101,7 @@ class Militia(Agent):
         self._static: list[TargetEntry] = []
         self._static_key: tuple | None = None
         self._static_until = -1
+        self.reach: dict[str, float] = {}  # classes within reach less than every day: the chance
         self.claims: dict[str, ClaimValues] = {}  # per target class, refreshed by options()
         self.attacks = 0
 
@@ -126,6 +136,12 @@ class Militia(Agent):
         bound = self.attack_odds_bound()
         if bound is None:  # nothing to attack with, or nothing to attack
             return
+        # drawn before the shortcut below, so that taking it never changes the random stream
+        reach = (
+            [draw_reach(m.random.random, self.reach) for _ in range(m.step_days)]
+            if self.reach
+            else None
+        )
         # Most days the draw clears even an upper bound on the odds of attacking: no need for
         # the exact utilities (the decision, and the random stream, are the same either way).
         clear = bound / (1.0 + bound) * (1.0 + 1e-9) + 1e-12
@@ -139,54 +155,46 @@ class Militia(Agent):
             if min(draws) >= clear:
                 return
         options, weights = self.options()
-        claims = self.claims
+        if reach is not None:  # each draw meets that day's classes within reach
+            targets = [o.target for o in options]
+            days = [
+                (r, within_reach(targets, weights, o)) for r, o in zip(draws, reach, strict=True)
+            ]
+        else:
+            days = [(r, weights) for r in draws]
         if not m.several_fronts:
-            total = sum(weights)
-            p_attack = total / (1.0 + total)
-            n = sum(1 for r in draws if r < p_attack)
-            for _ in range(n):
-                option = options[choose(m.random.random, weights)]
-                self.attack(option.target, option.weapon, claims[option.target])
+            for r, day_weights in days:
+                total = sum(day_weights)
+                if r < total / (1.0 + total):
+                    option = options[choose(m.random.random, day_weights)]
+                    self.attack(option.target, option.weapon, self.claims[option.target])
             return
-        self._attack_on_fronts(options, weights, draws)
+        self._attack_on_fronts(options, days)
 
     def _attack_on_fronts(
-        self,
-        options: list[AttackOption],
-        weights: list[float],
-        draws: list[float],
+        self, options: list[AttackOption], days: list[tuple[float, list[float]]]
     ) -> None:
         """Each front attacked with its own odds (its options' summed weights); a draw below
         the chance that any front is attacked picks, among the outcomes with at least one
         attack, which fronts are (by rejection: exact and cheap, as attack days are few)."""
         m = self.model
-        position: dict[str, int] = {}  # front: its place in the lists below
-        members: list[list[int]] = []  # per front, its options' indices
-        front_weights: list[list[float]] = []  # and their weights
-        for i, option in enumerate(options):
-            k = position.get(option.front)
-            if k is None:
-                k = position[option.front] = len(members)
-                members.append([i])
-                front_weights.append([weights[i]])
-            else:
-                members[k].append(i)
-                front_weights[k].append(weights[i])
-        totals = [sum(wts) for wts in front_weights]
-        quiet = 1.0
-        for total in totals:
-            quiet /= 1.0 + total
-        for r in draws:
-            if r >= 1.0 - quiet:
+        fronts: FrontOdds | None = None
+        last: list[float] | None = None
+        for r, weights in days:
+            if weights is not last:
+                fronts, last = FrontOdds.of(options, weights), weights
+            if fronts is None or r >= 1.0 - fronts.quiet:
                 continue
             while True:
                 hit = [
-                    k for k, total in enumerate(totals) if m.random.random() < total / (1.0 + total)
+                    k
+                    for k, total in enumerate(fronts.totals)
+                    if m.random.random() < total / (1.0 + total)
                 ]
                 if hit:
                     break
             for k in hit:
-                option = options[members[k][choose(m.random.random, front_weights[k])]]
+                option = options[fronts.members[k][choose(m.random.random, fronts.weights[k])]]
                 self.attack(option.target, option.weapon, self.claims[option.target])
 
     def attack_odds_bound(self) -> float | None:
@@ -316,6 +324,7 @@ class Militia(Agent):
         halt_cost = m.cfg.iran.halt.obedience * self.compliance if m.iran.halting else 0.0
         affinity = self.affinity
         entries = []
+        reach: dict[str, float] = {}
         until = 1 << 30
         for tid, adopted in self.repertoire.items():
             if adopted > day:
@@ -325,6 +334,8 @@ class Militia(Agent):
             exposure = m.exposure(t)
             if exposure <= 0.0:
                 continue
+            if exposure * t.opportunity < 1.0:
+                reach[tid] = exposure * t.opportunity
             owner = t.owner
             u = (
                 self.resolve
@@ -333,7 +344,6 @@ class Militia(Agent):
                 * affinity.get(tid, 1.0)
                 * self.tactic(tid)
                 * m.motive(self, owner)
-                * exposure
                 + w.legitimacy * t.legitimacy
                 + w.compliance * self.compliance * line_effect.get(owner, 0.0)
                 - (halt_cost if owner == "us" else 0.0)
@@ -355,10 +365,11 @@ class Militia(Agent):
                     claim_value_max=iv_max,
                 )
             )
-        for brand in self.brands:
-            if brand.active_from > day:
-                until = min(until, brand.active_from)
+        for launched in self.brands:
+            if launched.active_from > day:
+                until = min(until, launched.active_from)
         self._static, self._static_key, self._static_until = entries, key, until
+        self.reach = reach
         return entries
 
     def _claim_values(self, t: C.TargetClass, brand: str | None) -> tuple[float, float, float]:
@@ -506,7 +517,7 @@ class Militia(Agent):
             lo = hi = max(min(stock, s.min), 1)
         size = m.random.randint(lo, hi)
         values = [claim_values.own, claim_values.unclaimed]
-        if claim_values.brand is not None:
+        if claim_values.facade is not None:  # a brand covers the class
             values.append(claim_values.facade)
         names = (self.mid, "", claim_values.brand)  # the name each kind of claim is made under
         tau = m.cfg.deniability.claim_temperature

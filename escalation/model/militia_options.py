@@ -95,3 +95,34 @@ class DecayFactors:
     fear: float
     grievance: float
     rivalry: float
+
+
+@dataclass(slots=True)
+class FrontOdds:
+    """A day's options by front: per front, its options' indices and weights, their sum, and
+    the chance that no front is attacked (the product over fronts of 1 / (1 + sum))."""
+
+    members: list[list[int]]
+    weights: list[list[float]]
+    totals: list[float]
+    quiet: float
+
+    @classmethod
+    def of(cls, options: list[AttackOption], weights: list[float]) -> FrontOdds:
+        position: dict[str, int] = {}  # front: its place in the lists
+        members: list[list[int]] = []
+        front_weights: list[list[float]] = []
+        for i, option in enumerate(options):
+            k = position.get(option.front)
+            if k is None:
+                position[option.front] = len(members)
+                members.append([i])
+                front_weights.append([weights[i]])
+            else:
+                members[k].append(i)
+                front_weights[k].append(weights[i])
+        totals = [sum(wts) for wts in front_weights]
+        quiet = 1.0
+        for total in totals:
+            quiet /= 1.0 + total
+        return cls(members, front_weights, totals, quiet)

@@ -412,7 +412,7 @@ class EscalationModel(Model):
     def us_strike(
         self,
         militia: str | None,
-        theatre: str,
+        theatre: C.StrikeTheatre,
         severity: float,
         reason: str,
         action: str = "retaliate",

@@ -111,7 +111,11 @@ class USForces(Agent):
             return
 
     def order_strike(
-        self, militia: str | None, theatre: str, reason: str, severity: float | None = None
+        self,
+        militia: str | None,
+        theatre: C.StrikeTheatre,
+        reason: str,
+        severity: float | None = None,
     ) -> None:
         """Order a strike (of the doctrine's severity unless given); it lands after the
         doctrine's delay (a scheduled Mesa event)."""
@@ -140,17 +144,17 @@ class USForces(Agent):
             + w.pressure_weight * m.iraq.pressure_on_us
         )
         self.period_casualties = self.period_attacks = 0
-        names = ["hold"]
-        utils = [w.commitment]
+        options: list[C.WithdrawalOption] = []
         if self.sites > w.min_sites:
-            names.append("consolidate")
+            options.append("consolidate")
         if self.troops > w.advisory_troops:
-            names.append("drawdown")
+            options.append("drawdown")
         if self.mission == "combat":
-            names.append("end_mission")
+            options.append("end_mission")
         if self.sites > 0 or self.troops > 0:
-            names.append("leave")
-        utils += [w.option_bias[n] + push for n in names[1:]]
+            options.append("leave")
+        names = ["hold", *options]
+        utils = [w.commitment] + [w.option_bias[n] + push for n in options]
         choice = names[logit_choice(m.random.random, utils, w.temperature)]
         if choice != "hold":
             self.withdraw(choice, reason="review")
@@ -192,7 +196,7 @@ class PendingStrike:
         self,
         model: EscalationModel,
         militia: str | None,
-        theatre: str,
+        theatre: C.StrikeTheatre,
         severity: float,
         reason: str,
     ) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import datetime as dt
 import functools
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
@@ -85,7 +85,7 @@ class EventColumns:
         return cls(cols)
 
     @classmethod
-    def from_log(cls, log: list[tuple], names: tuple[str, ...]) -> EventColumns:
+    def from_log(cls, log: Sequence[tuple], names: tuple[str, ...]) -> EventColumns:
         """From log records whose fields are named by ``names`` (``LOG_COLUMNS``)."""
         fields = list(zip(*log, strict=True)) if log else [()] * len(names)
         by_name = dict(zip(names, fields, strict=True))

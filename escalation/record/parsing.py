@@ -156,7 +156,8 @@ def _sources(v: Any, ctx: _Ctx, key: str) -> tuple[Source, ...]:
                 "a verbatim passage from the seed (text, or a list of texts)",
                 passage,
             )
-        out.append(Source(file=file, passages=tuple(passages)))
+        texts = tuple(p for p in passages if isinstance(p, str))  # every one: checked above
+        out.append(Source(file=file, passages=texts))
     return tuple(out)
 
 
@@ -562,7 +563,7 @@ def check_phases(
                 "overlap) or move the dates."
             )
     for p in phases:
-        ctx = _Ctx(files[0], f"phase '{p.id}'")
+        ctx = _Ctx(str(files[0]), f"phase '{p.id}'")
         if p.level == "sub":
             parent = ids.get(p.within or "")
             if parent is None or parent.level != "main":

@@ -214,9 +214,8 @@ def add_target(
         one = lo if stat == "monthly_max" else hi
         if math.isfinite(one):
             chosen = peak_hint.get((sid, w))
-            vec = next((v for m, v in months if m == chosen), None)
-            if vec is None:
-                vec = months[0][1]
+            found = next((v for m, v in months if m == chosen), None)
+            vec = found if found is not None else months[0][1]
             if stat == "monthly_max":
                 p.add(k, vec, one, math.inf)
             else:

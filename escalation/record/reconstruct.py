@@ -46,6 +46,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
+from escalation.progress import QUIET, Bars
 from escalation.record.problem import (
     Problem,
     SeriesLayout,
@@ -187,12 +188,14 @@ def reconstruct(
     *,
     targets: Iterable[Target] | None = None,
     band: bool = True,
+    bars: Bars = QUIET,
 ) -> Reconstruction:
     """Reconstruct monthly series from the record's used targets (see the module docstring).
 
     ``series`` limits the work to those series (and the series their targets read). ``targets``
     replaces the record's used targets (e.g. ``record.targets`` to include the alternative
     readings; conflicts then show in ``unmet``). ``band=False`` skips the band (NaN low/high).
+    ``bars`` shows the groups of series reconstructed (each group: series that share a target).
     """
     t0 = time.perf_counter()
     chosen = list(record.used_targets() if targets is None else targets)
@@ -209,11 +212,15 @@ def reconstruct(
         all_targets = [t for t in all_targets if set(t.series_read) & wanted]
 
     tables, unmet, seg_tables = [], [], {}
-    for comp in _components(all_targets):
-        result = _reconstruct_component([all_targets[k] for k in comp], band)
-        tables.append(result.table)
-        seg_tables.update(result.segments)
-        unmet += result.unmet
+    components = _components(all_targets)
+    weight = [len(c) for c in components]  # the bar counts targets: a group costs by its size
+    with bars.bar("reconstructing the monthly record", sum(weight), unit="target") as bar:
+        for comp, size in zip(components, weight, strict=True):
+            result = _reconstruct_component([all_targets[k] for k in comp], band)
+            tables.append(result.table)
+            seg_tables.update(result.segments)
+            unmet += result.unmet
+            bar.update(size)
     table = (
         pd.concat(tables, ignore_index=True)
         if tables

@@ -222,37 +222,21 @@ def _solve_lps(
 ) -> list[tuple[str, float]]:
     """Solve min c.x s.t. a_ub x <= b_ub, eq, x >= 0 for each c; (status, objective) per c.
 
-    Uses SciPy's bundled HiGHS model object, re-solved warm with each new cost vector, and falls
-    back to :func:`scipy.optimize.linprog` where that object is not available.
+    One HiGHS model (the public ``highspy`` package, the solver SciPy's ``linprog`` wraps) is
+    built once and re-solved warm with each new cost vector: the band's LPs differ only in
+    their costs, and a cold ``linprog`` per month would redo the same work hundreds of times.
     """
     n = a_ub.shape[1]
     a = sparse.vstack([sparse.csr_matrix(a_ub)] + ([sparse.csr_matrix(eq[0])] if eq else []))
     a = a.tocsc()
     row_lo = np.r_[np.full(len(b_ub), -np.inf), eq[1] if eq else []]
     row_hi = np.r_[b_ub, eq[1] if eq else []]
-    try:
-        from scipy.optimize._highspy import _core
-    except ImportError:  # pragma: no cover - depends on the SciPy build
-        _core = None
-    out: list[tuple[str, float]] = []
-    if _core is None:  # pragma: no cover
-        for c in costs:
-            res = optimize.linprog(
-                c,
-                A_ub=a_ub,
-                b_ub=b_ub,
-                A_eq=eq[0] if eq else None,
-                b_eq=eq[1] if eq else None,
-                bounds=(0, None),
-                method="highs",
-            )
-            status = {0: "optimal", 3: "unbounded"}.get(res.status, "failed")
-            out.append((status, float(res.fun) if res.status == 0 else math.nan))
-        return out
-    inf = _core.kHighsInf
-    h = _core._Highs()
+    import highspy  # here, not at the top: keeps every command's start fast
+
+    inf = highspy.kHighsInf
+    h = highspy.Highs()
     h.setOptionValue("output_flag", False)
-    lp = _core.HighsLp()
+    lp = highspy.HighsLp()
     lp.num_col_ = n
     lp.num_row_ = a.shape[0]
     lp.col_cost_ = np.zeros(n)
@@ -260,7 +244,7 @@ def _solve_lps(
     lp.col_upper_ = np.full(n, inf)
     lp.row_lower_ = np.where(np.isfinite(row_lo), row_lo, -inf)
     lp.row_upper_ = np.where(np.isfinite(row_hi), row_hi, inf)
-    lp.a_matrix_.format_ = _core.MatrixFormat.kColwise
+    lp.a_matrix_.format_ = highspy.MatrixFormat.kColwise
     lp.a_matrix_.start_ = a.indptr
     lp.a_matrix_.index_ = a.indices
     lp.a_matrix_.value_ = a.data
@@ -268,7 +252,8 @@ def _solve_lps(
     lp.a_matrix_.num_row_ = a.shape[0]
     h.passModel(lp)
     cols = np.arange(n, dtype=np.int32)
-    ms = _core.HighsModelStatus
+    ms = highspy.HighsModelStatus
+    out: list[tuple[str, float]] = []
     for c in costs:
         h.changeColsCost(n, cols, c)
         h.run()

@@ -88,7 +88,9 @@ class TargetSet:
         self.high = np.array([t.value.high for t in self.targets], dtype=float)
         self.peak_index = np.array(
             [
-                labels.index(t.value.month) if t.statistic == "peak_month" else -1
+                labels.index(t.value.month)
+                if t.statistic == "peak_month" and t.value.month is not None
+                else -1
                 for t, labels in zip(self.targets, self.month_labels, strict=True)
             ],
             dtype=float,

@@ -256,20 +256,25 @@ class Series:
         actors = self.actors
         if self.action == "retaliate" and actors == "any":
             actors = "us"
-        return SeriesSpec(
-            label=self.label,
-            description=self.description,
-            source=self.source,
-            action=self.action,
-            actors=listed(actors),
-            targets=listed(self.targets),
-            weapons=listed(self.weapons),
-            theatre=self.theatre,
-            claim=self.claim,
-            convention=self.convention,
-            coverage=dict(self.coverage) if isinstance(self.coverage, Mapping) else self.coverage,
-            measure=self.measure,
-            min_size=self.min_size,
+        # validated by the schema, which holds the choices each text field admits
+        return SeriesSpec.model_validate(
+            {
+                "label": self.label,
+                "description": self.description,
+                "source": self.source,
+                "action": self.action,
+                "actors": listed(actors),
+                "targets": listed(self.targets),
+                "weapons": listed(self.weapons),
+                "theatre": self.theatre,
+                "claim": self.claim,
+                "convention": self.convention,
+                "coverage": (
+                    dict(self.coverage) if isinstance(self.coverage, Mapping) else self.coverage
+                ),
+                "measure": self.measure,
+                "min_size": self.min_size,
+            }
         )
 
     def coverage_for(self, target_class: str) -> float:

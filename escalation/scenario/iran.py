@@ -25,7 +25,7 @@ class LineSpec(Frozen):
     resupply: NonNeg = Field(1.0, description="Multiplier on resupply under this line.")
 
 
-def default_lines() -> dict[str, Any]:
+def default_lines() -> dict[Line, Any]:
     return {
         "escalate": {"intensity": 1.0, "effect": {"us": 1.0}, "resupply": 1.5},
         "sustain": {"intensity": 0.55, "effect": {"us": 0.2}, "resupply": 1.0},

@@ -22,6 +22,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 
 from escalation.errors import ScenarioError, did_you_mean
+from escalation.scenario import held
 from escalation.scenario import schema as C
 from escalation.scenario.messages import explain_error
 from escalation.scenario.references import broken_references
@@ -38,6 +39,9 @@ class Layer:
     data: dict[str, Any]
     path: Path | None = None
     text: str | None = None
+    holds: bool = False
+    """Whether the doctrine values it sets hold over timeline doctrine events
+    (:mod:`~escalation.scenario.held`): a user's override, not a file or a fitted value."""
 
 
 @dataclass(frozen=True)
@@ -320,9 +324,11 @@ def _line_of(text: str | None, path: Sequence[str | int]) -> int | None:
 def _has_path(data: Any, path: Sequence[str | int]) -> bool:
     node = data
     for part in path:
-        if (isinstance(node, dict) and part in node) or (
-            isinstance(node, list) and isinstance(part, int) and part < len(node)
-        ):
+        if isinstance(node, list):
+            if not (isinstance(part, int) and part < len(node)):
+                return False
+            node = node[part]
+        elif isinstance(node, dict) and part in node:
             node = node[part]
         else:
             return False
@@ -395,6 +401,7 @@ def _raise_validation(
 def _validate(layers: Sequence[Layer], overrides: Sequence[str]) -> C.Scenario:
     _check_removals(layers)
     merged = _merge_layers(layers)
+    held.hold_doctrine(merged, layers)
     resolved = copy.deepcopy(merged)
     data = _expand_militia_defaults(deep_merge(collection_defaults(), merged))
     try:
@@ -404,20 +411,25 @@ def _validate(layers: Sequence[Layer], overrides: Sequence[str]) -> C.Scenario:
     problem = next(broken_references(scenario), None)
     if problem is not None:
         raise ScenarioError(*_where(layers, problem.path), problem.message)
-    scenario._provenance = Provenance(tuple(layers), tuple(overrides), resolved)  # type: ignore[attr-defined]
+    scenario._provenance = Provenance(tuple(layers), tuple(overrides), resolved)
     return scenario
 
 
 def load_scenario(
-    path: str | Path, overrides: Iterable[str] | Mapping[str, Any] = ()
+    path: str | Path,
+    overrides: Iterable[str] | Mapping[str, Any] = (),
+    *,
+    hold_doctrine: bool = True,
 ) -> C.Scenario:
     """Read, merge and validate a scenario file.
 
     ``overrides`` are ``key.path=value`` strings (as given to ``--set``) or a mapping of dotted
-    key paths to values. Raises :class:`ScenarioError` on any mistake.
+    key paths to values. A doctrine value they set holds for the whole run: timeline doctrine
+    events no longer change it (``hold_doctrine=False`` lets them, as calibration does; see
+    :mod:`~escalation.scenario.held`). Raises :class:`ScenarioError` on any mistake.
     """
     layers = _load_chain(Path(path))
-    return _with_overrides(layers, overrides)
+    return _with_overrides(layers, overrides, hold_doctrine)
 
 
 def scenario_from_dict(
@@ -426,17 +438,17 @@ def scenario_from_dict(
     label: str = "<dict>",
 ) -> C.Scenario:
     """Validate a scenario given as a Python mapping (for notebooks and tests)."""
-    data = copy.deepcopy(dict(data))
-    if "extends" in data:
+    copied = copy.deepcopy(dict(data))
+    if "extends" in copied:
         raise ScenarioError(label, "extends", "is only allowed in files; merge dicts yourself")
-    return _with_overrides([Layer(label=label, data=data)], overrides)
+    return _with_overrides([Layer(label=label, data=copied)], overrides, True)
 
 
 _NAMED = {"events": "event", "militias": "militia"}
 
 
 def _with_overrides(
-    layers: list[Layer], overrides: Iterable[str] | Mapping[str, Any]
+    layers: list[Layer], overrides: Iterable[str] | Mapping[str, Any], holds: bool
 ) -> C.Scenario:
     texts: list[str] = []
     if isinstance(overrides, Mapping):  # from Python: name the setting as given
@@ -450,7 +462,7 @@ def _with_overrides(
     n_base = len(layers)
     layers = list(layers)
     for (parts, value), text in zip(items, texts, strict=True):
-        layers.append(Layer(label=f"{prefix}{text}", data=_nest(parts, value)))
+        layers.append(Layer(label=f"{prefix}{text}", data=_nest(parts, value), holds=holds))
     try:
         return _validate(layers, texts)
     except ScenarioError:
@@ -471,17 +483,21 @@ def _with_overrides(
 
 
 def with_overrides(
-    scenario: C.Scenario, overrides: Mapping[str, Any] | Iterable[str]
+    scenario: C.Scenario,
+    overrides: Mapping[str, Any] | Iterable[str],
+    *,
+    hold_doctrine: bool = True,
 ) -> C.Scenario:
-    """A new scenario: ``scenario`` with dotted-path overrides applied and re-validated."""
+    """A new scenario: ``scenario`` with dotted-path overrides applied and re-validated. A
+    doctrine value they set holds for the whole run unless ``hold_doctrine`` is False (see
+    :func:`load_scenario`)."""
     prov = provenance(scenario)
     layers = list(prov.layers) if prov else [Layer("<scenario>", scenario.model_dump())]
-    result = _with_overrides(layers, overrides)
-    if prov:
-        merged_over = (*prov.overrides, *provenance(result).overrides)
-        result._provenance = Provenance(  # type: ignore[attr-defined]
-            provenance(result).layers, merged_over, provenance(result).resolved
-        )
+    result = _with_overrides(layers, overrides, hold_doctrine)
+    new = provenance(result)
+    if prov and new is not None:  # every validated scenario has one
+        merged_over = (*prov.overrides, *new.overrides)
+        result._provenance = Provenance(new.layers, merged_over, new.resolved)
     return result
 
 

@@ -5,7 +5,7 @@ a user writes and the values each one expects.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import Any, get_args
 
 from pydantic import BaseModel
 
@@ -16,7 +16,7 @@ from escalation.scenario import schema as C
 def _unwrap(annotation: Any) -> Any:
     """The schema class (or ('dict', value annotation)) behind a field annotation."""
     origin = getattr(annotation, "__origin__", None)
-    args = getattr(annotation, "__args__", ())
+    args: tuple[Any, ...] = getattr(annotation, "__args__", ())
     if origin is dict and len(args) == 2:
         return ("dict", args[1])
     if isinstance(annotation, type):
@@ -52,7 +52,7 @@ def _event_keys(data: Mapping[str, Any], event_id: str) -> list[str] | None:
     event = (data.get("events") or {}).get(event_id)
     if not isinstance(event, dict):
         return None
-    for cls in C.Event.__origin__.__args__:  # type: ignore[attr-defined]
+    for cls in get_args(get_args(C.Event)[0]):  # the event classes: Annotated[Union[...], ...]
         if cls.model_fields["type"].annotation.__args__[0] == event.get("type"):
             return sorted(cls.model_fields)
     return None

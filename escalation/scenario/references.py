@@ -184,7 +184,7 @@ def _check_us(sc: C.Scenario, names: Names) -> Iterator[Problem]:
 
 def _check_events(sc: C.Scenario, names: Names) -> Iterator[Problem]:
     for eid, ev in sc.events.items():
-        base = ["events", eid]
+        base: list[str | int] = ["events", eid]
         if not (sc.start <= ev.date <= sc.end):
             yield Problem(
                 [*base, "date"],

@@ -84,6 +84,7 @@ from escalation.scenario.us import (
     Posture,
     StrikeEffect,
     Withdrawal,
+    WithdrawalOption,
     default_strike_effects,
 )
 from escalation.scenario.world import (
@@ -152,6 +153,7 @@ __all__ = [
     "UsStrikeEvent",
     "Weapon",
     "Withdrawal",
+    "WithdrawalOption",
     "default_lines",
     "default_strike_effects",
     "default_targets",

@@ -1,8 +1,9 @@
-"""Settings the timeline later replaces: an override of the US doctrine or posture holds only
-until a dated event changes the same value, which a user setting it for the whole run would not
-expect. :func:`superseded_settings` names each such setting and event, and how to hold the
-setting instead: drop the doctrine event (``events.<id>=null``), or the posture event's value
-(``events.<id>.force_protection=null``).
+"""Settings the timeline later replaces: an override of the US posture holds only until a
+dated event changes the same value, which a user setting it for the whole run would not expect.
+:func:`superseded_settings` names each such setting and event, and how to hold the setting
+instead: drop the event's value (``events.<id>.force_protection=null``). An override of the
+doctrine needs no warning: it holds over the timeline's doctrine events
+(:mod:`~escalation.scenario.held`).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ class Superseded(NamedTuple):
     """A setting a later timeline event replaces."""
 
     setting: str
-    """The dotted key path that was set (e.g. ``us.doctrine.trigger``)."""
+    """The dotted key path that was set (e.g. ``us.posture.force_protection``)."""
     event: str
     """The id of the event that replaces it."""
     date: str
@@ -45,19 +46,15 @@ class Superseded(NamedTuple):
 
 
 def _changed(eid: str, ev: C.Event) -> dict[str, tuple[object, str]]:
-    """The ``us.*`` keys an event sets: their new values, and the override that stops it (a
-    posture event loses just that field; a doctrine change, the whole event)."""
-    match ev:
-        case C.DoctrineEvent():
-            return {f"us.doctrine.{k}": (v, f"events.{eid}=null") for k, v in ev.changes.items()}
-        case C.PostureEvent():
-            out: dict[str, tuple[object, str]] = {}
-            for name, key in _POSTURE_FIELDS.items():
-                value = getattr(ev, name)
-                if value is not None:
-                    out[f"us.posture.{key}"] = (value, f"events.{eid}.{name}=null")
-            return out
-    return {}
+    """The ``us.posture.*`` keys an event sets: their new values, and the override that stops
+    it (the posture event loses just that field)."""
+    out: dict[str, tuple[object, str]] = {}
+    if isinstance(ev, C.PostureEvent):
+        for name, key in _POSTURE_FIELDS.items():
+            value = getattr(ev, name)
+            if value is not None:
+                out[f"us.posture.{key}"] = (value, f"events.{eid}.{name}=null")
+    return out
 
 
 def _superseded(scenario: C.Scenario, keys: Iterable[str]) -> list[tuple[Superseded, str]]:

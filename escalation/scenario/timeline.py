@@ -109,7 +109,10 @@ class DoctrineEvent(EventBase):
     """A change of US deterrence doctrine (a new administration, a new policy)."""
 
     type: Literal["doctrine"]
-    changes: dict[str, Any] = Field(description="Doctrine fields -> new values.")
+    changes: dict[str, Any] = Field(
+        description="Doctrine fields -> new values. A field set by --set or the Python API "
+        "holds over the change: the event changes only the others."
+    )
 
 
 class TruceEvent(EventBase):

@@ -19,6 +19,9 @@ from escalation.scenario.base import (
     Trigger,
 )
 
+WithdrawalOption = Literal["consolidate", "drawdown", "end_mission", "leave"]
+"""What the US can choose at a posture review besides holding it."""
+
 
 class Posture(Frozen):
     """US posture in the region."""
@@ -55,7 +58,7 @@ class StrikeEffect(Frozen):
     iran_revenge: NonNeg = Field(0.0, description="Iran's revenge added.")
 
 
-def default_strike_effects() -> dict[str, Any]:
+def default_strike_effects() -> dict[StrikeTheatre, Any]:
     return {
         "iraq": {
             "stock_loss": 0.15,
@@ -176,15 +179,14 @@ class Withdrawal(Frozen):
     advisory_troops: NonNeg = Field(
         0.5, description="Footprint left after the combat mission ends (relative to the start)."
     )
-    option_bias: dict[Literal["consolidate", "drawdown", "end_mission", "leave"], float] = Field(
-        default_factory=lambda: {
-            "consolidate": 0.0,
-            "drawdown": -1.0,
-            "end_mission": -2.0,
-            "leave": -4.0,
-        },
+    option_bias: dict[WithdrawalOption, float] = Field(
+        default_factory=lambda: _default_option_bias(),
         description="Baseline utility of each withdrawal option.",
     )
+
+
+def _default_option_bias() -> dict[WithdrawalOption, float]:
+    return {"consolidate": 0.0, "drawdown": -1.0, "end_mission": -2.0, "leave": -4.0}
 
 
 class Attribution(Frozen):

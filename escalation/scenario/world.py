@@ -120,7 +120,17 @@ class TargetClass(Frozen):
     exposure: Exposure = Field(
         "always",
         description="Which posture value makes targets available: sites (US bases held), troops "
-        "(logistics volume), embassy, syria (US presence in Syria) or always.",
+        "(logistics volume), embassy, syria (US presence in Syria) or always. Its share of the "
+        "start's level scales the class's opportunity: fewer convoys, fewer convoys to attack.",
+    )
+    opportunity: float = Field(
+        1.0,
+        gt=0.0,
+        le=1.0,
+        description="Daily chance, with the class fully exposed, that a militia finds a target "
+        "of it within reach (a convoy on a route its cells cover); the exposure scales it. It "
+        "bounds the daily rate of attacks on the class however strong the will to attack: at 1 "
+        "the will alone decides.",
     )
     pressure: NonNeg = Field(description="Pressure one attack puts on the owner.")
     legitimacy: float = Field(

@@ -38,7 +38,7 @@ class _Loader(yaml.SafeLoader):
 
     _depth = 0
 
-    def compose_node(self, parent: Node | None, index: Any) -> Node:
+    def compose_node(self, parent: Node | None, index: Any) -> Node | None:
         self._depth += 1
         try:
             if self._depth > MAX_DEPTH:
@@ -70,13 +70,17 @@ class _Loader(yaml.SafeLoader):
                         problem_mark=key_node.start_mark,
                     )
                 seen.add(key)
-        return super().construct_mapping(node, deep=deep)
+        # PyYAML also hands it other nodes (`!!map` on a scalar) and raises its own error for
+        # them; the stubs admit only mapping nodes
+        return super().construct_mapping(node, deep=deep)  # type: ignore[arg-type]
 
     def construct_yaml_timestamp(self, node: Node) -> Any:
         """A date, or an impossible one (2020-02-30) as its text: the schema then refuses it
         under its key path, where a date is expected."""
         try:
-            return super().construct_yaml_timestamp(node)
+            # any node, as PyYAML passes it (the base refuses one that is not a scalar); the
+            # stubs admit only scalar nodes
+            return super().construct_yaml_timestamp(node)  # type: ignore[arg-type]
         except ValueError:
             return node.value
 

@@ -44,7 +44,7 @@ def plot_marginal(
     bins = np.geomspace(lo, hi, 21) if prior.prior == "loguniform" else np.linspace(lo, hi, 21)
     ax.hist(
         posterior[name],
-        bins=bins,
+        bins=bins.tolist(),
         weights=posterior["weight"],
         color=POSTERIOR_COLOUR,
         alpha=0.75,
@@ -127,7 +127,7 @@ def best_identified(cal: Calibration, posterior: pd.DataFrame, most: int = 7) ->
         prior = cal.spec.parameters[name]
         u = posterior[name].map(prior.to_unit)
         spread[name] = float(np.sqrt(np.cov(u, aweights=posterior["weight"])))
-    return sorted(spread, key=spread.get)[:most]
+    return sorted(spread, key=spread.__getitem__)[:most]
 
 
 def plot_pairs(

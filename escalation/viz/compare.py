@@ -25,7 +25,7 @@ def plot_difference(
     d = comparison.differences
     order = [p.name for p in comparison.periods if p.name in set(d["period"])] + ["overall"]
     others = list(comparison.names[1:])
-    colours = plt.get_cmap("tab10").colors
+    colours = matplotlib.color_sequences["tab10"]
     width = 0.8 / max(len(others), 1)
     for j, name in enumerate(others):
         sub = d[(d["metric"] == metric) & (d["scenario"] == name)].set_index("period")

@@ -14,6 +14,7 @@ import textwrap
 from collections.abc import Iterable, Sequence
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any
 
 import matplotlib
 
@@ -27,6 +28,7 @@ from matplotlib.axes import Axes
 from matplotlib.lines import Line2D
 from matplotlib.patches import Patch
 from matplotlib.transforms import blended_transform_factory
+from matplotlib.typing import LegendLocType
 
 from escalation.record.reconstruct import Reconstruction
 from escalation.record.types import Record, Target
@@ -68,60 +70,81 @@ def _months(t: Target) -> float:
     return t.window.days / _MONTH_DAYS
 
 
-def _ts(d: date) -> pd.Timestamp:
+def _ts(d: date | str) -> pd.Timestamp:
     return pd.Timestamp(d)
 
 
-def draw_target(ax: Axes, t: Target, color: str) -> bool:
-    """Draw one target as a monthly level; False if it is not a level (ratio, share, ...)."""
+def target_marks(t: Target) -> list[dict[str, Any]]:
+    """One target as the marks of a monthly level, as data (empty if it is not a level: a ratio,
+    a share...). :func:`draw_target` draws them with matplotlib and the dashboard's page draws the
+    same marks in the browser, so both show a figure alike.
+
+    Each mark has a ``shape``: ``line`` (``x0``, ``x1``, ``y``, ``dash`` for a monthly high),
+    ``box`` (``x0``, ``x1``, ``low``, ``high``), ``up``/``down`` (a triangle at ``x``, ``y``:
+    at least, at most), ``zero`` (``x0``, ``x1``: none) or ``star`` (``x``, at the top: the peak
+    month). Dates are ISO strings; levels are attacks per month.
+    """
     v = t.value
-    x0, x1 = _ts(t.window.start), _ts(t.window.end + timedelta(days=1))
-    xm = x0 + (x1 - x0) / 2
+    start, stop = t.window.start, t.window.end + timedelta(days=1)
+    x0, x1 = start.isoformat(), stop.isoformat()
+    xm = (start + (stop - start) / 2).isoformat()
     stat = t.statistic
     if stat == "count" and t.window.days < 28:
         # a figure for a few days bounds its month from below: a marker at the count
         if v.form in ("point", "range", "lower") and v.low > 0:
-            ax.plot([xm], [v.low], marker="^", ms=7, ls="none", color=color, zorder=5)
-            return True
-        return False
+            return [{"shape": "up", "x": xm, "y": float(v.low)}]
+        return []
     if stat in ("count", "mean_annual"):
         scale = 1 / _months(t) if stat == "count" else 1 / 12
     elif stat in ("monthly_max", "monthly_min"):
         scale = 1.0
     elif stat == "zero":
-        ax.plot([x0, x1], [0, 0], color=color, lw=4, solid_capstyle="butt", alpha=0.8, zorder=4)
-        return True
+        return [{"shape": "zero", "x0": x0, "x1": x1}]
     elif stat == "peak_month" and v.month:
-        m0 = pd.Timestamp(f"{v.month}-01")
-        ax.plot(
-            [m0 + pd.Timedelta(days=15)], [0.94], marker="*", color=color, ms=11, zorder=6,
-            transform=blended_transform_factory(ax.transData, ax.transAxes), ls="none",
-        )  # fmt: skip
-        return True
+        return [{"shape": "star", "x": f"{v.month}-16"}]
     else:
-        return False
-    style = {"color": color, "zorder": 5}
-    if stat == "monthly_max":
-        style |= {"ls": (0, (4, 2))}
-    if v.form == "point" and not (v.approximate or v.tolerance):
-        ax.plot([x0, x1], [v.point * scale] * 2, lw=2.2, **style)
-    elif v.form in ("point", "range"):
-        lo, hi = v.low * scale, v.high * scale
-        ax.add_patch(
-            plt.Rectangle(
-                (mdates.date2num(x0), lo), mdates.date2num(x1) - mdates.date2num(x0), hi - lo,
-                facecolor=color, alpha=0.25, edgecolor=color, lw=1.2, zorder=5,
-            )
-        )  # fmt: skip
-    elif v.form == "lower":
-        y = v.low * scale
-        ax.plot([x0, x1], [y, y], lw=1.8, **style)
-        ax.plot([xm], [y], marker="^", ms=7, ls="none", color=color, zorder=5)
-    elif v.form == "upper":
-        y = v.high * scale
-        ax.plot([x0, x1], [y, y], lw=1.8, **style)
-        ax.plot([xm], [y], marker="v", ms=7, ls="none", color=color, zorder=5)
-    return True
+        return []
+    dash = stat == "monthly_max"
+    if v.form == "point" and v.point is not None and not (v.approximate or v.tolerance):
+        return [{"shape": "line", "x0": x0, "x1": x1, "y": v.point * scale, "dash": dash}]
+    if v.form in ("point", "range"):
+        return [{"shape": "box", "x0": x0, "x1": x1, "low": v.low * scale,
+                 "high": v.high * scale}]  # fmt: skip
+    if v.form in ("lower", "upper"):
+        y = (v.low if v.form == "lower" else v.high) * scale
+        line = {"shape": "line", "x0": x0, "x1": x1, "y": y, "dash": dash, "thin": True}
+        return [line, {"shape": "up" if v.form == "lower" else "down", "x": xm, "y": y}]
+    return []
+
+
+def draw_target(ax: Axes, t: Target, color: str) -> bool:
+    """Draw one target as a monthly level (:func:`target_marks`); False if it is not a level."""
+    marks = target_marks(t)
+    top = blended_transform_factory(ax.transData, ax.transAxes)
+    for m in marks:
+        shape = m["shape"]
+        if shape in ("up", "down"):
+            ax.plot([_ts(m["x"])], [m["y"]], marker="^" if shape == "up" else "v", ms=7,
+                    ls="none", color=color, zorder=5)  # fmt: skip
+        elif shape == "star":
+            ax.plot([_ts(m["x"])], [0.94], marker="*", color=color, ms=11, zorder=6,
+                    transform=top, ls="none")  # fmt: skip
+        elif shape == "zero":
+            ax.plot([_ts(m["x0"]), _ts(m["x1"])], [0, 0], color=color, lw=4,
+                    solid_capstyle="butt", alpha=0.8, zorder=4)  # fmt: skip
+        elif shape == "line":
+            style = (0, (4, 2)) if m["dash"] else "-"
+            ax.plot([_ts(m["x0"]), _ts(m["x1"])], [m["y"]] * 2, color=color, zorder=5,
+                    lw=1.8 if m.get("thin") else 2.2, ls=style)  # fmt: skip
+        else:  # box
+            a, b = mdates.date2num(_ts(m["x0"])), mdates.date2num(_ts(m["x1"]))
+            ax.add_patch(
+                plt.Rectangle(
+                    (a, m["low"]), b - a, m["high"] - m["low"], facecolor=color, alpha=0.25,
+                    edgecolor=color, lw=1.2, zorder=5,
+                )
+            )  # fmt: skip
+    return bool(marks)
 
 
 def _draw_reconstruction(ax: Axes, rec: Reconstruction, sid: str, color: str) -> bool:
@@ -258,7 +281,7 @@ def plot_history(
     phase_labels: bool = True,
     event_labels: bool = True,
     period: tuple[date, date] | None = None,
-    legend: bool | str = True,
+    legend: bool | LegendLocType = True,
 ) -> Axes:
     """Draw the record for one or more series on ``ax`` (attacks per month).
 

@@ -42,9 +42,11 @@ def plot_screening(
     ax.set_title("Which fitted values move the fit (Morris screening)", fontsize=10)
     ax.legend(loc="lower right", fontsize=8, frameon=False)
     if path is not None:
-        ax.figure.tight_layout()
-        ax.figure.savefig(path, dpi=110)
-        plt.close(ax.figure)
+        fig = ax.get_figure(root=True)
+        assert fig is not None  # the axes were drawn on above
+        fig.tight_layout()
+        fig.savefig(path, dpi=110)
+        plt.close(fig)
     return ax
 
 

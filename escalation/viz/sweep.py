@@ -11,6 +11,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 import pandas as pd
+from matplotlib.patches import Patch
 
 from escalation.experiments.frontier import CASUALTIES, SPIRAL, TEMPO, Frontier
 from escalation.experiments.sweep import SweepResult
@@ -23,9 +24,10 @@ def param_label(name: str) -> str:
     return name.split(".", 1)[-1] if name.count(".") >= 1 else name
 
 
-def _finish(fig: plt.Figure, title: str, path: Path) -> Path:
+def _finish(fig: plt.Figure, title: str, path: Path, bottom: float = 0.0) -> Path:
+    """Title the figure, lay it out (leaving ``bottom`` of its height free) and save it."""
     fig.suptitle(title, fontsize=12, x=0.01, ha="left")
-    fig.tight_layout(rect=(0, 0, 1, 0.97))
+    fig.tight_layout(rect=(0, bottom, 1, 0.97))
     fig.savefig(path, dpi=120)
     plt.close(fig)
     return path
@@ -161,19 +163,29 @@ def plot_sensitivity(
     *,
     ax: plt.Axes | None = None,
 ) -> plt.Axes:
-    """Sobol first-order (S1) and total (ST) indices of one outcome, with 95% confidence."""
+    """Sobol first-order (S1) and total (ST) indices of one outcome, with 95% confidence; an
+    index whose interval is wider than its estimate (``<index>_informative`` False) is hatched
+    and faded, since it cannot be told from no effect."""
     if ax is None:
         _, ax = plt.subplots(figsize=(4.3, 3.1))
     y = np.arange(len(params))
     sub = sensitivity[sensitivity["outcome"] == outcome].set_index("parameter").reindex(params)
-    ax.barh(
+    st = ax.barh(
         y + 0.2, sub["ST"], 0.38, xerr=sub["ST_conf"], color="#9bb8d8", label="total (ST)",
         error_kw={"lw": 0.8},
     )  # fmt: skip
-    ax.barh(
+    s1 = ax.barh(
         y - 0.2, sub["S1"], 0.38, xerr=sub["S1_conf"], color=COLOUR, label="first order (S1)",
         error_kw={"lw": 0.8},
     )  # fmt: skip
+    for index, bars in (("ST", st), ("S1", s1)):
+        flags = sub.get(f"{index}_informative")
+        if flags is None:  # a table from before the flags
+            continue
+        for patch, informative in zip(bars.patches, flags, strict=True):
+            if not pd.isna(informative) and not informative:
+                patch.set_hatch("////")
+                patch.set_alpha(0.45)
     ax.set_yticks(y)
     ax.set_yticklabels([param_label(p) for p in params], fontsize=8)
     ax.axvline(0, color="#444444", lw=0.7)
@@ -192,12 +204,19 @@ def sensitivity_bars(result: SweepResult, outcomes: Sequence[str], path: Path) -
     fig, axes = _grid(len(outcomes))
     for ax, outcome in zip(axes, outcomes, strict=True):
         plot_sensitivity(s, outcome, result.sweep.parameters, ax=ax)
-    handles, names = axes[0].get_legend_handles_labels()
-    fig.legend(handles, names, fontsize=9, frameon=False, loc="upper right", ncol=2)
+    handles = [
+        Patch(color="#9bb8d8", label="total (ST)"),
+        Patch(color=COLOUR, label="first order (S1)"),
+        Patch(
+            facecolor="#9bb8d8", alpha=0.45, hatch="////", label="interval wider than the estimate"
+        ),
+    ]
+    fig.legend(handles=handles, fontsize=9, frameon=False, loc="lower center", ncol=3)
     return _finish(
         fig,
         f"{result.sweep.spec.name}: Sobol sensitivity indices (bars: 95% confidence)",
         path,
+        bottom=0.3 / fig.get_figheight(),
     )
 
 
@@ -264,7 +283,7 @@ def plot_frontier(
     legend = ax.legend(fontsize=8, frameon=False, title="dot size: share of runs that spiral",
                        title_fontsize=8, loc="best")  # fmt: skip
     for handle in legend.legend_handles:
-        if hasattr(handle, "set_sizes"):
+        if handle is not None and hasattr(handle, "set_sizes"):
             handle.set_sizes([60])
     if label:
         ax.set_title(label, fontsize=10, loc="left")

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-import textwrap
 from collections.abc import Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -19,13 +19,28 @@ from matplotlib.axes import Axes
 from escalation.observe.periods import Period
 from escalation.record.loading import load_record
 from escalation.record.overlap import TEMPO_PANELS, periods_of
-from escalation.record.types import Record
+from escalation.record.types import Record, Target
 from escalation.scenario import schema as C
-from escalation.viz.history import draw_target
+from escalation.viz.history import draw_target, target_marks
+from escalation.viz.labels import (
+    BADGE_INCHES,
+    EVENT_COLOUR,
+    PHASE_FILL,
+    ROW_INCHES,
+    Axis,
+    Marked,
+    badge_rows,
+    event_key,
+    event_strip,
+    key_rows,
+    mark_events,
+    marked_events,
+    phase_rows,
+    phase_strip,
+)
 
 SIM_COLOUR = "#1f5fa8"
 TRUCE_COLOUR = "#9bbf85"
-EVENT_COLOUR = "#555555"
 
 
 def month_starts(months: Sequence[str]) -> pd.DatetimeIndex:
@@ -76,47 +91,6 @@ def shade_truces(ax: plt.Axes, share: pd.Series, threshold: float = 0.5) -> None
         ax.axvspan(share.index[a], share.index[b - 1], color=TRUCE_COLOUR, alpha=0.25, lw=0)
 
 
-def merge_close(
-    events: Sequence[tuple[pd.Timestamp, str]], days: int = 12
-) -> list[tuple[pd.Timestamp, str]]:
-    """Join labels of events less than ``days`` apart, so labels do not overprint."""
-    merged: list[tuple[pd.Timestamp, str]] = []
-    for when, label in sorted(events):
-        if merged and (when - merged[-1][0]).days < days:
-            merged[-1] = (merged[-1][0], f"{merged[-1][1]}; {label}")
-        else:
-            merged.append((when, label))
-    return merged
-
-
-def mark_events(
-    axes: Sequence[plt.Axes], events: Sequence[tuple[pd.Timestamp, str]], label_ax: plt.Axes
-) -> list:
-    """Dotted lines across all panels; labels above the top panel."""
-    for when, _ in events:
-        for ax in axes:
-            ax.axvline(when, color=EVENT_COLOUR, lw=0.7, ls=":", zorder=1)
-    texts = []
-    for when, label in merge_close(events):
-        texts.append(
-            label_ax.annotate(
-                textwrap.fill(label, 30),
-                xy=(when, 1.0),
-                xycoords=("data", "axes fraction"),
-                xytext=(0, 4),
-                textcoords="offset points",
-                rotation=55,
-                rotation_mode="anchor",
-                ha="left",
-                va="bottom",
-                fontsize=7.5,
-                linespacing=1.0,
-                color="#333333",
-            )
-        )
-    return texts
-
-
 class Overlay(Protocol):
     """Observed data drawn on simulated tempo (provided by a plugin such as the record)."""
 
@@ -127,39 +101,12 @@ class Overlay(Protocol):
     def draw(self, ax: plt.Axes, series: str, start: pd.Timestamp, end: pd.Timestamp) -> bool: ...
 
 
-PHASE_FILL = ("#ececec", "#f9f9f9")
-
-
 def shade_phases(ax: plt.Axes, phases: Sequence[Period]) -> None:
     for i, p in enumerate(phases):
         ax.axvspan(
             pd.Timestamp(p.start), pd.Timestamp(p.end) + pd.Timedelta(days=1),
             color=PHASE_FILL[i % 2], lw=0, zorder=0,
         )  # fmt: skip
-
-
-def phase_strip(ax: plt.Axes, phases: Sequence[Period]) -> None:
-    """Phase names in a strip (short phases alternate between rows)."""
-    short = 0
-    for i, p in enumerate(phases):
-        x0, x1 = pd.Timestamp(p.start), pd.Timestamp(p.end) + pd.Timedelta(days=1)
-        ax.axvspan(x0, x1, color=PHASE_FILL[i % 2], lw=0)
-        ax.axvline(x0, color="#bbbbbb", lw=0.6)
-        if (x1 - x0).days >= 180:
-            y = 0.5
-        else:
-            y = (0.78, 0.22, 0.5)[short % 3]
-            short += 1
-        ax.text(
-            x0 + (x1 - x0) / 2, y, p.label or p.name, ha="center", va="center", fontsize=7.5,
-            color="#222222", bbox={"facecolor": "white", "alpha": 0.7, "lw": 0, "pad": 0.5},
-        )  # fmt: skip
-    ax.set_yticks([])
-    ax.set_ylim(0, 1)
-    for side in ("left", "right", "top", "bottom"):
-        ax.spines[side].set_visible(False)
-    ax.tick_params(axis="x", which="both", bottom=False, labelbottom=False)
-    ax.set_ylabel("phases", fontsize=8, rotation=0, ha="right", va="center")
 
 
 def default_panels(
@@ -257,14 +204,11 @@ def plot_tempo(
         labels = _series_labels(scenario)
         pairs = [(p, labels.get(p, p)) if isinstance(p, str) else p for p in panels]
     phases = overlay.phases() if overlay is not None else []
-    n = len(pairs)
-    strip = 0.55 if phases else 0.0
-    height = 1.9 * n + 2.4 + strip
-    fig = plt.figure(figsize=(12, height))
-    grid = fig.add_gridspec(
-        n + (1 if phases else 0), 1, height_ratios=([strip] if phases else []) + [1.9] * n
-    )
-    axes = [fig.add_subplot(grid[i + (1 if phases else 0), 0]) for i in range(n)]
+    layout = _Layout.of(len(pairs), marked_events(scenario), phases, Axis(start, end, AXIS_INCHES))
+    fig = plt.figure(figsize=(FIG_WIDTH, layout.height))
+    grid = fig.add_gridspec(len(layout.ratios), 1, height_ratios=layout.ratios)
+    first = len(layout.ratios) - len(pairs)
+    axes = [fig.add_subplot(grid[first + i, 0]) for i in range(len(pairs))]
     for ax in axes[1:]:
         ax.sharex(axes[0])
     share = None
@@ -278,24 +222,54 @@ def plot_tempo(
         )  # fmt: skip
         drew_record |= drew
         ax.tick_params(axis="x", labelbottom=ax is axes[-1])
-    label_ax = axes[0]
+    if layout.events:
+        event_strip(fig.add_subplot(grid[0, 0], sharex=axes[0]), layout.events, layout.badges)
+        mark_events(axes, layout.events)
     if phases:
-        label_ax = fig.add_subplot(grid[0, 0], sharex=axes[0])
-        phase_strip(label_ax, phases)
-    marked = [
-        (pd.Timestamp(ev.date), ev.label)
-        for _, ev in scenario.sorted_events()
-        if ev.mark and start <= pd.Timestamp(ev.date) <= end
-    ]
-    labels_drawn = mark_events(axes, marked, label_ax)
+        phase_strip(fig.add_subplot(grid[first - 1, 0], sharex=axes[0]), phases, layout.phases)
     _year_axis(axes[-1], start, end)
     handles = _tempo_handles(monthly["run"].nunique(), share, drew_record)
     what = "simulated against the record" if drew_record else "simulated"
-    _finish_tempo(fig, handles, title or f"Monthly attack tempo, {what}: {scenario.name}", height,
-                  labels_drawn)  # fmt: skip
+    _finish_tempo(fig, handles, title or f"Monthly attack tempo, {what}: {scenario.name}", layout)
     if path is not None:
         fig.savefig(path, dpi=130)
     return fig
+
+
+FIG_WIDTH = 12.0
+"""Width of the tempo figure in inches."""
+AXIS_INCHES = 10.5
+"""Width its panels take (the rest holds the axis labels), for placing labels before drawing."""
+KEY_COLUMNS = 3
+"""Columns of the event key below the tempo figure."""
+PANEL_INCHES = 1.9
+
+
+@dataclass(frozen=True)
+class _Layout:
+    """Where a tempo figure's parts go: the rows of badges and phase names, the heights of the
+    strips, panels and event key, and the figure's height (inches)."""
+
+    events: list[Marked]
+    badges: list[int]
+    phases: list[int]
+    ratios: list[float]
+    key: float
+    height: float
+
+    @classmethod
+    def of(cls, n: int, events: list[Marked], phases: list[Period], axis: Axis) -> _Layout:
+        badges = badge_rows(events, axis)
+        names = phase_rows(phases, axis, 7.5)
+        ratios = []
+        if events:
+            ratios.append((max(badges) + 1) * BADGE_INCHES + 0.08)
+        if phases:
+            ratios.append(max(max(names) + 1, 1) * ROW_INCHES + 0.1)
+        ratios += [PANEL_INCHES] * n
+        key = key_rows(events, KEY_COLUMNS) * ROW_INCHES
+        height = sum(ratios) + 0.25 * (len(ratios) - 1) + 1.9 + key
+        return cls(events, badges, names, ratios, key, height)
 
 
 def _year_axis(ax: plt.Axes, start: pd.Timestamp, end: pd.Timestamp) -> None:
@@ -309,7 +283,7 @@ def _tempo_handles(runs: int, share: pd.Series | None, drew_record: bool) -> lis
     handles = [
         plt.Line2D([], [], color=SIM_COLOUR, lw=1.6, label=f"simulated median ({runs} runs)"),
         plt.Rectangle((0, 0), 1, 1, color=SIM_COLOUR, alpha=0.25, label="simulated 90% band"),
-        plt.Line2D([], [], color=EVENT_COLOUR, lw=0.8, ls=":", label="event in the scenario"),
+        plt.Line2D([], [], color=EVENT_COLOUR, lw=0.8, ls=":", label="event (numbered, key below)"),
     ]
     if share is not None and (share >= 0.5).any():
         handles.append(
@@ -322,25 +296,20 @@ def _tempo_handles(runs: int, share: pd.Series | None, drew_record: bool) -> lis
     return handles
 
 
-def _finish_tempo(
-    fig: plt.Figure, handles: list, title: str, height: float, labels_drawn: list
-) -> None:
-    """Legend below, title above, and room for the rotated event labels between them."""
+def _finish_tempo(fig: plt.Figure, handles: list, title: str, layout: _Layout) -> None:
+    """Title above; below the panels the legend, then the key of numbered events."""
+    height = layout.height
+    legend_rows = 2 if len(handles) > 4 else 1
+    key_top = (0.12 + layout.key) / height
     fig.legend(
         handles=handles, loc="lower center", ncol=min(len(handles), 4), frameon=False,
-        fontsize=8.5, bbox_to_anchor=(0.5, 0.0),
+        fontsize=8.5, bbox_to_anchor=(0.5, key_top + 0.06 / height),
     )  # fmt: skip
-    fig.suptitle(title, fontsize=13, x=0.01, ha="left", y=0.997)
-    legend_rows = 2 if len(handles) > 4 else 1
-    bottom = (0.3 + 0.2 * legend_rows) / height
-    top = 1 - 1.2 / height
-    fig.tight_layout(rect=(0, bottom, 0.97, top))
-    if labels_drawn:  # fit the rotated event labels exactly between the panels and the title
-        renderer = fig.canvas.get_renderer()
-        highest = max(t.get_window_extent(renderer).y1 for t in labels_drawn)
-        room = (1 - 0.42 / height) * fig.bbox.height
-        top = min(0.97, top + (room - highest) / fig.bbox.height)
-        fig.tight_layout(rect=(0, bottom, 0.97, top))
+    if layout.events:
+        event_key(fig, layout.events, key_top, KEY_COLUMNS)
+    fig.suptitle(title, fontsize=13, x=0.01, ha="left", y=1 - 0.08 / height)
+    bottom = (0.12 + layout.key + 0.3 + 0.22 * legend_rows) / height
+    fig.tight_layout(rect=(0, bottom, 0.97, 1 - 0.3 / height))
 
 
 RECORD_COLOUR = "#c0392b"
@@ -381,14 +350,32 @@ class RecordOverlay:
     def phases(self) -> list[Period]:
         return periods_of(self.record, self.scenario)
 
+    def targets(self, series: str, start: pd.Timestamp, end: pd.Timestamp) -> list[Target]:
+        """The record's figures on ``series`` that lie inside the run's period."""
+        return [
+            t
+            for t in self.record.targets_for_series(series)
+            if t.series == series and t.within(start.date(), end.date())
+        ]
+
     def draw(self, ax: Axes, series: str, start: pd.Timestamp, end: pd.Timestamp) -> bool:
         """Every used target on ``series`` inside the run's period, as monthly levels."""
         drawn = False
-        for t in self.record.targets_for_series(series):
-            if t.series != series or not t.within(start.date(), end.date()):
-                continue
+        for t in self.targets(series, start, end):
             drawn |= draw_target(ax, t, RECORD_COLOUR)
         return drawn
+
+    def marks(self, series: str, start: pd.Timestamp, end: pd.Timestamp) -> list[dict]:
+        """What :meth:`draw` draws, as data: per figure its marks (:func:`target_marks`) and a
+        line saying what the source reports, for pages that draw the record themselves."""
+        out = []
+        for t in self.targets(series, start, end):
+            marks = target_marks(t)
+            if marks:
+                files = ", ".join(sorted({s.file for s in t.sources}))
+                text = f"{t.definition} Reported: {t.value.describe()} ({t.window}; {files})"
+                out.append({"id": t.id, "text": text, "marks": marks})
+        return out
 
 
 def record_overlay(scenario: C.Scenario) -> RecordOverlay | None:

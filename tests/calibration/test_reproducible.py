@@ -37,6 +37,15 @@ BUDGET = {
 }
 
 
+def write_small_calibration(folder: Path) -> Path:
+    """The two-militia year and the calibration file of :data:`SPEC` over it, in ``folder``;
+    the calibration file's path."""
+    scenario = folder / "two_militias.yaml"
+    scenario.write_text(yaml.safe_dump(SMALL, sort_keys=False))
+    (folder / "small.yaml").write_text(SPEC.format(scenario=scenario))
+    return folder / "small.yaml"
+
+
 def _fit(tmp_path: Path, name: str, jobs: int) -> pipeline.CalibrationResult:
     cal = load_calibration(tmp_path / "small.yaml")
     return pipeline.run_calibration(cal, tmp_path / name, budget=BUDGET, jobs=jobs)
@@ -54,9 +63,7 @@ def _comparable(scores: dict) -> dict:
 @pytest.mark.slow
 def test_the_same_seed_gives_the_same_fit_on_one_process_or_two(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "STRIKE_REPLICATES", 3)
-    scenario = tmp_path / "two_militias.yaml"
-    scenario.write_text(yaml.safe_dump(SMALL, sort_keys=False))
-    (tmp_path / "small.yaml").write_text(SPEC.format(scenario=scenario))
+    write_small_calibration(tmp_path)
     one = _fit(tmp_path, "one", jobs=1)
     two = _fit(tmp_path, "two", jobs=2)
     assert one.best == two.best

@@ -1,16 +1,10 @@
-"""``escalation dashboard``: settings validation, the JSON API with its background worker, and
-the page itself driven in headless Chromium (slow: the browser tests need Chromium and the
-``playwright`` package, which ``make test`` installs)."""
+"""``escalation dashboard``: settings validation, and the JSON API with its background worker, its
+state per browser tab and its downloads (the page itself is driven in a browser by
+``test_page.py``)."""
 
 from __future__ import annotations
 
-import hashlib
 import json
-import os
-import select
-import shutil
-import subprocess
-import sys
 import threading
 import time
 import typing
@@ -29,16 +23,6 @@ from escalation.dashboard.server import make_server
 from escalation.scenario import schema as C
 
 ROOT = Path(__file__).resolve().parents[2]
-BROWSER_ARGS = [
-    "--headless",
-    "--no-sandbox",
-    "--disable-gpu",
-    "--disable-quic",
-    "--no-first-run",
-    "--disable-background-networking",
-    "--disable-component-update",
-    "--disable-sync",
-]
 
 
 # --------------------------------------------------------------------------- settings
@@ -149,10 +133,12 @@ def test_missing_scenario_folder_is_a_user_error(tmp_path, capsys):
 # --------------------------------------------------------------------------- the JSON API
 
 
-def call(url: str, body: dict | None = None) -> tuple[int, dict]:
+def call(url: str, body: dict | None = None, tab: str | None = None) -> tuple[int, dict]:
     data = None if body is None else json.dumps(body).encode()
     req = urllib.request.Request(url, data=data, method="GET" if body is None else "POST")
     req.add_header("Content-Type", "application/json")
+    if tab is not None:
+        req.add_header("X-Tab", tab)
     try:
         with urllib.request.urlopen(req, timeout=10) as r:
             return r.status, json.loads(r.read())
@@ -160,10 +146,10 @@ def call(url: str, body: dict | None = None) -> tuple[int, dict]:
         return exc.code, json.loads(exc.read())
 
 
-def wait_until(url: str, done, timeout: float = 60) -> dict:
+def wait_until(url: str, done, timeout: float = 60, tab: str | None = None) -> dict:
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
-        _, status = call(url + "api/status")
+        _, status = call(url + "api/status", tab=tab)
         if done(status):
             return status
         time.sleep(0.1)
@@ -220,7 +206,12 @@ def test_the_page_and_its_files_are_served(api):
         assert r.headers.get_content_type() == "text/html"
         page = r.read().decode()
     assert '<script src="app.js">' in page and 'href="style.css"' in page
-    for name, ctype in (("app.js", "text/javascript"), ("style.css", "text/css")):
+    assert '<script src="tempo.js">' in page
+    for name, ctype in (
+        ("app.js", "text/javascript"),
+        ("tempo.js", "text/javascript"),
+        ("style.css", "text/css"),
+    ):
         with urllib.request.urlopen(api + name, timeout=10) as r:
             assert r.headers.get_content_type() == ctype and r.read()
     for path in ("server.py", "static/app.js", "../pyproject.toml"):
@@ -253,188 +244,149 @@ def test_cancel_stops_the_run(api):
     assert status["result"] is None
 
 
-# --------------------------------------------------------------------------- the page
+TAB_A, TAB_B = "tab-aaaaaaaa", "tab-bbbbbbbb"
 
 
-def chromium_path() -> str | None:
-    for name in (os.environ.get("CHROMIUM"), "chromium", "chromium-browser", "google-chrome"):
-        found = name and shutil.which(name)
-        if found:
-            return found
-    return None
-
-
-def need(what: str) -> None:
-    """Skip on a developer's machine without the browser; fail in CI, where it must run."""
-    message = f"the dashboard's browser test needs {what} (make test installs it)"
-    if os.environ.get("CI"):
-        pytest.fail(message)
-    pytest.skip(message)
-
-
-@pytest.fixture(scope="module")
-def dashboard_url() -> Iterator[str]:
-    """``escalation dashboard`` in a subprocess on a free loopback port."""
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "escalation.cli",
-            "dashboard",
-            "--no-browser",
-            "--port",
-            "0",
-            "-n",
-            "8",
-        ],
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.PIPE,
-        text=True,
-    )
+def download(url: str, name: str, tab: str | None = None) -> tuple[int, str, bytes]:
+    """A download of a tab's result: status, Content-Disposition and body."""
+    query = f"?tab={tab}" if tab else ""
     try:
-        ready, _, _ = select.select([proc.stdout], [], [], 30)
-        line = proc.stdout.readline() if ready else ""
-        if "http://" not in line:
-            proc.kill()
-            raise AssertionError(f"the dashboard did not start: {line}{proc.stderr.read()}")
-        yield "http://" + line.split("http://", 1)[1].split()[0]
+        with urllib.request.urlopen(f"{url}api/download/{name}{query}", timeout=30) as r:
+            return r.status, r.headers.get("Content-Disposition", ""), r.read()
+    except urllib.error.HTTPError as exc:
+        return exc.code, "", exc.read()
+
+
+def test_each_tab_has_its_own_run_and_result(api):
+    severe = {"us.doctrine.severity": 2.0}
+    _, a = call(api + "api/run", {"scenario": "baseline", "replicates": 2, "seed": 1}, TAB_A)
+    _, b = call(
+        api + "api/run",
+        {"scenario": "baseline", "replicates": 3, "seed": 5, "values": severe},
+        TAB_B,
+    )
+    for tab, job in ((TAB_A, a), (TAB_B, b)):
+        wait_until(api, lambda s, j=job: s["state"] == "done" and s["result"] == j["job"],
+                   tab=tab)  # fmt: skip
+    _, mine = call(api + "api/result", tab=TAB_A)
+    _, theirs = call(api + "api/result", tab=TAB_B)
+    assert (mine["seed"], mine["replicates"], mine["overrides"]) == (1, 2, {})
+    assert (theirs["seed"], theirs["replicates"], theirs["overrides"]) == (5, 3, severe)
+    # a client that names no tab has its own (shared) state, untouched by the tabs
+    assert call(api + "api/result")[0] == 404
+    assert call(api + "api/status")[1]["result"] is None
+
+
+def test_a_cancel_in_one_tab_leaves_the_other_tabs_run(api):
+    _, a = call(api + "api/run", {"scenario": "baseline", "replicates": 300}, TAB_A)
+    wait_until(api, lambda s: s["stage"] == "variant", tab=TAB_A)
+    call(api + "api/run", {"scenario": "baseline", "replicates": 300}, TAB_B)
+    status_b = call(api + "api/status", tab=TAB_B)[1]
+    assert status_b["state"] == "running" and "other pages" in status_b["message"]
+    assert call(api + "api/cancel", {}, TAB_B)[1]["cancelled"]
+    assert call(api + "api/status", tab=TAB_B)[1]["state"] == "cancelled"
+    status_a = call(api + "api/status", tab=TAB_A)[1]
+    assert status_a["state"] == "running" and status_a["job"] == a["job"]
+    assert call(api + "api/cancel", {}, TAB_A)[1]["cancelled"]
+    wait_until(api, lambda s: s["state"] == "cancelled", tab=TAB_A, timeout=30)
+
+
+def test_tabs_are_bounded_and_the_oldest_is_dropped_with_its_run(small, tmp_path):
+    from escalation.dashboard.jobs import Dashboard
+
+    (tmp_path / "baseline.yaml").write_text(yaml.safe_dump(small), encoding="utf-8")
+    dash = Dashboard(tmp_path, replicates=2, jobs=1, max_tabs=2)
+    try:
+        dash.submit("first-tab", {"scenario": "baseline", "replicates": 300})
+        job = dash.tabs["first-tab"].pending
+        dash.status("second-tab")
+        assert list(dash.tabs) == ["first-tab", "second-tab"]
+        dash.status("first-tab")  # seen again: now the most recent
+        dash.status("third-tab")
+        assert list(dash.tabs) == ["first-tab", "third-tab"]
+        dash.status("fourth-tab")
+        assert list(dash.tabs) == ["third-tab", "fourth-tab"]
+        assert job.cancel.is_set() or job.superseded  # the dropped tab's run is stopped
+        assert job not in dash.queue
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=15)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        dash.close()
 
 
-@pytest.fixture(scope="module")
-def browser() -> Iterator[object]:
-    try:
-        from playwright.sync_api import sync_playwright
-    except ImportError:
-        need("the playwright package")
-    path = chromium_path()
-    if path is None:
-        need("Chromium")
-    with sync_playwright() as p:
-        b = p.chromium.launch(executable_path=path, args=BROWSER_ARGS)
-        try:
-            yield b
-        finally:
-            b.close()
+@pytest.mark.parametrize("token", ["short", "has space in it", "x" * 65, "../../etc/passwd"])
+def test_a_malformed_tab_is_a_400_naming_it(api, token):
+    code, answer = call(api + "api/status", tab=token)
+    assert code == 400 and answer["error"].startswith("tab: expected 8 to 64")
 
 
-@pytest.fixture
-def page(browser, dashboard_url):
-    context = browser.new_context(viewport={"width": 1600, "height": 1000})
-    pg = context.new_page()
-    errors: list[str] = []
-    pg.on("pageerror", lambda exc: errors.append(str(exc)))
-    pg.goto(dashboard_url)
-    yield pg
-    context.close()
-    assert not errors, f"JavaScript errors on the page: {errors}"
+def test_downloads_are_the_results_tables_figure_and_scenario(api, tmp_path):
+    from escalation.scenario.loading import load_scenario
+
+    assert download(api, "monthly.csv", TAB_A)[0] == 404  # no result yet
+    values = {"us.doctrine.trigger": "every_attack", "us.doctrine.severity": 2.5}
+    body = {"scenario": "baseline", "replicates": 3, "seed": 4, "values": values}
+    _, job = call(api + "api/run", body, TAB_A)
+    wait_until(api, lambda s: s["state"] == "done" and s["result"] == job["job"], tab=TAB_A)
+    _, result = call(api + "api/result", tab=TAB_A)
+    months = len(result["tempo"]["panels"][0]["months"])
+
+    code, disposition, monthly = download(api, "monthly.csv", TAB_A)
+    assert code == 200 and f'filename="baseline-{job["job"]}-monthly.csv"' in disposition
+    lines = monthly.decode().splitlines()
+    assert lines[0] == "run,month,series,value"
+    series = {line.split(",")[2] for line in lines[1:]}
+    assert len(lines) - 1 == 3 * months * len(series)
+    assert {line.split(",")[0] for line in lines[1:]} == {"0", "1", "2"}
+
+    _, _, events = download(api, "events.csv", TAB_A)
+    rows = events.decode().splitlines()
+    assert rows[0].startswith("run,") and "action" in rows[0].split(",")
+    first_run = [r for r in rows[1:] if r.startswith("0,")]
+    assert len(first_run) == len(result["events"]["rows"]) > 0  # the page's log of run 1
+
+    _, _, png = download(api, "tempo.png", TAB_A)
+    assert png[:8] == b"\x89PNG\r\n\x1a\n" and len(png) > 10_000
+
+    _, _, text = download(api, "scenario.yaml", TAB_A)
+    (tmp_path / "mine.yaml").write_bytes(text)
+    loaded = load_scenario(tmp_path / "mine.yaml")
+    assert loaded.us.doctrine.trigger == "every_attack" and loaded.us.doctrine.severity == 2.5
+    reference = load_scenario(result["file"], values)
+    assert loaded.model_dump() == reference.model_dump()  # as configured, no more, no less
+    assert main(["validate", str(tmp_path / "mine.yaml")]) == 0
+
+    assert download(api, "monthly.csv", TAB_B)[0] == 404  # another tab has none
+    code, _, answer = download(api, "secrets.txt", TAB_A)
+    assert code == 404 and "expected one of: monthly.csv" in json.loads(answer)["error"]
 
 
-FINISHED = """job => document.body.dataset.complete === 'true'
-  && Number(document.body.dataset.result) >= job
-  && document.body.dataset.state !== 'running'
-  && document.querySelector('#tempo')
-  && document.querySelector('#tempo').dataset.loaded === document.body.dataset.result"""
-
-
-def plot_hash(page) -> str:
-    src = page.get_attribute("#tempo", "src")
-    body = page.request.get(page.url.rstrip("/") + src).body()
-    assert body[:4] == b"\x89PNG"
-    return hashlib.sha256(body).hexdigest()
-
-
-@pytest.mark.slow
-def test_slider_run_changes_the_plot(page, tmp_path):
-    page.wait_for_function(FINISHED, arg=1, timeout=60_000)  # the page runs the scenario on load
-    before = plot_hash(page)
-    first = int(page.get_attribute("body", "data-result"))
-    assert "The scenario as written" in page.inner_text("#changes")
-    assert page.locator("#warnings li").count() == 0
-
-    slider = page.locator("#us-doctrine-severity")
-    slider.focus()
-    for _ in range(10):
-        page.keyboard.press("ArrowRight")
-    assert page.input_value("#us-doctrine-severity-box") == "2.0"
-    assert "changed" in page.get_attribute('.field[data-key="us.doctrine.severity"]', "class")
-    page.select_option("#us-doctrine-trigger", "every_attack")
-    page.select_option("#us-doctrine-theatre", "leadership")
-    page.click("#run")
-    page.wait_for_function(FINISHED, arg=first + 1, timeout=60_000)
-
-    assert plot_hash(page) != before
-    changes = page.inner_text("#changes")
-    assert "us.doctrine.severity" in changes and "every_attack" in changes
-    # the theatre set here holds only until the timeline's change of doctrine in 2021
-    assert "biden_doctrine" in page.inner_text("#warnings")
-    assert page.locator("#events tbody tr").count() > 10
-    page.select_option("#action", "retaliate")
-    shown = page.locator("#events tbody tr")
-    assert shown.count() > 0
-    assert all(t == "retaliate" for t in shown.locator("td:nth-child(3)").all_inner_texts())
-    rows = page.locator("#diff-body tbody tr")
-    assert rows.count() == 5
-    strikes = page.inner_text('#diff-body tr[data-metric="retaliations"] td:nth-child(4)')
-    assert strikes.startswith("+")  # retaliating after every attack means more strikes
-    assert page.locator("#error").is_hidden()
-    page.screenshot(path=str(tmp_path / "dashboard.png"), full_page=True)
-    assert (tmp_path / "dashboard.png").stat().st_size > 50_000
-
-
-@pytest.mark.slow
-def test_menus_on_the_page_offer_the_schema_choices(page):
-    page.wait_for_selector("body[data-ready]")
-    menus = page.eval_on_selector_all(
-        "#controls select[data-key]",
-        "els => els.map(e => [e.dataset.key, [...e.options].map(o => o.value)])",
-    )
-    assert menus, "no menus on the page"
-    for key, options in menus:
-        assert options == list(typing.get_args(schema_field(key).annotation)), key
-    assert "casualties_or_attacks" in dict(menus)["us.doctrine.trigger"]
-    assert page.inner_text('#us-doctrine-trigger option[value="casualties_or_attacks"]') == (
-        "casualties or attacks"
-    )
-
-
-@pytest.mark.slow
-def test_invalid_setting_shows_the_message_not_a_traceback(page):
-    page.wait_for_selector("body[data-ready]")  # controls hold the scenario's values
-    page.fill("#us-doctrine-severity-box", "-1")
-    page.click("#run")
-    error = page.locator("#error")
-    error.wait_for(state="visible", timeout=10_000)
-    text = error.inner_text()
-    assert "us.doctrine.severity" in text and "expected a number > 0" in text
-    assert "Traceback" not in text
-    page.fill("#replicates", "0")
-    page.fill("#us-doctrine-severity-box", "1.0")
-    page.click("#run")
-    page.wait_for_function(
-        "document.querySelector('#error').textContent.includes('replicates')", timeout=10_000
-    )
+def test_the_tempo_chart_data_holds_bands_record_phases_and_events(api):
+    _, job = call(api + "api/run", {"scenario": "baseline", "replicates": 3}, TAB_A)
+    wait_until(api, lambda s: s["state"] == "done" and s["result"] == job["job"], tab=TAB_A)
+    tempo = call(api + "api/result", tab=TAB_A)[1]["tempo"]
+    assert tempo["start"] == "2020-01-01" and tempo["runs"] == 3
+    for panel in tempo["panels"]:
+        n = len(panel["months"])
+        assert n == 12 and len(panel["low"]) == len(panel["median"]) == len(panel["high"]) == n
+        assert all(lo <= m <= hi for lo, m, hi in zip(panel["low"], panel["median"],
+                                                     panel["high"], strict=True))  # fmt: skip
+    marks = [m for p in tempo["panels"] for f in p["record"] for m in f["marks"]]
+    assert marks and {m["shape"] for m in marks} <= {"line", "box", "up", "down", "zero", "star"}
+    assert tempo["phases"] and all(p["start"] <= p["end"] for p in tempo["phases"])
 
 
 def test_a_setting_the_timeline_replaces_is_reported_unless_held(library):
     from escalation.scenario.superseded import superseded_settings
 
-    loose = library.settings(
+    doctrine = library.settings(
         {"scenario": "baseline", "values": {"us.doctrine.theatre": "leadership"}}
     )
-    (warning,) = superseded_settings(loose.variant)
-    assert "us.doctrine.theatre" in warning and HOLD_EVENT in warning
-    held = library.settings(
-        {"scenario": "baseline", "values": {"us.doctrine.theatre": "leadership"}, "hold": True}
+    assert superseded_settings(doctrine.variant) == []  # a doctrine value holds as it is
+    assert "theatre" not in doctrine.variant.events[HOLD_EVENT].changes
+    posture = library.settings(
+        {"scenario": "baseline", "values": {"us.posture.force_protection": 0.7}}
     )
-    assert superseded_settings(held.variant) == []
+    (warning,) = superseded_settings(posture.variant)
+    assert "us.posture.force_protection" in warning and "us_leaves_small_bases" in warning
 
 
 # --------------------------------------------------------------------------- bad requests

@@ -18,6 +18,7 @@ from escalation import ScenarioError
 from escalation.cli.main import main
 from escalation.experiments.sweep import load_sweep, run_sweep, sobol_indices, sweep_from_dict
 from escalation.tables import read_table
+from tests.conftest import local_cluster
 
 SHORT = {"end": "2020-03-31"}
 
@@ -274,13 +275,7 @@ def test_dask_cluster_gives_the_local_table(sweep_file, tmp_path):
     distributed = pytest.importorskip("distributed")
     sweep = load_sweep(sweep_file())
     local = run_sweep(sweep, tmp_path / "local", jobs=2).runs
-    with distributed.LocalCluster(
-        n_workers=2,
-        threads_per_worker=1,
-        processes=True,
-        host="127.0.0.1",
-        dashboard_address=None,
-    ) as cluster:
+    with local_cluster(distributed) as cluster:
         address = cluster.scheduler_address
         remote = run_sweep(sweep, tmp_path / "dask", scheduler=address).runs
         small = str(tmp_path / "small.yaml")

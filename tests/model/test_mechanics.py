@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 from pathlib import Path
 
 import numpy as np
@@ -349,6 +350,48 @@ def test_attack_odds_bound_holds_with_several_fronts(small, monkeypatch):
     slow = [run(scenario, seed) for seed in (1, 2)]
     for a, b in zip(fast, slow, strict=True):
         assert len(a.events) > 20
+        assert a.events.equals(b.events)
+
+
+def _convoy_days(small: dict, opportunity: float, advisory: bool = False) -> float:
+    """The share of days a militia bent on attacking convoys attacks one."""
+    small["militias"]["A"]["resolve"] = 6.0  # would attack every day it could
+    small["militias"]["A"]["repertoire"] = {"us_convoy": None}
+    del small["militias"]["B"]
+    small["militias"]["A"]["rivals"] = []
+    small["militia_defaults"]["stocks"] = {"ied": 1e5}
+    small["targets"] = {"us_convoy": {"opportunity": opportunity}}
+    if advisory:
+        small["events"]["drawdown"] = {
+            "date": "2020-01-01", "type": "us_posture", "label": "x", "mission": "advisory"
+        }  # fmt: skip
+        small.setdefault("us", {}).setdefault("withdrawal", {})["advisory_troops"] = 0.4
+    attacks = _attacks_per_day(scenario_from_dict(small), range(4))
+    return len(attacks) / (4 * 366)
+
+
+def test_the_opportunity_bounds_the_daily_rate_and_the_footprint_scales_it(small):
+    """However strong the will, a militia attacks a class only on the days a target of it is
+    within reach: at most the class's opportunity times its exposure (fewer convoys, fewer
+    convoys to attack)."""
+    full = _convoy_days(copy.deepcopy(small), 1.0)
+    half = _convoy_days(copy.deepcopy(small), 0.5)
+    drawn_down = _convoy_days(copy.deepcopy(small), 0.5, advisory=True)
+    assert full > 0.97
+    assert half == pytest.approx(0.5, abs=0.04)
+    assert drawn_down == pytest.approx(0.2, abs=0.03)
+
+
+def test_attack_odds_bound_holds_with_targets_out_of_reach(small, monkeypatch):
+    """The classes within reach are drawn every day whether or not the shortcut is taken, so
+    exact odds every day give the same runs."""
+    small["targets"] = {"us_convoy": {"opportunity": 0.3}, "domestic": {"front": "home"}}
+    scenario = scenario_from_dict(small)
+    fast = [run(scenario, seed) for seed in (1, 2)]
+    _exact_odds_every_day(monkeypatch)
+    slow = [run(scenario, seed) for seed in (1, 2)]
+    for a, b in zip(fast, slow, strict=True):
+        assert (a.events["target"] == "us_convoy").sum() > 5
         assert a.events.equals(b.events)
 
 

@@ -11,14 +11,13 @@ from escalation.scenario.superseded import superseded_settings
 BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.yaml"
 
 
-def test_a_doctrine_setting_the_timeline_replaces_is_named_with_its_event():
-    (message,) = superseded_settings(load_scenario(BASELINE, ["us.doctrine.theatre=iraq"]))
-    assert message.startswith("us.doctrine.theatre holds only until 2021-01-20")
-    assert "'biden_doctrine'" in message and "events.biden_doctrine=null" in message
+def test_a_doctrine_setting_holds_so_nothing_is_reported():
+    assert superseded_settings(load_scenario(BASELINE, ["us.doctrine.theatre=iraq"])) == []
+    assert superseded_settings(load_scenario(BASELINE), also=["us.doctrine.theatre"]) == []
 
 
 def test_nothing_is_reported_when_held_or_when_no_event_changes_the_value():
-    held = ["us.doctrine.theatre=iraq", "events.biden_doctrine=null"]
+    held = ["us.posture.force_protection=0.6", "events.us_leaves_small_bases.force_protection=null"]
     assert superseded_settings(load_scenario(BASELINE, held)) == []
     assert superseded_settings(load_scenario(BASELINE, ["us.doctrine.severity=2"])) == []
     assert superseded_settings(load_scenario(BASELINE)) == []
@@ -27,10 +26,10 @@ def test_nothing_is_reported_when_held_or_when_no_event_changes_the_value():
 def test_run_warns_and_still_runs(tmp_path, capsys):
     code = main(
         ["run", str(BASELINE), "-n", "1", "--no-progress", "--out", str(tmp_path / "r"),
-         "--set", "us.doctrine.theatre=iraq"]
+         "--set", "us.posture.force_protection=0.6"]
     )  # fmt: skip
     assert code == 0
-    assert "warning: us.doctrine.theatre holds only until" in capsys.readouterr().err
+    assert "warning: us.posture.force_protection holds only until" in capsys.readouterr().err
     assert (tmp_path / "r" / "runs.parquet").exists()
 
 

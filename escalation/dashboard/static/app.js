@@ -4,10 +4,25 @@ let CONFIG = null, SCENARIO = null, RESULT = null;
 let shown = {job: null, complete: null}, pollTimer = null, autoTimer = null;
 let shownErrorJob = null;
 const idOf = (key) => key.replace(/\./g, "-");
+// This tab's token: the server keeps a state (run, progress, result) per token, so tabs do not
+// replace each other's runs. Kept for the tab's life, so a reload shows the tab's last result.
+const TAB = (() => {
+  let t = null;
+  try { t = sessionStorage.getItem("escalation-tab"); } catch (e) { /* storage off */ }
+  if (!t || !/^[A-Za-z0-9_-]{8,64}$/.test(t)) {
+    const bytes = crypto.getRandomValues(new Uint8Array(16));
+    t = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    try { sessionStorage.setItem("escalation-tab", t); } catch (e) { /* this load only */ }
+  }
+  return t;
+})();
+const DOWNLOADS = {"monthly.csv": "monthly tempo (CSV)", "events.csv": "events (CSV)",
+  "tempo.png": "figure (PNG)", "scenario.yaml": "scenario (YAML)"};
 
 async function api(path, body) {
-  const opts = body === undefined ? {} : {method: "POST", body: JSON.stringify(body),
-    headers: {"Content-Type": "application/json"}};
+  const headers = {"X-Tab": TAB};
+  const opts = body === undefined ? {headers} : {method: "POST", body: JSON.stringify(body),
+    headers: {...headers, "Content-Type": "application/json"}};
   let r;
   try { r = await fetch(path, opts); }
   catch (e) { throw new Error("the dashboard server does not answer (is it still running?)"); }
@@ -165,8 +180,9 @@ async function loadScenario(id) {
   hold.checked = false;
   hold.disabled = !SCENARIO.hold_available;
   $("#hold-hint").textContent = SCENARIO.hold_available
-    ? `Drops the timeline's doctrine change '${SCENARIO.hold_event.label}' ` +
-      `(${SCENARIO.hold_event.date}), so the settings above hold from start to end.`
+    ? `Values you change hold from start to end anyway; this also drops the timeline's ` +
+      `doctrine change '${SCENARIO.hold_event.label}' (${SCENARIO.hold_event.date}), so the ` +
+      `scenario's own values hold too.`
     : "This scenario has no doctrine change in its timeline.";
   markChanged();
   return true;
@@ -245,20 +261,8 @@ function renderResult(r) {
   $("#warnings").innerHTML = (r.warnings || []).map((w) => `<li>${esc(w)}</li>`).join("");
   document.body.dataset.result = r.job;
   document.body.dataset.complete = r.complete;
-  const box = $("#tempo-box");
-  let img = $("#tempo");
-  if (!img) {
-    box.innerHTML = "";
-    img = document.createElement("img");
-    img.id = "tempo";
-    img.alt = "Monthly attack tempo, simulated against the historical record";
-    img.addEventListener("load", () => { img.dataset.loaded = img.dataset.job; });
-    box.appendChild(img);
-  }
-  if (img.dataset.job !== String(r.job)) {
-    img.dataset.job = r.job;
-    img.src = "/api/tempo.png?job=" + r.job;
-  }
+  drawTempo(false);
+  renderDownloads(r);
   const keys = Object.keys(r.overrides);
   const what = keys.length
     ? "Your settings: " + keys.map((k) =>
@@ -270,6 +274,39 @@ function renderResult(r) {
   renderCards(r);
   renderDifferences();
   renderEvents(true);
+}
+
+// The tempo chart of the shown result, drawn at the width of its box (again when that changes).
+function drawTempo(resized) {
+  const r = RESULT, box = $("#tempo-box");
+  if (!r || !r.tempo) return;
+  const chart = $("#tempo-svg"), width = String(Math.floor(box.clientWidth));
+  if (chart && chart.dataset.job === String(r.job) && box.dataset.width === width) return;
+  if (resized && !chart) return;
+  box.dataset.width = width;
+  Tempo.mount(box, r.tempo, r.job);
+}
+
+function renderDownloads(r) {
+  const q = "?tab=" + encodeURIComponent(TAB);
+  const stem = `${r.scenario}-${r.job}`;
+  $("#downloads").innerHTML = `<span class="hint">Download:</span> ` +
+    `<a href="#" id="dl-svg" download="${esc(stem)}-tempo.svg">figure (SVG)</a>` +
+    Object.entries(DOWNLOADS).map(([name, label]) => ` <a id="dl-${name.replace(".", "-")}" ` +
+      `href="/api/download/${name}${q}" download="${esc(stem)}-${name}">${label}</a>`).join("");
+  $("#dl-svg").addEventListener("click", (ev) => {
+    ev.preventDefault();
+    const title = `Monthly attack tempo: ${r.name}, ${r.replicates} runs, seed ${r.seed}` +
+      (Object.keys(r.overrides).length ? " (settings changed)" : "");
+    const blob = new Blob([Tempo.figure(r.tempo, title)], {type: "image/svg+xml"});
+    const a = document.createElement("a");
+    a.href = URL.createObjectURL(blob);
+    a.download = `${stem}-tempo.svg`;
+    document.body.appendChild(a);
+    a.click();
+    a.remove();
+    setTimeout(() => URL.revokeObjectURL(a.href), 10000);
+  });
 }
 
 function diffRow(period, metric) {
@@ -405,6 +442,11 @@ async function start() {
   $("#actor").addEventListener("change", () => renderEvents(false));
   $("#action").addEventListener("change", () => renderEvents(false));
   for (const id of ["#replicates", "#seed"]) $(id).addEventListener("input", changed);
+  let resizeTimer = null;
+  window.addEventListener("resize", () => {
+    clearTimeout(resizeTimer);
+    resizeTimer = setTimeout(() => drawTempo(true), 150);
+  });
   let s = null, last = null;
   try {
     s = await api("/api/status");
