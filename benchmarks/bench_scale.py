@@ -39,6 +39,7 @@ from escalation.experiments.runner import run, run_ensemble  # noqa: E402
 from escalation.experiments.sweep import run_sweep, sweep_from_dict  # noqa: E402
 from escalation.model.model import EscalationModel  # noqa: E402
 from escalation.seeds import spawn_seeds  # noqa: E402
+from escalation.tables import read_table  # noqa: E402
 
 BASELINE = ROOT / "scenarios" / "baseline.yaml"
 SEVERITIES = [0.5 + 0.25 * i for i in range(12)]
@@ -203,7 +204,7 @@ def bench_memory(tmp: Path, n_runs: int) -> None:
     if proc.returncode != 0:
         raise SystemExit(f"memory sweep failed: {err}")
     children = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss  # KiB, largest child
-    rows = len((out / "runs.csv").read_text().splitlines()) - 1
+    rows = len(read_table(out, "runs"))
     print(
         f"sweep of {rows} runs in {elapsed / 60:.1f} min: peak resident memory of the sweep "
         f"process {peak_parent / 1024:.0f} MiB, largest worker {children / 1024:.0f} MiB; "

@@ -8,6 +8,9 @@ Quick start::
     one = run(scenario, seed=1)            # event log, monthly series, totals
     ens = run_ensemble(scenario, 50, seed=0)
     ens.band("attacks_us_base")            # monthly median and 90% band
+    write_ensemble(scenario, 1000, 0, Path("results/big"))   # tables written as runs finish
+    read_table("results/big", "monthly")   # a results folder's table, Parquet or CSV
+    replot("results/big")                  # its figures, from its tables and manifest
 """
 
 from escalation.errors import ScenarioError, UserError
@@ -19,9 +22,12 @@ from escalation.experiments.runner import (
     run_ensemble,
     spawn_seeds,
 )
+from escalation.experiments.stream import write_ensemble
 from escalation.model.model import EscalationModel
 from escalation.scenario.loading import load_scenario, scenario_from_dict, with_overrides
 from escalation.scenario.schema import Scenario, SeriesSpec
+from escalation.tables import read_table
+from escalation.viz.replot import replot
 from escalation.viz.tempo import plot_tempo
 
 __all__ = [
@@ -35,9 +41,12 @@ __all__ = [
     "all_series",
     "load_scenario",
     "plot_tempo",
+    "read_table",
+    "replot",
     "run",
     "run_ensemble",
     "scenario_from_dict",
     "spawn_seeds",
     "with_overrides",
+    "write_ensemble",
 ]

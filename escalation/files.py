@@ -161,18 +161,27 @@ def _release(folder: Path, fd: int) -> None:
     os.close(fd)
 
 
-def _replace(path: Path, write: Callable[[Path], object]) -> None:
-    """Write through ``write(tmp)`` to a temporary file, then move it over ``path``. The
-    temporary file is this process's and thread's own, so concurrent writers never share one."""
+@contextlib.contextmanager
+def atomic_path(path: Path) -> Iterator[Path]:
+    """A temporary path beside ``path`` for the block to write, moved over ``path`` when the
+    block ends and removed if it fails: readers see the old file or the whole new one, even
+    while a file is written piece by piece over a long job. The temporary file is this
+    process's and thread's own, so concurrent writers never share one."""
     path = Path(path)
     tmp = path.with_name(f"{path.name}.{os.getpid()}-{threading.get_ident()}.part")
     try:
-        write(tmp)
+        yield tmp
         os.replace(tmp, path)
     except BaseException:
         with contextlib.suppress(OSError):
             tmp.unlink()
         raise
+
+
+def _replace(path: Path, write: Callable[[Path], object]) -> None:
+    """Write through ``write(tmp)`` to a temporary file, then move it over ``path``."""
+    with atomic_path(path) as tmp:
+        write(tmp)
 
 
 def write_text(path: Path, text: str) -> None:

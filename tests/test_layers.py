@@ -9,7 +9,7 @@ from pathlib import Path
 import escalation
 
 PACKAGE = Path(escalation.__file__).resolve().parent
-#: Bottom to top; the root modules (errors, files, progress, seeds) sit below them all.
+#: Bottom to top; the root modules (errors, files, progress, seeds, tables) sit below them all.
 LAYERS = (
     "scenario",
     "model",
@@ -21,7 +21,7 @@ LAYERS = (
     "dashboard",
     "cli",
 )
-ROOT_MODULES = {"errors", "files", "progress", "seeds"}
+ROOT_MODULES = {"errors", "files", "progress", "seeds", "tables"}
 
 
 def _rank(module: str) -> int | None:

@@ -162,7 +162,7 @@ def _run_block(text: str, tmp_path, monkeypatch) -> dict:
 def test_the_python_block_runs_as_written(tmp_path, monkeypatch):
     names = _run_block(blocks("python")[0], tmp_path, monkeypatch)
     assert (tmp_path / "answer.png").exists()
-    assert (tmp_path / "results" / "sweeps" / "d" / "runs.csv").exists()
+    assert (tmp_path / "results" / "sweeps" / "d" / "runs.parquet").exists()
     assert names["found"].box.density >= 0.8
 
 

@@ -42,6 +42,7 @@ from escalation.files import folder_lock, read_json, write_json, write_table, wr
 from escalation.progress import QUIET, Bars, end_early
 from escalation.record.overlap import TEMPO_PANELS
 from escalation.seeds import Streams
+from escalation.tables import find_table, read_table
 
 
 class FitFiles(NamedTuple):
@@ -507,10 +508,9 @@ def full_fit_scores(cal: Calibration, out: Path) -> str | None:
     if cal.spec.fit_until is None:
         return None
     full_dir = out.parent / cal.spec.name
-    targets_csv = full_dir / "targets.csv"
-    if not targets_csv.exists():
+    if find_table(full_dir, "targets") is None:
         return None
-    full = pd.read_csv(targets_csv)
+    full = read_table(full_dir, "targets")
     held = {t.id for t in cal.holdout_targets}
     sub = full[full["id"].isin(held)]
     if sub.empty:
@@ -539,7 +539,7 @@ def rewrite_report(cal: Calibration, out: Path) -> None:
     it reports on have been fitted)."""
 
     def table(name: str) -> pd.DataFrame | None:
-        return pd.read_csv(out / name) if (out / name).exists() else None
+        return read_table(out, name) if find_table(out, name) is not None else None
 
     scores = read_json(out / "scores.json")
     if scores is None:
@@ -547,11 +547,11 @@ def rewrite_report(cal: Calibration, out: Path) -> None:
     inputs = ReportInputs(
         cal=cal,
         scores=scores,
-        targets=table("targets.csv"),
-        phases=table("phases.csv"),
-        episodes=table("episodes.csv"),
-        strikes=table("strikes.csv"),
-        candidates=table("candidates.csv"),
+        targets=table("targets"),
+        phases=table("phases"),
+        episodes=table("episodes"),
+        strikes=table("strikes"),
+        candidates=table("candidates"),
         budget=scores["budget"],
         refine_state=read_json(out / FIT.refine),
         trust_state=read_json(out / FIT.trust),

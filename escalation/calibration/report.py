@@ -394,4 +394,6 @@ def markdown_table(frame: pd.DataFrame, columns: Sequence[str] | None = None) ->
 def _cell(v: Any) -> str:
     if isinstance(v, bool | np.bool_):
         return "yes" if v else "**no**"
+    if isinstance(v, pd.Timestamp) and v == v.normalize():  # a date read back from a table
+        return v.date().isoformat()
     return str(v).replace("|", "/").replace("\n", " ")

@@ -74,6 +74,17 @@ def add_force_option(p: argparse.ArgumentParser, what: str) -> None:
     )
 
 
+def add_format_option(p: argparse.ArgumentParser) -> None:
+    """``--format parquet|csv``: the format of the result tables."""
+    p.add_argument(
+        "--format",
+        choices=("parquet", "csv"),
+        default="parquet",
+        help="format of the tables (default parquet: small and quick to read; csv for tools "
+        "that read nothing else)",
+    )
+
+
 def check_replicates(replicates: int, force: bool) -> None:
     """Refuse more replicates than :data:`MAX_REPLICATES` unless ``force``: a mistyped count
     would otherwise run for days before anything is written."""

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from escalation.cli.common import (
     add_force_option,
+    add_format_option,
     add_run_options,
     add_scheduler_option,
     check_replicates,
@@ -31,7 +32,8 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         description="Run every scenario on the same seeds and report, per period (the record's "
         "phases when available, else years) and overall, the paired differences from the first "
         "scenario: attacks by target class, US casualties, US retaliations, days under truce, with "
-        "intervals. Writes metrics.csv, differences.csv, compare.png and manifest.json.",
+        "intervals. Writes the metrics and differences tables (Parquet, or CSV with --format "
+        "csv), compare.png and manifest.json.",
     )
     p.add_argument(
         "scenarios", type=Path, nargs="+", help="scenario files; the first is the reference"
@@ -44,6 +46,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="periods to compare (default: phases if the record is installed)",
     )
     p.add_argument("--out", type=Path, help="output folder (default: results/compare/<names>)")
+    add_format_option(p)
     add_scheduler_option(p)
     add_force_option(p, f"{MAX_REPLICATES:,} replicates")
     p.set_defaults(func=cmd_compare)
@@ -69,14 +72,15 @@ def cmd_compare(args: argparse.Namespace) -> int:
 
 def _compare(args: argparse.Namespace, scenarios: list[Scenario], out: Path) -> int:
     """The comparison of ``cmd_compare``, written to ``out`` (whose lock the caller holds)."""
-    import matplotlib.pyplot as plt
-
     from escalation.experiments.compare import compare
     from escalation.experiments.executors import default_jobs
+    from escalation.experiments.folders import results_folder
     from escalation.experiments.manifest import scenario_record, versions
-    from escalation.files import write_json, write_table
+    from escalation.files import write_json
     from escalation.record.overlap import comparison_periods
-    from escalation.viz.compare import plot_comparison
+    from escalation.scenario.loading import resolved_dict
+    from escalation.tables import save_table
+    from escalation.viz.replot import replot_compare
 
     names = [s.name for s in scenarios]
     periods, kind = comparison_periods(scenarios[0], args.by)
@@ -92,13 +96,15 @@ def _compare(args: argparse.Namespace, scenarios: list[Scenario], out: Path) -> 
             scheduler=args.scheduler,
             progress=lambda _: bar.update(1),
         )
-    write_table(out / "metrics.csv", result.metrics)
-    write_table(out / "differences.csv", result.differences)
-    fig = plot_comparison(result, path=out / "compare.png")
-    plt.close(fig)
+    written = [
+        save_table(out, "metrics", result.metrics, args.format).name,
+        save_table(out, "differences", result.differences, args.format).name,
+        "manifest.json",
+    ]
     write_json(
         out / "manifest.json",
         {
+            "kind": "compare",
             "scenarios": [scenario_record(s) for s in scenarios],
             "command": ["escalation", *sys.argv[1:]],
             "master_seed": args.seed,
@@ -109,13 +115,17 @@ def _compare(args: argparse.Namespace, scenarios: list[Scenario], out: Path) -> 
             "scheduler": args.scheduler,
             "started": started.isoformat(timespec="seconds"),
             "versions": versions(),
+            "format": args.format,
+            "outputs": [*written, "compare.png"],
+            "parameters": [resolved_dict(s) for s in scenarios],
         },
     )
-    overall = result.differences[result.differences["period"] == "overall"]
+    written += [p.name for p in replot_compare(results_folder(out))]
     print(
         f"compared {', '.join(names)} on {args.replicates} common seeds ({kind}); "
-        f"wrote metrics.csv, differences.csv, compare.png, manifest.json to {out}/"
+        f"wrote {', '.join(written)} to {out}/"
     )
+    overall = result.differences[result.differences["period"] == "overall"]
     for name in names[1:]:
         sub = overall[overall["scenario"] == name].set_index("metric")
         parts = []

@@ -35,12 +35,12 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "points of a sweep (each the mean of its replicates; --per run for single runs) that "
         "meet CONDITION, and peel the swept parameters' ranges down to a box that holds many of "
         "them (coverage) and few others (density). CONDITION compares outcomes of the sweep's "
-        "runs.csv with numbers: < <= > >= == !=, joined by and, or, not and parentheses; an "
-        "outcome may be multiplied or divided by a number (attacks_on_us / 55 is a monthly rate "
-        "over 55 months). Writes boxes.csv (every box of the peeling trajectory, its limits and "
-        "quasi-p values), trajectory.csv, discover.json and discover.png to the sweep's "
-        "discover/ folder. The box shown is the last whose density reaches --threshold, or the "
-        "one --box names.",
+        "run table (runs.parquet or runs.csv) with numbers: < <= > >= == !=, joined by and, "
+        "or, not and parentheses; an outcome may be multiplied or divided by a number "
+        "(attacks_on_us / 55 is a monthly rate over 55 months). Writes boxes.csv (every box "
+        "of the peeling trajectory, its limits and quasi-p values), trajectory.csv, "
+        "discover.json and discover.png to the sweep's discover/ folder. The box shown is the "
+        "last whose density reaches --threshold, or the one --box names.",
         epilog="examples:\n"
         '  escalation discover results/sweeps/deterrence "attacks_on_us / 55 < 18"\n'
         "  escalation discover scenarios/sweeps/deterrence.yaml "

@@ -1,9 +1,10 @@
 """The ``escalation`` command line: a thin adapter over the Python API.
 
 Commands: ``run`` (a scenario ensemble), ``compare``, ``sweep``, ``discover`` (which swept
-ranges give the outcomes asked for), ``validate`` (scenario files),
-``schema`` (every scenario key with its default and meaning), ``dashboard`` (the interactive
-page), ``history`` (the record), ``calibrate`` and ``screen`` (which fitted values matter).
+ranges give the outcomes asked for), ``replot`` (the figures of a results folder, from its
+tables), ``validate`` (scenario files), ``schema`` (every scenario key with its default and
+meaning), ``dashboard`` (the interactive page), ``history`` (the record), ``calibrate`` and
+``screen`` (which fitted values matter).
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ from escalation.cli import (
     dashboard,
     discover,
     history,
+    replot,
     run,
     screen,
     sweep,
@@ -31,6 +33,7 @@ EPILOG = """\
 examples:
   escalation run scenarios/baseline.yaml
   escalation run scenarios/baseline.yaml --replicates 20 --set us.doctrine.trigger=never
+  escalation replot results/baseline
   escalation discover results/sweeps/deterrence "attacks_on_us / 55 < 18"
   escalation validate scenarios/*.yaml
   escalation schema us.doctrine
@@ -49,7 +52,19 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=version())
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
 
-    for command in (run, compare, sweep, discover, validate, dashboard, history, calibrate, screen):
+    commands = (
+        run,
+        compare,
+        sweep,
+        discover,
+        replot,
+        validate,
+        dashboard,
+        history,
+        calibrate,
+        screen,
+    )
+    for command in commands:
         command.register(sub)
     return parser
 

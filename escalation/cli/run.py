@@ -11,6 +11,7 @@ from typing import TYPE_CHECKING
 
 from escalation.cli.common import (
     add_force_option,
+    add_format_option,
     add_run_options,
     add_scheduler_option,
     check_replicates,
@@ -30,13 +31,15 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "run",
         help="run a scenario ensemble and write tables and a tempo plot",
         description="Run REPLICATES runs of a scenario (seeds spawned from --seed) on all local "
-        "cores, and write runs.csv, monthly.csv, events.csv, manifest.json and tempo.png to "
+        "cores, and write the runs, monthly and events tables (Parquet, or CSV with --format "
+        "csv; each run's rows as it finishes), manifest.json and tempo.png to "
         "results/<scenario>/ (or --out).",
     )
     p.add_argument("scenario", type=Path, help="scenario YAML file")
     add_run_options(p)
     p.add_argument("--out", type=Path, help="output folder (default: results/<scenario name>)")
     p.add_argument("--daily", action="store_true", help="also write every run's daily state")
+    add_format_option(p)
     add_scheduler_option(p)
     add_force_option(p, f"{MAX_REPLICATES:,} replicates")
     p.set_defaults(func=cmd_run)
@@ -59,19 +62,24 @@ def cmd_run(args: argparse.Namespace) -> int:
 
 def _run(args: argparse.Namespace, scenario: Scenario, out: Path, jobs: int) -> int:
     """The ensemble of ``cmd_run``, written to ``out`` (whose lock the caller holds)."""
+    import matplotlib.pyplot as plt
+
     from escalation.experiments.manifest import manifest
-    from escalation.experiments.runner import run_ensemble
-    from escalation.files import write_json, write_table
-    from escalation.viz.tempo import plot_tempo, record_overlay
+    from escalation.experiments.stream import write_ensemble
+    from escalation.files import write_json
+    from escalation.viz.replot import tempo_figure
+    from escalation.viz.tempo import record_overlay
 
     started = dt.datetime.now(dt.UTC)
     t0 = time.perf_counter()
     record = record_overlay(scenario)
     with progress_bar(args.replicates, scenario.name, args.no_progress) as bar:
-        ens = run_ensemble(
+        written = write_ensemble(
             scenario,
             args.replicates,
             args.seed,
+            out,
+            fmt=args.format,
             jobs=jobs,
             scheduler=args.scheduler,
             series=record.series() if record is not None else None,
@@ -80,44 +88,34 @@ def _run(args: argparse.Namespace, scenario: Scenario, out: Path, jobs: int) -> 
         )
     elapsed = time.perf_counter() - t0
     outputs = {
-        "runs.csv": "one row per run: seed and totals",
-        "monthly.csv": "one row per run, month and observed series",
-        "events.csv": "every run's event log",
+        **written.outputs,
         "manifest.json": "scenario files and hashes, resolved parameters, seeds, versions",
         "tempo.png": "monthly attacks by target class, ensemble median and 90% band",
     }
-    write_table(out / "runs.csv", ens.runs)
-    monthly = ens.monthly
-    write_table(out / "monthly.csv", monthly)
-    events = ens.events
-    write_table(out / "events.csv", events)
-    if args.daily:
-        frames = [r.daily.assign(run=r.run) for r in ens.results if r.daily is not None]
-        import pandas as pd
-
-        write_table(out / "daily.csv", pd.concat(frames, ignore_index=True))
-        outputs["daily.csv"] = "every run's daily state"
-    fig = plot_tempo(monthly, scenario, events=events, overlay=record, path=out / "tempo.png")
-    import matplotlib.pyplot as plt
-
-    plt.close(fig)
     write_json(
         out / "manifest.json",
         manifest(
             scenario,
             command=["escalation", *sys.argv[1:]],
             master_seed=args.seed,
-            seeds=ens.seeds,
+            seeds=written.seeds,
             jobs=jobs,
             scheduler=args.scheduler,
             started=started,
             outputs=outputs,
+            extra={
+                "kind": "run",
+                "format": args.format,
+                "writing_seconds": round(written.writing_seconds, 2),
+            },
         ),
     )
-    runs = ens.runs
+    plt.close(tempo_figure(out, scenario, record, out / "tempo.png"))
+    runs = written.runs
     print(
         f"{scenario.name}: {args.replicates} runs in {elapsed:.1f} s on {jobs} "
-        f"process{'es' if jobs > 1 else ''}; wrote {', '.join(outputs)} to {out}/"
+        f"process{'es' if jobs > 1 else ''} ({written.writing_seconds:.1f} s of it writing "
+        f"tables); wrote {', '.join(outputs)} to {out}/"
     )
     print(
         "median per run: "

@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from escalation.cli.common import (
     add_force_option,
+    add_format_option,
     add_run_options,
     add_scheduler_option,
     bars_of,
@@ -32,8 +33,10 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         help="sweep parameters (grid, Latin hypercube, Sobol) and plot the responses",
         description="Run a sweep file, or a sweep given with --scenario and --param options. "
         "Each run is written to runs.csv as it finishes; running the same command again "
-        "continues where it stopped. Writes points.csv, runs.csv, summary.csv (per point), "
-        "sensitivity.csv (Sobol designs) and plots to results/sweeps/<name>/. A design of more "
+        "continues where it stopped. Writes the points, runs, summary (per point) and "
+        "sensitivity (Sobol designs) tables (Parquet, or CSV with --format csv; the finished "
+        "sweep's runs.csv becomes runs.parquet) and plots to results/sweeps/<name>/. A "
+        "design of more "
         f"than {MAX_POINTS:,} points, or a sweep of more than {MAX_RUNS:,} runs, is refused "
         "unless --force.",
         epilog="examples:\n"
@@ -61,6 +64,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
     add_force_option(p, f"{MAX_POINTS:,} points and {MAX_RUNS:,} runs")
     p.add_argument("--out", type=Path, help="output folder (default: results/sweeps/<name>)")
     p.add_argument("--restart", action="store_true", help="discard earlier results in --out")
+    add_format_option(p)
     p.set_defaults(func=cmd_sweep)
 
 
@@ -81,9 +85,10 @@ def cmd_sweep(args: argparse.Namespace) -> int:
 
 def _sweep(args: argparse.Namespace, sweep: Sweep, out: Path) -> int:
     """The sweep of ``cmd_sweep``, written to ``out`` (whose lock the caller holds)."""
+    from escalation.experiments.folders import results_folder
     from escalation.experiments.frontier import applies
     from escalation.experiments.sweep import run_sweep
-    from escalation.viz.sweep import plot_sweep
+    from escalation.viz.replot import replot_sweep
 
     bars = bars_of(args).within(f"sweep {sweep.spec.name}")
     bar = bars.bar("runs", sweep.total_runs)
@@ -101,6 +106,7 @@ def _sweep(args: argparse.Namespace, sweep: Sweep, out: Path) -> int:
             scheduler=args.scheduler,
             progress=progress,
             restart=args.restart,
+            fmt=args.format,
         )
     except KeyboardInterrupt:
         bar.close()
@@ -110,27 +116,28 @@ def _sweep(args: argparse.Namespace, sweep: Sweep, out: Path) -> int:
         )
         return 130
     bar.close()
-    sobol = _sobol_warnings(result)
-    bars.note("drawing the plots")
-    plots = plot_sweep(result, out)
+    sobol = _sobol_warnings(result, args.format)
+    tables = ["points", "runs", "summary"] + (
+        ["sensitivity"] if result.sensitivity is not None else []
+    )
     frontier = applies(sweep) and sweep.spec.replicates >= 2
     if applies(sweep) and not frontier:
         warn(["no deterrence frontier: its paired intervals need at least 2 replicates a point"])
     if frontier:
-        plots += _frontier(result, out, args, bars)
+        tables += _frontier(result, out, args, bars)
+    bars.note("drawing the plots")
+    plots = replot_sweep(results_folder(out))
     print(
         f"{sweep.spec.name}: {len(sweep.points)} points x {sweep.spec.replicates} replicates = "
-        f"{sweep.total_runs} runs ({time.perf_counter() - t0:.1f} s); wrote points.csv, "
-        f"runs.csv, summary.csv"
-        + (", sensitivity.csv" if result.sensitivity is not None else "")
-        + (", frontier.csv" if frontier else "")
-        + f", {', '.join(p.name for p in plots)} to {out}/"
+        f"{sweep.total_runs} runs ({time.perf_counter() - t0:.1f} s); wrote "
+        + ", ".join([f"{name}.{args.format}" for name in tables] + [p.name for p in plots])
+        + f" to {out}/"
         + sobol
     )
     return 0
 
 
-def _sobol_warnings(result: SweepResult) -> str:
+def _sobol_warnings(result: SweepResult, fmt: str) -> str:
     """Warn of the Sobol indices whose intervals are too wide to mean anything, with the base
     sample size that would narrow them; the clause the summary line ends with ('' if none)."""
     from escalation.experiments.sensitivity import uninformative
@@ -144,22 +151,22 @@ def _sobol_warnings(result: SweepResult) -> str:
     parts = [f"{u.uninformative} of {u.total} {u.measure}" for u in counts if u.uninformative]
     if not parts:
         return ""
-    return f"; uninformative Sobol indices: {' and '.join(parts)} (sensitivity.csv)"
+    return f"; uninformative Sobol indices: {' and '.join(parts)} (sensitivity.{fmt})"
 
 
-def _frontier(result: SweepResult, out: Path, args: argparse.Namespace, bars: Bars) -> list[Path]:
-    """The deterrence frontier: reference runs without retaliation (their progress on
-    ``bars``), frontier.csv and its plot."""
+def _frontier(result: SweepResult, out: Path, args: argparse.Namespace, bars: Bars) -> list[str]:
+    """The deterrence frontier's tables: the reference runs without retaliation (their
+    progress on ``bars``), and per point its effect against them (its figure is drawn with the
+    others); returns their names."""
     from escalation.experiments.frontier import deterrence_frontier, reference_runs
-    from escalation.files import write_table
-    from escalation.viz.sweep import frontier_figure
+    from escalation.tables import save_table
 
     sweep = result.sweep
     reference = reference_runs(sweep, jobs=args.jobs, scheduler=args.scheduler, bars=bars)
+    save_table(out, "reference_runs", reference, args.format)
     frontier = deterrence_frontier(result.runs, sweep.parameters, reference)
-    write_table(out / "frontier.csv", frontier.points)
-    write_table(out / "reference_runs.csv", reference)
-    return [frontier_figure(frontier, sweep.spec.name, out / "frontier.png")]
+    save_table(out, "frontier", frontier.points, args.format)
+    return ["frontier", "reference_runs"]
 
 
 def _sweep_of(args: argparse.Namespace) -> Sweep:

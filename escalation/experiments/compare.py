@@ -9,10 +9,10 @@ import numpy as np
 import pandas as pd
 
 from escalation.errors import UserError
-from escalation.experiments.runner import RunResult, run_ensemble
+from escalation.experiments.runner import RunResult, ensemble_tasks, imap_runs, run_task
 from escalation.observe.periods import Period, period_metrics, years
 from escalation.scenario import schema as C
-from escalation.seeds import Streams
+from escalation.seeds import Streams, spawn_seeds
 
 PLOT_METRICS = (
     "attacks_on_us",
@@ -105,13 +105,17 @@ def compare(
     if len(set(names)) != len(names):
         raise UserError(f"compare needs scenarios with distinct names, got {', '.join(names)}")
     periods = list(periods) if periods is not None else years(scenarios[0])
+    seeds = spawn_seeds(seed, replicates)
     frames = []
-    seeds: list[int] = []
     for sc in scenarios:
-        ens = run_ensemble(sc, replicates, seed, jobs=jobs, scheduler=scheduler, progress=progress)
-        seeds = ens.seeds
         inside = [p for p in periods if p.start <= sc.end and p.end >= sc.start]
-        m = period_metrics(ens.events, sc, inside)
+        per_run = []  # each run's metrics as it finishes: memory holds no run's events for long
+        tasks = ensemble_tasks(sc, seeds)
+        for _, result in imap_runs(run_task, tasks, jobs=jobs, scheduler=scheduler):
+            if progress:
+                progress(result)
+            per_run.append(period_metrics(result.events.assign(run=result.run), sc, inside))
+        m = pd.concat(per_run, ignore_index=True).sort_values("run", kind="stable")
         frames.append(m.assign(scenario=sc.name))
     metrics = pd.concat(frames, ignore_index=True)[["scenario", "run", "period", "metric", "value"]]
     diffs = paired_differences(metrics, names[0], seed=seed)

@@ -24,6 +24,7 @@ from escalation.experiments.condition import Condition, parse_condition
 from escalation.experiments.prim import PrimBox, Settings, Step, find_box
 from escalation.experiments.sweep import SweepResult
 from escalation.files import read_json, write_json, write_table
+from escalation.tables import find_table, read_table
 
 Per = Literal["point", "run"]
 #: Columns of a sweep's run table that identify a run rather than measure it.
@@ -53,25 +54,27 @@ class SweepRuns:
 
 def read_sweep_runs(folder: str | Path) -> SweepRuns:
     """The run table and parameters of the sweep whose results are in ``folder`` (its
-    ``runs.csv`` and ``sweep.json``); a missing or unreadable file is a :class:`UserError`."""
+    ``sweep.json`` and its runs table, ``runs.parquet`` or ``runs.csv``, read with
+    :func:`~escalation.tables.read_table`); a missing or unreadable file is a
+    :class:`UserError`."""
     folder = Path(folder)
     if not folder.is_dir():
         raise UserError(f"{folder}: no such folder; expected a sweep's results folder")
-    meta_path, runs_path = folder / "sweep.json", folder / "runs.csv"
-    for path in (meta_path, runs_path):
-        if not path.is_file():
-            raise UserError(
-                f"{path}: not found; expected the results of escalation sweep in {folder}"
-            )
+    meta_path = folder / "sweep.json"
+    if not meta_path.is_file():
+        raise UserError(
+            f"{meta_path}: not found; expected the results of escalation sweep in {folder}"
+        )
     try:
         meta = read_json(meta_path) or {}
         parameters = tuple(meta["spec"]["parameters"])
-        runs = pd.read_csv(runs_path)
-    except (ValueError, KeyError, TypeError, OSError, pd.errors.ParserError) as exc:
+    except (ValueError, KeyError, TypeError, OSError) as exc:
         raise UserError(
-            f"{folder}: sweep.json or runs.csv cannot be read ({type(exc).__name__}: {exc}); "
-            "expected the files escalation sweep writes"
+            f"{meta_path}: cannot be read ({type(exc).__name__}: {exc}); "
+            "expected the sweep.json escalation sweep writes"
         ) from None
+    runs = read_table(folder, "runs")  # a UserError naming the folder if there is none
+    runs_path = find_table(folder, "runs")
     missing = [c for c in (*_RUN_KEYS, *parameters) if c not in runs.columns]
     if missing or runs.empty:
         raise UserError(

@@ -21,6 +21,7 @@ PACKAGES = (
     "mesa",
     "numpy",
     "pandas",
+    "pyarrow",
     "scipy",
     "highspy",
     "matplotlib",

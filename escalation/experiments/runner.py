@@ -11,7 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import functools
 import threading
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Generator, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -242,11 +242,31 @@ def spiralled(model: EscalationModel, events: EventColumns) -> bool:
 # --------------------------------------------------------------------------- ensembles
 
 
-def _task(
+def run_task(
     args: tuple[Shared[C.Scenario], int, int, Mapping[str, C.SeriesSpec] | None, bool],
 ) -> RunResult:
+    """One run of an ensemble (in a worker), from a task of :func:`ensemble_tasks`."""
     scenario, seed, index, series, daily = args
     return run(scenario.get(), seed, run_index=index, series=series, daily=daily)
+
+
+def imap_runs(
+    fn: Callable[[Any], Any],
+    tasks: Iterable[Any],
+    *,
+    jobs: int | None = None,
+    scheduler: str | None = None,
+    cancel: threading.Event | None = None,
+) -> Generator[tuple[int, Any], None, None]:
+    """``(task index, fn(task))`` for every task as its run finishes (in completion order), on
+    local processes (or a Dask cluster). Setting ``cancel`` stops the runs within a fraction of
+    a second, raising :class:`~escalation.experiments.executors.RunsCancelled`."""
+    tasks = list(tasks)
+    executor = make_executor(1 if len(tasks) <= 1 else jobs, scheduler, cancel)
+    try:
+        yield from executor.imap(fn, tasks)
+    finally:
+        executor.close()
 
 
 def map_runs(
@@ -258,23 +278,29 @@ def map_runs(
     progress: Callable[[Any], None] | None = None,
     cancel: threading.Event | None = None,
 ) -> list[Any]:
-    """Apply ``fn`` to every task on local processes (or a Dask cluster); results in task order.
+    """Apply ``fn`` to every task (see :func:`imap_runs`); results in task order.
 
-    ``progress`` is called with each result as it completes (in completion order). Setting
-    ``cancel`` stops the runs within a fraction of a second, raising
-    :class:`~escalation.experiments.executors.RunsCancelled`.
+    ``progress`` is called with each result as it completes (in completion order).
     """
     tasks = list(tasks)
-    executor = make_executor(1 if len(tasks) <= 1 else jobs, scheduler, cancel)
     results: list[Any] = [None] * len(tasks)
-    try:
-        for i, result in executor.imap(fn, tasks):
-            results[i] = result
-            if progress:
-                progress(result)
-    finally:
-        executor.close()
+    for i, result in imap_runs(fn, tasks, jobs=jobs, scheduler=scheduler, cancel=cancel):
+        results[i] = result
+        if progress:
+            progress(result)
     return results
+
+
+def ensemble_tasks(
+    scenario: C.Scenario,
+    seeds: list[int],
+    series: Mapping[str, C.SeriesSpec] | None = None,
+    daily: bool = False,
+) -> list[tuple]:
+    """The tasks of an ensemble's runs, for :func:`run_task` (the scenario is sent to each
+    worker process once, not with every run)."""
+    shared = Shared(scenario)
+    return [(shared, s, i, series, daily) for i, s in enumerate(seeds)]
 
 
 @dataclass
@@ -311,6 +337,34 @@ class Ensemble:
         wide = m[m["series"] == series].pivot(index="month", columns="run", values="value")
         return wide.quantile(list(quantiles), axis=1).T
 
+    def to_xarray(self) -> Any:
+        """The ensemble as an ``xarray.Dataset``: ``monthly`` over (run, month, series), the
+        observed values (months as the first day of each month), and each total of the runs
+        table over run; the scenario's name and the master seed as attributes.
+
+        xarray is an optional extra (``pip install 'proxy-escalation[xarray]'``), imported here.
+        """
+        try:
+            import xarray as xr
+        except ImportError:
+            raise ImportError(
+                "Ensemble.to_xarray needs the optional package xarray; install it with "
+                "pip install 'proxy-escalation[xarray]' (or pip install xarray)"
+            ) from None
+        runs = self.runs.set_index("run")
+        data: dict[str, Any] = {
+            col: ("run", runs[col].to_numpy()) for col in runs.columns if col != "scenario"
+        }
+        coords: dict[str, Any] = {"run": runs.index.to_numpy()}
+        values = [v for r in self.results if (v := r.monthly_values) is not None]
+        if values and len(values) == len(self.results):
+            first = self.results[0]
+            data["monthly"] = (("run", "month", "series"), np.stack(values))
+            coords["month"] = pd.PeriodIndex(first.months, freq="M").to_timestamp()
+            coords["series"] = list(first.series_names)
+        attrs = {"scenario": self.scenario.name, "master_seed": self.master_seed}
+        return xr.Dataset(data, coords=coords, attrs=attrs)
+
 
 def run_ensemble(
     scenario: C.Scenario,
@@ -331,9 +385,8 @@ def run_ensemble(
     :func:`map_runs`).
     """
     seeds = spawn_seeds(seed, replicates)
-    shared = Shared(scenario)  # sent to each worker process once, not with every run
-    tasks = [(shared, s, i, series, daily) for i, s in enumerate(seeds)]
+    tasks = ensemble_tasks(scenario, seeds, series, daily)
     results = map_runs(
-        _task, tasks, jobs=jobs, scheduler=scheduler, progress=progress, cancel=cancel
+        run_task, tasks, jobs=jobs, scheduler=scheduler, progress=progress, cancel=cancel
     )
     return Ensemble(scenario=scenario, master_seed=seed, seeds=seeds, results=results)

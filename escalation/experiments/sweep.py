@@ -39,10 +39,12 @@ from escalation.scenario.loading import (
     _raise_validation,
     load_scenario,
     read_yaml_mapping,
+    resolved_dict,
     with_overrides,
 )
 from escalation.scenario.yamltext import describe, load_yaml
 from escalation.seeds import spawn_seeds
+from escalation.tables import DEFAULT_FORMAT, find_table, read_table, save_table, table_file
 
 DEFAULT_OUTCOMES = (
     "attacks_on_us",
@@ -416,15 +418,18 @@ def run_sweep(
     scheduler: str | None = None,
     progress: Callable[[int, int], None] | None = None,
     restart: bool = False,
+    fmt: str = DEFAULT_FORMAT,
 ) -> SweepResult:
-    """Run (or continue) a sweep, writing each run to ``out/runs.csv`` as it finishes.
+    """Run (or continue) a sweep, writing each run to ``out/runs.csv`` as it finishes, and its
+    tables in format ``fmt`` (Parquet: the finished sweep's ``runs.csv`` becomes
+    ``runs.parquet``).
 
     ``progress(done, total)`` is called at the start and after every run. The folder is locked
     while the sweep writes it: a second process on it stops with an error naming this one.
     """
     out.mkdir(parents=True, exist_ok=True)
     with folder_lock(out):
-        return _run_sweep(sweep, out, jobs, scheduler, progress, restart)
+        return _run_sweep(sweep, out, jobs, scheduler, progress, restart, fmt)
 
 
 def _run_sweep(
@@ -434,9 +439,10 @@ def _run_sweep(
     scheduler: str | None,
     progress: Callable[[int, int], None] | None,
     restart: bool,
+    fmt: str,
 ) -> SweepResult:
     meta_path = out / "sweep.json"
-    log_path = out / "runs.csv"
+    log_path = table_file(out, "runs", "csv")  # the journal: every finished run, appended
     digest = sweep.digest()
     if meta_path.exists() and not restart:
         meta = read_json(meta_path) or {}
@@ -446,10 +452,14 @@ def _run_sweep(
                 "differ); use another --out, or --restart to discard them"
             )
     if restart:
-        for p in (meta_path, log_path):
+        for p in (meta_path, log_path, table_file(out, "runs", "parquet")):
             p.unlink(missing_ok=True)
-    _write_meta(sweep, meta_path, digest, jobs, scheduler)
-    write_table(out / "points.csv", sweep.points)
+    _write_meta(sweep, meta_path, digest, jobs, scheduler, fmt)
+    save_table(out, "points", sweep.points, fmt)
+    if not log_path.exists() and find_table(out, "runs") is not None:
+        # a sweep finished in Parquet: its runs are the journal again
+        write_table(log_path, read_table(out, "runs"))
+        table_file(out, "runs", "parquet").unlink(missing_ok=True)
     log = AppendLog(log_path, key=2)
     done = {(int(r[0]), int(r[1])) for r in log.rows()}
     total = sweep.total_runs
@@ -469,19 +479,22 @@ def _run_sweep(
     # runs finish in any order; in (point, replicate) order the file is the same however many
     # workers wrote it
     log.sort(key=lambda r: (int(r[0]), int(r[1])))
-    runs = pd.read_csv(log_path)
+    runs = read_table(out, "runs")  # the journal, just rewritten
+    if fmt != "csv":
+        save_table(out, "runs", runs, fmt)  # and the journal goes
     summary = summarise(runs, sweep)
     sensitivity = sobol_indices(runs, sweep) if sweep.spec.design.method == "sobol" else None
-    write_table(out / "summary.csv", summary)
+    save_table(out, "summary", summary, fmt)
     if sensitivity is not None:
-        write_table(out / "sensitivity.csv", sensitivity)
+        save_table(out, "sensitivity", sensitivity, fmt)
     return SweepResult(sweep, runs, summary, sensitivity)
 
 
 def _write_meta(
-    sweep: Sweep, path: Path, digest: str, jobs: int | None, scheduler: str | None
+    sweep: Sweep, path: Path, digest: str, jobs: int | None, scheduler: str | None, fmt: str
 ) -> None:
     meta = {
+        "kind": "sweep",
         "name": sweep.spec.name,
         "source": sweep.source,
         "digest": digest,
@@ -494,6 +507,8 @@ def _write_meta(
         "scheduler": scheduler,
         "written": dt.datetime.now(dt.UTC).isoformat(timespec="seconds"),
         "versions": versions(),
+        "format": fmt,
+        "parameters": resolved_dict(sweep.scenario),
     }
     write_json(path, meta)
 

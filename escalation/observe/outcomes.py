@@ -1,6 +1,6 @@
 """The outcomes of a run, by name: one registry of what each measures and how it is labelled.
 
-A run reports totals (the runs table, ``runs.csv``; what sweeps analyse); comparisons report
+A run reports totals (the runs table; what sweeps analyse); comparisons report
 some of them per period as well. Every name has one meaning wherever it appears: runs,
 sweeps, comparisons and the page all take their names, labels and meanings from here.
 """

@@ -58,11 +58,15 @@ def bands(
     return q
 
 
-def truce_share(events: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp) -> pd.Series:
-    """Share of runs under a truce on each day."""
+def truce_share(
+    events: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp, runs: int | None = None
+) -> pd.Series:
+    """Share of runs under a truce on each day, out of ``runs`` runs (by default, those that
+    ``events`` holds: give the number when ``events`` holds only the truce actions)."""
     days = pd.date_range(start, end, freq="D")
     count = np.zeros(len(days))
-    runs = events["run"].nunique() if "run" in events else 1
+    if runs is None:
+        runs = events["run"].nunique() if "run" in events else 1
     marks = events[events["action"].isin(["truce_declare", "truce_end"])]
     for _, run_events in marks.groupby("run") if "run" in marks else [(0, marks)]:
         active_from = None
@@ -185,7 +189,8 @@ def plot_tempo(
     Args:
         monthly: tidy table with run, month, series, value (``Ensemble.monthly``).
         scenario: the scenario that was run (for labels and its event timeline).
-        events: the ensemble's event log (to shade truces when there are no phases); optional.
+        events: the ensemble's event log, or only its truce actions (to shade truces when
+            there are no phases); optional.
         panels: series to draw, one panel each, as names or (name, title) pairs (default:
             :func:`default_panels`).
         overlay: observed data (the historical record) to draw where it has data, with its
@@ -206,7 +211,9 @@ def plot_tempo(
     axes = [fig.add_subplot(grid[first + i, 0]) for i in range(len(pairs))]
     for ax in axes[1:]:
         ax.sharex(axes[0])
-    share = truce_share(events, start, end) if events is not None and not phases else None
+    share = None
+    if events is not None and not phases:
+        share = truce_share(events, start, end, runs=monthly["run"].nunique())
     drew_record = False
     for ax, (name, panel_title) in zip(axes, pairs, strict=True):
         _, drew = draw_series(

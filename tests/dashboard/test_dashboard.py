@@ -464,7 +464,7 @@ def test_cancel_stops_a_run_that_would_never_end(api, monkeypatch):
 
     import escalation.experiments.runner as runner
 
-    monkeypatch.setattr(runner, "_task", _spin)
+    monkeypatch.setattr(runner, "run_task", _spin)
     call(api + "api/run", {"scenario": "baseline", "replicates": 2})
     wait_until(api, lambda s: s["state"] == "running" and s["stage"] == "variant")
     time.sleep(0.5)

@@ -12,6 +12,7 @@ from escalation import load_scenario, scenario_from_dict
 from escalation.cli.main import main
 from escalation.experiments.compare import compare, paired_differences
 from escalation.observe.periods import Period
+from escalation.tables import read_table
 
 ROOT = Path(__file__).resolve().parents[2]
 WHAT_IFS = sorted(
@@ -79,7 +80,7 @@ def test_every_what_if_runs_and_compares_with_the_baseline(tmp_path, capsys):
         "--no-progress",
     ]
     assert main(args) == 0
-    d = pd.read_csv(out / "differences.csv")
+    d = read_table(out, "differences")
     names = {load_scenario(p).name for p in WHAT_IFS}
     assert set(d["scenario"]) == names
     overall = d[d["period"] == "overall"]

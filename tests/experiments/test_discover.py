@@ -14,15 +14,17 @@ from escalation.cli.main import main
 from escalation.errors import UserError
 from escalation.experiments.discover import discover, read_sweep_runs
 from escalation.files import write_json, write_table
+from escalation.tables import save_table
 from escalation.viz.discover import plot_box, plot_tradeoff
 from tests.conftest import write_severity_sweep
 
 PARAMETERS = ["us.doctrine.trigger", "us.doctrine.severity", "us.posture.force_protection"]
 
 
-def _sweep_folder(folder: Path, points: int = 120, replicates: int = 3) -> Path:
-    """A sweep's results as escalation sweep writes them, made up so that attacks are low where
-    severity > 2 and the trigger is every_attack, and spirals follow the trigger alone."""
+def _sweep_folder(folder: Path, points: int = 120, replicates: int = 3, fmt: str = "csv") -> Path:
+    """A sweep's results as escalation sweep writes them (its runs table in format ``fmt``),
+    made up so that attacks are low where severity > 2 and the trigger is every_attack, and
+    spirals follow the trigger alone."""
     rng = np.random.default_rng(0)
     trigger = rng.choice(["never", "casualties", "every_attack"], points)
     severity = rng.uniform(0.5, 3.0, points)
@@ -42,7 +44,10 @@ def _sweep_folder(folder: Path, points: int = 120, replicates: int = 3) -> Path:
                 }
             )  # fmt: skip
     folder.mkdir(parents=True)
-    write_table(folder / "runs.csv", pd.DataFrame(rows))
+    if fmt == "csv":  # as the sweep's journal is written
+        write_table(folder / "runs.csv", pd.DataFrame(rows))
+    else:  # as a finished sweep writes it
+        save_table(folder, "runs", pd.DataFrame(rows), fmt)
     spec = {
         "us.doctrine.trigger": {"values": ["never", "casualties", "every_attack"]},
         "us.doctrine.severity": {"low": 0.5, "high": 3.0, "values": None},
@@ -64,6 +69,26 @@ def test_the_box_names_the_ranges_that_give_the_condition(tmp_path):
     lines = found.summary()
     assert lines[0].startswith(f"box {found.prim.chosen} of ") and "coverage 1.00" in lines[0]
     assert any("us.doctrine.trigger in {every_attack}" in line for line in lines)
+
+
+def test_a_sweep_finished_in_parquet_gives_the_same_discovery_as_in_csv(tmp_path):
+    csv = _sweep_folder(tmp_path / "csv")
+    parquet = _sweep_folder(tmp_path / "parquet", fmt="parquet")
+    assert not (parquet / "runs.csv").exists() and (parquet / "runs.parquet").exists()
+    runs = read_sweep_runs(parquet)
+    assert runs.outcomes == ["attacks_on_us", "spiral"]
+    pd.testing.assert_frame_equal(runs.runs, read_sweep_runs(csv).runs)
+    by_csv, by_parquet = (discover(f, "attacks_on_us < 950") for f in (csv, parquet))
+    assert by_parquet.box.limits == by_csv.box.limits
+    assert by_parquet.summary() == by_csv.summary()
+    pd.testing.assert_frame_equal(by_parquet.trajectory(), by_csv.trajectory())
+
+
+def test_a_folder_without_a_runs_table_is_named(tmp_path, capsys):
+    folder = _sweep_folder(tmp_path / "s")
+    (folder / "runs.csv").unlink()
+    assert main(["discover", str(folder), "spiral < 1"]) == 2
+    assert "has no runs table (runs.parquet or runs.csv)" in capsys.readouterr().err
 
 
 def test_per_point_is_the_replicates_mean_and_per_run_each_run(tmp_path):

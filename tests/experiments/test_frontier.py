@@ -12,6 +12,7 @@ import pytest
 from escalation.cli.main import main
 from escalation.errors import UserError
 from escalation.experiments.frontier import deterrence_frontier
+from escalation.tables import read_table
 from escalation.viz.sweep import plot_frontier
 
 BASELINE = Path(__file__).resolve().parents[2] / "scenarios" / "baseline.yaml"
@@ -61,14 +62,14 @@ def test_a_doctrine_sweep_writes_its_frontier(tmp_path):
          "--no-progress", "--out", str(out)]
     )  # fmt: skip
     assert code == 0
-    frontier = pd.read_csv(out / "frontier.csv")
+    frontier = read_table(out, "frontier")
     assert set(frontier["effect"]) <= {"deters", "provokes", "unclear"}
     never = frontier[frontier["us.doctrine.trigger"] == "never"].iloc[0]
     # never retaliating is the reference itself, run on the same seeds
     assert never["tempo_difference"] == 0.0
     assert (out / "frontier.png").stat().st_size > 0
-    reference = pd.read_csv(out / "reference_runs.csv")
-    runs = pd.read_csv(out / "runs.csv")
+    reference = read_table(out, "reference_runs")
+    runs = read_table(out, "runs")
     assert list(reference["seed"]) == list(runs[runs["point"] == 0]["seed"])
     _, ax = plt.subplots()
     f = deterrence_frontier(runs, ["us.doctrine.trigger"], reference)

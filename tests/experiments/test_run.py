@@ -13,6 +13,7 @@ import pytest
 from escalation import load_scenario, run_ensemble, scenario_from_dict, spawn_seeds
 from escalation.cli.main import main
 from escalation.scenario.reference import describe
+from escalation.tables import read_table
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -62,11 +63,11 @@ def test_cli_run_writes_the_five_outputs(tmp_path, capsys):
         ]
     )
     assert code == 0
-    for name in ("runs.csv", "monthly.csv", "events.csv", "manifest.json", "tempo.png"):
+    for name in ("runs.parquet", "monthly.parquet", "events.parquet", "manifest.json", "tempo.png"):
         assert (out / name).stat().st_size > 0, name
-    runs = pd.read_csv(out / "runs.csv")
+    runs = read_table(out, "runs")
     assert list(runs["run"]) == [0, 1, 2, 3]
-    monthly = pd.read_csv(out / "monthly.csv")
+    monthly = read_table(out, "monthly")
     assert list(monthly.columns) == ["run", "month", "series", "value"]
     assert monthly["month"].min() == "2019-06" and monthly["month"].max() == "2023-12"
     manifest = json.loads((out / "manifest.json").read_text())
@@ -75,6 +76,8 @@ def test_cli_run_writes_the_five_outputs(tmp_path, capsys):
     assert manifest["parameters"]["us"]["doctrine"]["delay_days"] == 3
     assert len(next(iter(manifest["scenario"]["files"].values()))) == 64
     assert manifest["versions"]["mesa"] == "3.5.1"
+    assert manifest["kind"] == "run" and manifest["format"] == "parquet"
+    assert set(manifest["outputs"]) == {p.name for p in out.iterdir() if p.name != ".lock"}
     # the manifest alone remakes the runs table
     again = run_ensemble(
         load_scenario(ROOT / "scenarios/baseline.yaml", manifest["scenario"]["overrides"]),

@@ -10,6 +10,7 @@ import pytest
 
 from escalation.cli.main import main
 from escalation.experiments.sensitivity import N_NEEDED_CAP, flag_informative, n_needed
+from escalation.tables import read_table
 
 
 def test_n_needed_scales_the_design_by_the_squared_ratio_up_to_a_power_of_two():
@@ -66,7 +67,7 @@ def sobol_sweep(tmp_path, small, write_yaml, monkeypatch):
 def test_a_sobol_sweep_flags_its_indices_and_says_how_many_are_uninformative(sobol_sweep, capsys):
     assert main(["sweep", "sweep.yaml", "-j", "1", "--no-progress", "--out", "out"]) == 0
     out, err = capsys.readouterr()
-    table = pd.read_csv(sobol_sweep / "out" / "sensitivity.csv")
+    table = read_table(sobol_sweep / "out", "sensitivity")
     assert len(table) > 0
     for index in ("S1", "ST"):
         est, conf = table[index], table[f"{index}_conf"]
@@ -81,3 +82,4 @@ def test_a_sobol_sweep_flags_its_indices_and_says_how_many_are_uninformative(sob
     assert f"{bad} of {len(table)} first-order Sobol indices (S1) are uninformative" in err
     assert "base sample size (samples: 8) would have to reach" in err
     assert f"uninformative Sobol indices: {bad} of {len(table)} S1" in out
+    assert "(sensitivity.parquet)" in out

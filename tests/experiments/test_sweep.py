@@ -17,6 +17,7 @@ import yaml
 from escalation import ScenarioError
 from escalation.cli.main import main
 from escalation.experiments.sweep import load_sweep, run_sweep, sobol_indices, sweep_from_dict
+from escalation.tables import read_table
 from tests.conftest import local_cluster
 
 SHORT = {"end": "2020-03-31"}
@@ -135,7 +136,8 @@ def test_sweep_writes_every_run_and_rerunning_adds_nothing(sweep_file, tmp_path)
     sweep = load_sweep(sweep_file())
     out = tmp_path / "out"
     result = run_sweep(sweep, out, jobs=1)
-    runs = pd.read_csv(out / "runs.csv")
+    runs = read_table(out, "runs")
+    assert sorted(p.name for p in out.glob("runs.*")) == ["runs.parquet"]  # the journal is gone
     assert len(runs) == sweep.total_runs == 6
     assert set(zip(runs["point"], runs["replicate"], strict=True)) == {
         (p, r) for p in range(3) for r in range(2)
@@ -145,12 +147,28 @@ def test_sweep_writes_every_run_and_rerunning_adds_nothing(sweep_file, tmp_path)
     assert len(result.summary) == 3
     again = run_sweep(sweep, out, jobs=1)
     pd.testing.assert_frame_equal(again.runs, result.runs)
-    assert len(pd.read_csv(out / "runs.csv")) == 6
+    assert len(read_table(out, "runs")) == 6
+
+
+def test_a_finished_sweep_changes_format_without_running_again(sweep_file, tmp_path):
+    sweep = load_sweep(sweep_file())
+    out = tmp_path / "out"
+    first = run_sweep(sweep, out, jobs=1)
+    seen = []
+    as_csv = run_sweep(sweep, out, jobs=1, fmt="csv", progress=lambda d, t: seen.append(d))
+    assert seen == [6]  # every run was already done
+    assert not (out / "runs.parquet").exists() and not (out / "points.parquet").exists()
+    pd.testing.assert_frame_equal(as_csv.runs, first.runs)
+    # CSV has no float type: a column of whole numbers reads back as integers
+    pd.testing.assert_frame_equal(read_table(out, "summary"), first.summary, check_dtype=False)
+    back = run_sweep(sweep, out, jobs=1)
+    assert sorted(p.name for p in out.glob("runs.*")) == ["runs.parquet"]
+    pd.testing.assert_frame_equal(back.runs, first.runs)
 
 
 def test_resume_after_partial_log_with_torn_line(sweep_file, tmp_path):
     sweep = load_sweep(sweep_file())
-    full = run_sweep(sweep, tmp_path / "full", jobs=1).runs
+    full = run_sweep(sweep, tmp_path / "full", jobs=1, fmt="csv").runs
     out = tmp_path / "partial"
     out.mkdir()
     log = (tmp_path / "full" / "runs.csv").read_text().splitlines(keepends=True)
@@ -158,6 +176,7 @@ def test_resume_after_partial_log_with_torn_line(sweep_file, tmp_path):
     (out / "runs.csv").write_text("".join(log[:3]) + log[3][: len(log[3]) // 2])
     resumed = run_sweep(sweep, out, jobs=1)
     pd.testing.assert_frame_equal(resumed.runs, full)
+    pd.testing.assert_frame_equal(read_table(out, "runs"), full)  # as Parquet
 
 
 def test_results_of_another_sweep_are_not_mixed_in(sweep_file, tmp_path):
@@ -226,7 +245,8 @@ def test_killed_sweep_resumes_to_the_uninterrupted_table(sweep_file, tmp_path):
     assert 0 < written < sweep.total_runs, "the kill should land part-way"
     done = subprocess.run(cmd, capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
-    resumed = pd.read_csv(log)
+    assert not log.exists()  # the finished sweep's journal became its Parquet table
+    resumed = read_table(out, "runs")
     assert len(resumed) == sweep.total_runs
     assert not resumed.duplicated(["point", "replicate"]).any()
     resumed = resumed.sort_values(["point", "replicate"]).reset_index(drop=True)
@@ -269,7 +289,7 @@ def test_dask_cluster_gives_the_local_table(sweep_file, tmp_path):
 
 def test_resume_after_a_torn_header(sweep_file, tmp_path):
     sweep = load_sweep(sweep_file())
-    full = run_sweep(sweep, tmp_path / "full", jobs=1).runs
+    full = run_sweep(sweep, tmp_path / "full", jobs=1, fmt="csv").runs
     out = tmp_path / "torn"
     out.mkdir()
     header = (tmp_path / "full" / "runs.csv").read_text().splitlines()[0]

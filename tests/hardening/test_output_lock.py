@@ -8,10 +8,10 @@ import subprocess
 import sys
 import time
 
-import pandas as pd
 import pytest
 
 from escalation.cli.main import main
+from escalation.tables import read_table
 from tests.conftest import hold_lock, write_severity_sweep
 
 
@@ -61,7 +61,7 @@ def test_two_sweeps_on_one_folder_leave_one_whole_table(files):
     assert first.wait(timeout=300) == 0, first.stderr.read()
     assert second.returncode == 2, second.stderr
     assert f"in use by another process (pid {first.pid} on " in second.stderr
-    runs = pd.read_csv(out / "runs.csv")
+    runs = read_table(out, "runs")
     assert len(runs) == 100 and not runs.duplicated(["point", "replicate"]).any()
-    assert (pd.read_csv(out / "summary.csv")["replicates"] == 10).all()
+    assert (read_table(out, "summary")["replicates"] == 10).all()
     assert not (out / ".lock").exists()

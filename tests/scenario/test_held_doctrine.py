@@ -6,11 +6,10 @@ from __future__ import annotations
 import datetime as dt
 from pathlib import Path
 
-import pandas as pd
-
 from escalation import EscalationModel, load_scenario, run, scenario_from_dict, with_overrides
 from escalation.calibration.simulate import Simulator
 from escalation.cli.main import main
+from escalation.tables import read_table
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 BASELINE = SCENARIOS / "baseline.yaml"
@@ -29,7 +28,7 @@ def test_trigger_never_on_the_command_line_gives_no_retaliation(tmp_path):
          "--set", "us.doctrine.trigger=never"]
     )  # fmt: skip
     assert code == 0
-    assert pd.read_csv(out / "runs.csv")["retaliations"].tolist() == [0, 0, 0]
+    assert read_table(out, "runs")["retaliations"].tolist() == [0, 0, 0]
 
 
 def test_trigger_never_through_the_python_api_gives_no_retaliation():

@@ -30,7 +30,7 @@ def test_run_warns_and_still_runs(tmp_path, capsys):
     )  # fmt: skip
     assert code == 0
     assert "warning: us.posture.force_protection holds only until" in capsys.readouterr().err
-    assert (tmp_path / "r" / "runs.csv").exists()
+    assert (tmp_path / "r" / "runs.parquet").exists()
 
 
 def test_a_posture_setting_is_held_by_dropping_only_the_events_value():
