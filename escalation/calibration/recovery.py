@@ -195,11 +195,11 @@ def run_forests(
 ) -> Inferred:
     """ABC-RF and ABC-RF gap on every dataset (gap: the first ``design.gap_datasets``): dataset
     i uses reference table i mod ``design.tables`` (stream ``table``/t); ``bars`` shows the
-    tables' runs."""
+    tables' runs. With no tables (``design.tables`` 0) neither forest runs."""
     inside: dict[int, Posterior] = {}
     gap: dict[int, Posterior] = {}
     cpu = {"ABC-RF": 0.0, "ABC-RF gap": 0.0}
-    used = {ds.index % design.tables for ds in data}
+    used = {ds.index % design.tables for ds in data} if design.tables else set()
     label, total = "ABC random forests: reference tables", len(used) * design.simulations
     with bars.counting(executor, label, total) as counted:
         for t in range(design.tables):

@@ -113,3 +113,26 @@ def test_the_comparison_scores_every_method_on_the_same_model_made_datasets(reco
     assert (result.paired["datasets"] == 1).all()
     assert result.per_dataset["rank"].between(0, 9).all()
     assert set(result.cost["simulations_per_dataset"]) <= {100.0, *range(100, 132)}
+
+
+def test_with_no_reference_tables_only_abc_smc_runs(recovery):
+    """SBC of the calibration's own method alone (`--tables 0`): the forests are skipped, not
+    divided by zero, and ABC-SMC is scored on its datasets."""
+    sim, _ = recovery._recovery_simulator()
+    design = Design(
+        simulations=40,
+        datasets=2,
+        gap_datasets=0,
+        abc_datasets=2,
+        tables=0,
+        particles=10,
+        draws=9,
+        forest=ForestSettings(trees=30, min_accepted=5),
+    )
+    result = compare(sim, design, Streams(3), SerialExecutor())
+    counts = result.table.set_index(["method", "parameter"])["datasets"]
+    assert counts.xs(sim.names[0], level="parameter").to_dict() == {
+        "ABC-SMC": 2,
+        "ABC-SMC + regression": 2,
+    }
+    assert result.per_dataset["rank"].between(0, 9).all()
