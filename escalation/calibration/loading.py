@@ -140,6 +140,24 @@ def _check_priors(
                 ) from None
 
 
+def _check_misses(spec: CalibrationSpec, record: Record, path: Path, text: str) -> None:
+    """Every reason under ``misses`` must name a target of the record the fit can score."""
+    used = {t.id for t in record.used_targets()}
+    for tid in spec.misses:
+        if tid in used:
+            continue
+        line = _line_of(text, ["misses", tid])
+        unused = any(t.id == tid for t in record.targets)
+        raise ScenarioError(
+            f"{path}, line {line}" if line else str(path),
+            f"misses.{tid}",
+            "names a target the record keeps but does not use (use: false), so no fit scores it"
+            if unused
+            else "names no target of the record; expected a target id of "
+            f"escalation/record/data/targets.yaml{did_you_mean(tid, used)}",
+        )
+
+
 def _split_targets(
     tempo: list[Target], until: dt.date | None, label: str, horizon: dt.date | None = None
 ) -> tuple[list[Target], list[Target]]:
@@ -185,6 +203,7 @@ def load_calibration(
     record = record or load_record()
     series = {sid: s.to_spec() for sid, s in record.series.items()}
     _check_priors(spec, scenario, series, path, text)
+    _check_misses(spec, record, path, text)
     names_all = list(all_series(scenario, series))
     n_days = (scenario.end - scenario.start).days + 1
     replayed = replayed_targets(scenario, record, scenario_path)

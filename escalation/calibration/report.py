@@ -230,6 +230,7 @@ def _phases_and_targets(r: ReportInputs) -> list[str]:
         f"## Targets missed ({len(misses)})",
         "",
         markdown_table(misses, miss_columns) if len(misses) else "None.",
+        *_reasons(r, list(misses["id"]), list(r.targets["id"])),
         "",
         "## All tempo targets",
         "",
@@ -246,6 +247,24 @@ def _phases_and_targets(r: ReportInputs) -> list[str]:
         *_replayed(r),
         *_strikes(r),
     ]
+
+
+def _reasons(r: ReportInputs, missed: list[str], scored: list[str]) -> list[str]:
+    """Each miss with the reason the calibration file gives for it (``misses``), the misses it
+    gives none for, and the reasons it keeps for targets this fit meets."""
+    given = r.cal.spec.misses
+    lines = ["", "Why (the calibration file's `misses`):", ""]
+    lines += [f"- `{tid}`: {given[tid]}" for tid in missed if tid in given]
+    bare = [f"`{tid}`" for tid in missed if tid not in given]
+    if bare:
+        lines.append(f"- no reason given yet: {', '.join(bare)}")
+    stale = [f"`{tid}`" for tid in scored if tid in given and tid not in missed]
+    if stale:
+        lines += [
+            "",
+            f"Reasons kept for targets this fit meets (stale): {', '.join(stale)}.",
+        ]
+    return lines
 
 
 STRIKE_COLUMNS = [

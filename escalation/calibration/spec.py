@@ -191,6 +191,12 @@ class CalibrationSpec(C.Frozen):
     candidate_replicates: Annotated[int, Field(ge=3)] = Field(
         16, description="Runs per candidate when choosing the best parameter set."
     )
+    misses: dict[str, str] = Field(
+        default_factory=dict,
+        description="Why the model misses a target, by the record's target id, written after "
+        "reading a fit. The report gives each miss its reason, names the misses that have none "
+        "and lists the reasons kept for targets the fit now meets, so none goes stale unseen.",
+    )
     null_budget_share: Annotated[float, Field(ge=0, le=1)] = Field(
         0.25,
         description="Budget of the phase-blind null model's fit, as a share of the main fit's "

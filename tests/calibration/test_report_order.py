@@ -89,3 +89,21 @@ def test_a_full_fit_with_rolling_origins_leads_with_them():
     lines = _rolling(inputs)
     assert lines[0] == "## Out of sample, at rolling origins"
     assert any(line.startswith("| fitted to | scored to | model |") for line in lines)
+
+
+def test_each_miss_has_its_reason_and_stale_reasons_are_named():
+    """The calibration file's reasons go beside the misses; a miss without one is named, and a
+    reason kept for a target the fit now meets is flagged as stale."""
+    import pandas as pd
+
+    from escalation.calibration.report import _reasons
+
+    spec = SimpleNamespace(misses={"a": "too hot in 2020", "c": "the peak comes early"})
+    r = SimpleNamespace(
+        cal=SimpleNamespace(spec=spec), targets=pd.DataFrame({"id": ["a", "b", "c"]})
+    )
+    lines = _reasons(r, missed=["a", "b"], scored=["a", "b", "c"])
+    assert "- `a`: too hot in 2020" in lines
+    assert "- no reason given yet: `b`" in lines
+    assert any("(stale): `c`" in line for line in lines)
+    assert not any("`c`:" in line for line in lines)
