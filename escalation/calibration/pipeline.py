@@ -21,7 +21,7 @@ from escalation.calibration.loading import Calibration
 from escalation.calibration.nulls import constant_rate_statistics, constant_rates, phase_blind
 from escalation.calibration.overlay import best_overlay, tidy
 from escalation.calibration.polish import refine
-from escalation.calibration.report import ReportInputs, report_text
+from escalation.calibration.report import ReportInputs, read_report_table, report_text
 from escalation.calibration.rolling import rolling_markdown, rolling_table, stale_origins
 from escalation.calibration.scoring import (
     ReportSet,
@@ -539,7 +539,7 @@ def rewrite_report(cal: Calibration, out: Path) -> None:
     it reports on have been fitted)."""
 
     def table(name: str) -> pd.DataFrame | None:
-        return read_table(out, name) if find_table(out, name) is not None else None
+        return read_report_table(out / f"{name}.csv") if (out / f"{name}.csv").exists() else None
 
     scores = read_json(out / "scores.json")
     if scores is None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -251,7 +252,10 @@ def _phases_and_targets(r: ReportInputs) -> list[str]:
 
 def _reasons(r: ReportInputs, missed: list[str], scored: list[str]) -> list[str]:
     """Each miss with the reason the calibration file gives for it (``misses``), the misses it
-    gives none for, and the reasons it keeps for targets this fit meets."""
+    gives none for, and the reasons it keeps for targets this fit meets. The reasons are read
+    from the full fit, so a fit to an earlier origin (``fit_until``) shows none."""
+    if r.cal.spec.fit_until is not None:
+        return []
     given = r.cal.spec.misses
     lines = ["", "Why (the calibration file's `misses`):", ""]
     lines += [f"- `{tid}`: {given[tid]}" for tid in missed if tid in given]
@@ -397,6 +401,27 @@ def _trust_summary(r: ReportInputs) -> str:
         f"{len(log)} steps, {len(kept)} kept, expected fit criteria met by the median of "
         f"{r.cal.spec.report_replicates} runs from {log[0]['centre_hits']:.1f} to {last:.1f}"
     )
+
+
+def read_report_table(path: Path) -> pd.DataFrame:
+    """A table the calibration wrote (CSV), read back so that the report shows every cell as
+    the fit first showed it: a column keeps its text unless each of its cells reads back
+    unchanged as a number or a truth value (an integer count is not shown as 717.0, nor a
+    ratio undefined in most runs as nan)."""
+    frame = pd.read_csv(path, dtype=str, keep_default_na=False)
+    for name in frame.columns:
+        frame[name] = _typed(frame[name])
+    return frame
+
+
+def _typed(column: pd.Series) -> pd.Series:
+    if len(column) and column.isin(["True", "False"]).all():
+        return column == "True"
+    filled = column[column != ""]
+    numbers = pd.to_numeric(filled, errors="coerce")
+    if len(filled) and numbers.notna().all() and (numbers.astype(str) == filled).all():
+        return pd.to_numeric(column.replace("", np.nan))
+    return column
 
 
 def markdown_table(frame: pd.DataFrame, columns: Sequence[str] | None = None) -> str:

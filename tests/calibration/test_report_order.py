@@ -98,7 +98,9 @@ def test_each_miss_has_its_reason_and_stale_reasons_are_named():
 
     from escalation.calibration.report import _reasons
 
-    spec = SimpleNamespace(misses={"a": "too hot in 2020", "c": "the peak comes early"})
+    spec = SimpleNamespace(
+        misses={"a": "too hot in 2020", "c": "the peak comes early"}, fit_until=None
+    )
     r = SimpleNamespace(
         cal=SimpleNamespace(spec=spec), targets=pd.DataFrame({"id": ["a", "b", "c"]})
     )
@@ -107,3 +109,27 @@ def test_each_miss_has_its_reason_and_stale_reasons_are_named():
     assert "- no reason given yet: `b`" in lines
     assert any("(stale): `c`" in line for line in lines)
     assert not any("`c`:" in line for line in lines)
+    spec.fit_until = "2021-12-31"  # a rolling origin's fit: the reasons are the full fit's
+    assert _reasons(r, missed=["a", "b"], scored=["a", "b", "c"]) == []
+
+
+def test_the_report_shows_a_table_read_back_as_the_fit_first_showed_it(tmp_path):
+    """Counts stay integers, a ratio undefined in most runs stays n/a, an empty cell stays
+    empty, and the columns the report computes with come back as numbers and truth values."""
+    import pandas as pd
+
+    from escalation.calibration.report import markdown_table, read_report_table
+
+    frame = pd.DataFrame(
+        {
+            "id": ["a", "b", "c"],
+            "median": [819, "n/a", "2021-12"],
+            "p05": [717, 67.9, ""],
+            "relative": [0.61, -0.25, float("nan")],
+            "hit": [True, False, True],
+        }
+    )
+    frame.to_csv(tmp_path / "t.csv", index=False)
+    back = read_report_table(tmp_path / "t.csv")
+    assert markdown_table(back) == markdown_table(frame)
+    assert back["hit"].dtype == bool and back["relative"].dtype == float
