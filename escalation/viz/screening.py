@@ -10,6 +10,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import pandas as pd
 from matplotlib.axes import Axes
+from matplotlib.patches import Patch
 
 from escalation.calibration.screening import NOISE
 
@@ -33,14 +34,18 @@ def plot_screening(
     ax.barh(range(len(rows)), rows["mu_star"], xerr=rows["mu_star_conf"], color=colours,
             error_kw={"lw": 0.6, "color": "#555555"})  # fmt: skip
     floor = float(table.loc[table["name"] == NOISE, "mu_star"].iloc[0])
-    ax.axvline(floor, color="#c0392b", ls="--", lw=1, label="seeds alone (the floor)")
-    ax.barh([], [], color=KEPT, label="fitted: above the floor, or leads several targets")
-    ax.barh([], [], color=DROPPED, label="fixed")
+    line = ax.axvline(floor, color="#c0392b", ls="--", lw=1, label="seeds alone (the floor)")
+    # an empty bar container carries no colour into the legend: name the patches
+    handles = [
+        line,
+        Patch(color=KEPT, label="above the floor, or among the 3 largest movers of 4 targets"),
+        Patch(color=DROPPED, label="neither"),
+    ]
     ax.set_yticks(range(len(rows)), [_short(n) for n in rows["name"]], fontsize=6.5)
     ax.set_ylim(-0.7, len(rows) - 0.3)
     ax.set_xlabel("mu*: mean |elementary effect| on the RMS distance to the fit targets")
     ax.set_title("Which fitted values move the fit (Morris screening)", fontsize=10)
-    ax.legend(loc="lower right", fontsize=8, frameon=False)
+    ax.legend(handles=handles, loc="lower right", fontsize=8, frameon=False)
     if path is not None:
         fig = ax.get_figure(root=True)
         assert fig is not None  # the axes were drawn on above
