@@ -6,6 +6,8 @@ of the 90% interval, SBC p-values, and cost. ``--calibration small`` is the two-
 the tests (two fitted values, four half-year counts); a calibration file (e.g.
 calibrations/baseline.yaml) compares the methods on the historical fit. ``--estimate`` only times
 a few simulations of the calibration at prior draws and prints what the design would cost.
+With ``--out``, each dataset's ABC-SMC result is kept in ``DIR/state/`` as it finishes, and the
+same command run again takes the finished ones up: a run of hours can be stopped and resumed.
 
     .venv/bin/python benchmarks/inference.py [--calibration small|FILE] [--simulations 3000]
         [--datasets 200] [--gap-datasets 40] [--abc-datasets 20] [--tables 4] [--particles 100]
@@ -110,7 +112,8 @@ def main() -> None:
     t0 = time.monotonic()
     try:
         bars = Bars(enabled=not args.no_progress)
-        result = compare(sim, design, Streams(args.seed), executor, bars)
+        state = args.out / "state" if args.out is not None else None
+        result = compare(sim, design, Streams(args.seed), executor, bars, state)
     finally:
         executor.close()
     print(f"{design}\nwall time {time.monotonic() - t0:.0f} s\n")

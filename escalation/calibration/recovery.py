@@ -26,6 +26,7 @@ chi-square test on equal bins (:func:`sbc_pvalue`).
 
 from __future__ import annotations
 
+import hashlib
 import math
 import tempfile
 import time
@@ -53,6 +54,7 @@ from escalation.calibration.forest import (
 )
 from escalation.calibration.simulate import Proposal, Simulator, simulate
 from escalation.calibration.spec import Prior
+from escalation.files import write_arrays
 from escalation.progress import QUIET, Bars, Counting
 from escalation.record.summary import RATIO_EPS, TargetSet, rms
 from escalation.record.types import APPROXIMATE_TOLERANCE, ZERO, Target, Value
@@ -262,6 +264,81 @@ def _keeping_runner(
     return distances
 
 
+class _AbcResult(NamedTuple):
+    """One dataset's ABC-SMC result: its posterior, the regression-adjusted one, the
+    simulations it spent and its CPU seconds."""
+
+    plain: Posterior
+    adjusted: Posterior
+    spent: int
+    cpu: float
+
+
+def _abc_key(sim: Simulator, ds: Dataset, design: Design, streams: Streams) -> str:
+    """What a dataset's ABC-SMC result depends on, hashed: the parameters, the budget, the
+    truth, the record's targets and the stream; a result saved under another key is not it."""
+    h = hashlib.sha256()
+    for part in (
+        sim.names,
+        (design.simulations, design.particles),
+        ds.u.tobytes(),
+        ds.record.columns.tobytes(),
+        repr(ds.record.targets.targets),
+        (streams.master, streams.path),
+    ):
+        h.update(repr(part).encode())
+    return h.hexdigest()[:16]
+
+
+def _save_abc(path: Path, result: _AbcResult) -> None:
+    arrays: dict[str, np.ndarray] = {"spent": np.array(result.spent), "cpu": np.array(result.cpu)}
+    for name, post in (("plain", result.plain), ("adjusted", result.adjusted)):
+        arrays[f"{name}_u"] = post.u
+        arrays[f"{name}_weight"] = post.weight
+        arrays[f"{name}_epsilon"] = np.array(post.epsilon)
+        arrays[f"{name}_accepted"] = np.array(post.accepted)
+    write_arrays(path, **arrays)
+
+
+def _load_abc(path: Path) -> _AbcResult | None:
+    if not path.exists():
+        return None
+    with np.load(path) as f:
+        posts = [
+            Posterior(
+                f[f"{name}_u"],
+                f[f"{name}_weight"],
+                float(f[f"{name}_epsilon"]),
+                int(f[f"{name}_accepted"]),
+            )
+            for name in ("plain", "adjusted")
+        ]
+        return _AbcResult(posts[0], posts[1], int(f["spent"]), float(f["cpu"]))
+
+
+def _abc_one(
+    sim: Simulator, ds: Dataset, settings: Settings, streams: Streams, executor: Any
+) -> _AbcResult:
+    """ABC-SMC on one dataset's record, and its regression adjustment."""
+    start = time.process_time()
+    mine = replace(sim, targets=ds.record.targets)
+    kept: dict[bytes, np.ndarray] = {}
+    with tempfile.TemporaryDirectory() as folder:
+        gens = abc_smc(
+            sim.names,
+            _keeping_runner(mine, executor, kept),
+            settings,
+            Path(folder),
+            streams=streams,
+        )
+    last = gens[-1]
+    stats = np.array([kept[u.tobytes()] for u in last.u])
+    adjusted = regression_adjust(last, signed_gaps(ds.record.targets, stats))
+    return _AbcResult(
+        Posterior.of_generation(last), adjusted, len(kept), time.process_time() - start
+    )
+
+
 def run_abc(
     sim: Simulator,
     data: list[Dataset],
@@ -269,10 +346,14 @@ def run_abc(
     streams: Streams,
     executor: Any,
     bars: Bars = QUIET,
+    state: Path | None = None,
 ) -> Inferred:
     """ABC-SMC (and its regression adjustment) on the first ``design.abc_datasets`` datasets,
     each until ``design.simulations`` simulations are spent (stream ``abc``/i); ``bars`` shows
-    their runs."""
+    their runs. With a ``state`` folder each dataset's result is saved there as it finishes
+    and a later call with the same design, seed and datasets takes it up instead of running
+    it again, so a run of hours can be stopped and resumed; its figures are the same either
+    way (the CPU cost is the one measured when the dataset ran)."""
     settings = Settings(
         particles=design.particles,
         max_generations=1000,
@@ -281,35 +362,32 @@ def run_abc(
         min_acceptance=0.0,  # the budget, not the acceptance rate, ends the run
         batch=32,
     )
-    plain: dict[int, Posterior] = {}
-    adjusted: dict[int, Posterior] = {}
-    spent, cpu = [], 0.0
+    results: dict[int, _AbcResult] = {}
     chosen = data[: design.abc_datasets]
+    if state is not None:
+        state.mkdir(parents=True, exist_ok=True)
     with bars.bar("ABC-SMC on each dataset", len(chosen) * design.simulations) as bar:
         counted = Counting(executor, bar.update)
         for k, ds in enumerate(chosen, start=1):
-            start = time.process_time()
-            mine = replace(sim, targets=ds.record.targets)
-            kept: dict[bytes, np.ndarray] = {}
-            with tempfile.TemporaryDirectory() as folder:
-                gens = abc_smc(
-                    sim.names,
-                    _keeping_runner(mine, counted, kept),
-                    settings,
-                    Path(folder),
-                    streams=streams.child("abc").child(ds.index),
-                )
+            stream = streams.child("abc").child(ds.index)
+            path = None
+            if state is not None:
+                path = state / f"abc-{ds.index}-{_abc_key(sim, ds, design, stream)}.npz"
+            found = _load_abc(path) if path is not None else None
+            if found is None:
+                found = _abc_one(sim, ds, settings, stream, counted)
+                if path is not None:
+                    _save_abc(path, found)
+            results[ds.index] = found
             bar.n = k * design.simulations  # a run may end a batch past its budget
             bar.refresh()
-            last = gens[-1]
-            plain[ds.index] = Posterior.of_generation(last)
-            stats = np.array([kept[u.tobytes()] for u in last.u])
-            adjusted[ds.index] = regression_adjust(last, signed_gaps(ds.record.targets, stats))
-            spent.append(len(kept))
-            cpu += time.process_time() - start
+    spent = [r.spent for r in results.values()]
     mean = float(np.mean(spent)) if spent else 0.0
+    cpu = sum(r.cpu for r in results.values())
     methods = ("ABC-SMC", "ABC-SMC + regression")
-    cost = pd.DataFrame([_cost(m, len(plain), mean, cpu) for m in methods])
+    cost = pd.DataFrame([_cost(m, len(results), mean, cpu) for m in methods])
+    plain = {i: r.plain for i, r in results.items()}
+    adjusted = {i: r.adjusted for i, r in results.items()}
     return Inferred({"ABC-SMC": plain, "ABC-SMC + regression": adjusted}, cost)
 
 
@@ -431,14 +509,20 @@ class Comparison(NamedTuple):
 
 
 def compare(
-    sim: Simulator, design: Design, streams: Streams, executor: Any, bars: Bars = QUIET
+    sim: Simulator,
+    design: Design,
+    streams: Streams,
+    executor: Any,
+    bars: Bars = QUIET,
+    state: Path | None = None,
 ) -> Comparison:
     """Every method on model-made datasets of ``sim`` at ``design``'s budget (streams: ``truth``
     for the datasets, ``table``/``gap`` for the forests, ``abc`` for ABC-SMC, ``sbc``);
-    ``bars`` shows each stage's runs."""
+    ``bars`` shows each stage's runs; ABC-SMC keeps and resumes its results in ``state``
+    (:func:`run_abc`)."""
     data = datasets(sim, design.datasets, streams.child("truth"), executor, bars)
     forests = run_forests(sim, data, design, streams, executor, bars)
-    abc = run_abc(sim, data, design, streams, executor, bars)
+    abc = run_abc(sim, data, design, streams, executor, bars, state)
     inferred = {**abc.posteriors, **forests.posteriors}
     per = score(sim, data, inferred, design.draws, streams)
     common = set.intersection(*(set(p) for p in inferred.values() if p))

@@ -4,6 +4,7 @@ tells an exact posterior from a wrong one, and every method is scored on the sam
 from __future__ import annotations
 
 import math
+from dataclasses import replace
 from datetime import date
 
 import numpy as np
@@ -136,3 +137,41 @@ def test_with_no_reference_tables_only_abc_smc_runs(recovery):
         "ABC-SMC + regression": 2,
     }
     assert result.per_dataset["rank"].between(0, 9).all()
+
+
+def test_abc_smc_results_are_kept_and_taken_up_again(recovery, tmp_path):
+    """With a state folder each dataset's ABC-SMC result is saved as it finishes; a second run
+    of the same design runs no simulation and gives the same figures, a changed budget runs
+    again."""
+    sim, _ = recovery._recovery_simulator()
+    design = Design(
+        simulations=40,
+        datasets=2,
+        gap_datasets=0,
+        abc_datasets=2,
+        tables=0,
+        particles=10,
+        draws=9,
+        forest=ForestSettings(trees=30, min_accepted=5),
+    )
+    first = compare(sim, design, Streams(3), SerialExecutor(), state=tmp_path)
+    saved = sorted(p.name for p in tmp_path.glob("abc-*.npz"))
+    assert len(saved) == 2
+
+    class Counting(SerialExecutor):
+        runs = 0
+
+        def imap(self, fn, tasks):
+            for i, task in enumerate(tasks):
+                Counting.runs += 1
+                yield i, fn(task)
+
+    again = compare(sim, design, Streams(3), Counting(), state=tmp_path)
+    assert Counting.runs == design.datasets  # the model-made records' runs only
+    cols = ["method", "parameter", "dataset", "rank", "mean"]
+    assert again.per_dataset[cols].equals(first.per_dataset[cols])
+    assert again.cost.equals(first.cost)
+
+    more = replace(design, simulations=50)
+    compare(sim, more, Streams(3), SerialExecutor(), state=tmp_path)
+    assert len(list(tmp_path.glob("abc-*.npz"))) == 4
