@@ -116,20 +116,24 @@ def test_the_comparison_scores_every_method_on_the_same_model_made_datasets(reco
     assert set(result.cost["simulations_per_dataset"]) <= {100.0, *range(100, 132)}
 
 
+#: ABC-SMC alone on two small model-made datasets (`--tables 0 --gap-datasets 0`)
+ABC_ONLY = Design(
+    simulations=40,
+    datasets=2,
+    gap_datasets=0,
+    abc_datasets=2,
+    tables=0,
+    particles=10,
+    draws=9,
+    forest=ForestSettings(trees=30, min_accepted=5),
+)
+
+
 def test_with_no_reference_tables_only_abc_smc_runs(recovery):
     """SBC of the calibration's own method alone (`--tables 0`): the forests are skipped, not
     divided by zero, and ABC-SMC is scored on its datasets."""
     sim, _ = recovery._recovery_simulator()
-    design = Design(
-        simulations=40,
-        datasets=2,
-        gap_datasets=0,
-        abc_datasets=2,
-        tables=0,
-        particles=10,
-        draws=9,
-        forest=ForestSettings(trees=30, min_accepted=5),
-    )
+    design = ABC_ONLY
     result = compare(sim, design, Streams(3), SerialExecutor())
     counts = result.table.set_index(["method", "parameter"])["datasets"]
     assert counts.xs(sim.names[0], level="parameter").to_dict() == {
@@ -144,16 +148,7 @@ def test_abc_smc_results_are_kept_and_taken_up_again(recovery, tmp_path):
     of the same design runs no simulation and gives the same figures, a changed budget runs
     again."""
     sim, _ = recovery._recovery_simulator()
-    design = Design(
-        simulations=40,
-        datasets=2,
-        gap_datasets=0,
-        abc_datasets=2,
-        tables=0,
-        particles=10,
-        draws=9,
-        forest=ForestSettings(trees=30, min_accepted=5),
-    )
+    design = ABC_ONLY
     first = compare(sim, design, Streams(3), SerialExecutor(), state=tmp_path)
     saved = sorted(p.name for p in tmp_path.glob("abc-*.npz"))
     assert len(saved) == 2
