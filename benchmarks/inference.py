@@ -23,7 +23,7 @@ from pathlib import Path
 
 import pandas as pd
 
-from escalation.calibration.recovery import Design, compare
+from escalation.calibration.recovery import Design, compare, pooled
 from escalation.calibration.simulate import Simulator
 from escalation.experiments.executors import make_executor
 from escalation.progress import Bars
@@ -117,7 +117,9 @@ def main() -> None:
     finally:
         executor.close()
     print(f"{design}\nwall time {time.monotonic() - t0:.0f} s\n")
+    overall = pooled(result.per_dataset, result.table, design.draws)
     for title, frame in (
+        ("all values at once", overall),
         ("every dataset of each method", result.table),
         ("the datasets every method ran", result.paired),
         ("cost (CPU of this process)", result.cost),
@@ -129,6 +131,7 @@ def main() -> None:
         result.table.to_csv(args.out / "table.csv", index=False)
         result.paired.to_csv(args.out / "paired.csv", index=False)
         result.cost.to_csv(args.out / "cost.csv", index=False)
+        overall.to_csv(args.out / "pooled.csv", index=False)
 
 
 if __name__ == "__main__":

@@ -497,6 +497,36 @@ def summarise(per_dataset: pd.DataFrame, sim: Simulator, draws: int) -> pd.DataF
     return pd.DataFrame(rows)
 
 
+def pooled(
+    per_dataset: pd.DataFrame, table: pd.DataFrame, draws: int, bins: int = 10
+) -> pd.DataFrame:
+    """Per method, the checks over all its values at once: the truth's ranks pooled over
+    values and datasets on ``bins`` equal bins (counts, and the chi-square p-value of uniform
+    ranks; ranks of one dataset's values are not independent, so read it as a guide), the
+    pooled coverage of the 50% and 90% intervals, and how many values pass one at a time
+    (``table``'s SBC p-value above 0.05, 90% coverage within 85-95%)."""
+    rows = []
+    for method, g in per_dataset.groupby("method", sort=False):
+        ranks = g["rank"].to_numpy(dtype=int)
+        counts = np.bincount(ranks * bins // (draws + 1), minlength=bins)
+        t = g["truth"]
+        one = table[table["method"] == method]
+        rows.append(
+            {
+                "method": method,
+                "datasets": int(g["dataset"].nunique()),
+                "values": int(g["parameter"].nunique()),
+                "rank_counts": " ".join(str(int(c)) for c in counts),
+                "pooled_sbc_p": float(sps.chisquare(counts).pvalue),
+                "coverage_50": float(np.mean((g["q25"] <= t) & (t <= g["q75"]))),
+                "coverage_90": float(np.mean((g["q05"] <= t) & (t <= g["q95"]))),
+                "values_sbc_p_over_005": int((one["sbc_p"] > 0.05).sum()),
+                "values_coverage_90_in_85_95": int(one["coverage_90"].between(0.85, 0.95).sum()),
+            }
+        )
+    return pd.DataFrame(rows)
+
+
 class Comparison(NamedTuple):
     """The comparison's results: every posterior's figures (per_dataset), their summary over
     each method's datasets (table) and over the datasets every method ran (paired), and each

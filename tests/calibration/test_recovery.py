@@ -8,12 +8,14 @@ from dataclasses import replace
 from datetime import date
 
 import numpy as np
+import pandas as pd
 import pytest
 
 from escalation.calibration.forest import ForestSettings, Posterior
 from escalation.calibration.recovery import (
     Design,
     compare,
+    pooled,
     sbc_bins,
     sbc_pvalue,
     synthetic_record,
@@ -89,6 +91,48 @@ def test_sbc_ranks_are_uniform_for_the_exact_posterior_and_not_for_an_overconfid
     assert bins == 20
     assert sbc_pvalue(_conjugate_ranks(1.0, seed=1), 19, bins) > 0.01
     assert sbc_pvalue(_conjugate_ranks(0.5, seed=1), 19, bins) < 1e-4
+
+
+def _scored(method: str, ranks: np.ndarray, inside: np.ndarray) -> pd.DataFrame:
+    """Per-dataset rows of one value: the truth at 0, inside the 90% interval where ``inside``."""
+    edge = np.where(inside, 1.0, -1.0)
+    return pd.DataFrame(
+        {
+            "method": method,
+            "dataset": np.arange(len(ranks)),
+            "parameter": "theta",
+            "truth": 0.0,
+            "q05": -edge,
+            "q25": -edge,
+            "q75": edge,
+            "q95": edge,
+            "rank": ranks,
+        }
+    )
+
+
+def test_pooled_checks_tell_calibrated_ranks_and_coverage_from_overconfident_ones():
+    rng = np.random.default_rng(3)
+    uniform = rng.integers(0, 100, size=400)
+    tails = np.where(rng.random(400) < 0.5, rng.integers(0, 10, 400), rng.integers(90, 100, 400))
+    per = pd.concat(
+        [
+            _scored("good", uniform, rng.random(400) < 0.9),
+            _scored("narrow", tails, rng.random(400) < 0.6),
+        ]
+    )
+    table = pd.DataFrame(
+        {"method": ["good", "narrow"], "sbc_p": [0.4, 0.001], "coverage_90": [0.9, 0.6]}
+    )
+    out = pooled(per, table, draws=99).set_index("method")
+    assert out.loc["good", "pooled_sbc_p"] > 0.01
+    assert out.loc["narrow", "pooled_sbc_p"] < 1e-6
+    assert 0.85 < out.loc["good", "coverage_90"] < 0.95
+    assert out.loc["narrow", "coverage_90"] < 0.7
+    counts = [int(c) for c in out.loc["narrow", "rank_counts"].split()]
+    assert len(counts) == 10 and sum(counts) == 400 and counts[0] + counts[-1] == 400
+    assert out.loc["good", "values_sbc_p_over_005"] == 1
+    assert out.loc["narrow", "values_coverage_90_in_85_95"] == 0
 
 
 def test_the_comparison_scores_every_method_on_the_same_model_made_datasets(recovery):
