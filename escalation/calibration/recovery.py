@@ -416,11 +416,22 @@ def sbc_bins(n: int, draws: int, least: float = 5.0) -> int:
     return max(fits, default=2)
 
 
+def sbc_counts(ranks: np.ndarray, draws: int, bins: int) -> np.ndarray:
+    """How many of ``ranks`` (of the truth among ``draws`` posterior draws, 0..draws) fall in
+    each of ``bins`` equal bins."""
+    return np.bincount(np.asarray(ranks, dtype=int) * bins // (draws + 1), minlength=bins)
+
+
 def sbc_pvalue(ranks: np.ndarray, draws: int, bins: int) -> float:
     """The chi-square test's p-value that ``ranks`` (of the truth among ``draws`` posterior
     draws, 0..draws) are uniform, on ``bins`` equal bins."""
-    counts = np.bincount(np.asarray(ranks, dtype=int) * bins // (draws + 1), minlength=bins)
-    return float(sps.chisquare(counts).pvalue)
+    return float(sps.chisquare(sbc_counts(ranks, draws, bins)).pvalue)
+
+
+def _covered(g: pd.DataFrame, low: str, high: str) -> float:
+    """The share of rows of ``g`` whose truth lies between its ``low`` and ``high`` columns."""
+    t = g["truth"]
+    return float(np.mean((g[low] <= t) & (t <= g[high])))
 
 
 def _values(sim: Simulator, u: np.ndarray) -> np.ndarray:
@@ -486,8 +497,8 @@ def summarise(per_dataset: pd.DataFrame, sim: Simulator, draws: int) -> pd.DataF
                 "parameter": name,
                 "datasets": len(g),
                 "rmse": float(np.sqrt(np.mean((g["mean"] - t) ** 2)) / sd[name]),
-                "coverage_50": float(np.mean((g["q25"] <= t) & (t <= g["q75"]))),
-                "coverage_90": float(np.mean((g["q05"] <= t) & (t <= g["q95"]))),
+                "coverage_50": _covered(g, "q25", "q75"),
+                "coverage_90": _covered(g, "q05", "q95"),
                 "width_90": float(np.mean(g["q95"] - g["q05"]) / sd[name]),
                 "sbc_bins": bins,
                 "sbc_p": sbc_pvalue(g["rank"].to_numpy(), draws, bins),
@@ -507,9 +518,7 @@ def pooled(
     (``table``'s SBC p-value above 0.05, 90% coverage within 85-95%)."""
     rows = []
     for method, g in per_dataset.groupby("method", sort=False):
-        ranks = g["rank"].to_numpy(dtype=int)
-        counts = np.bincount(ranks * bins // (draws + 1), minlength=bins)
-        t = g["truth"]
+        counts = sbc_counts(g["rank"].to_numpy(), draws, bins)
         one = table[table["method"] == method]
         rows.append(
             {
@@ -518,8 +527,8 @@ def pooled(
                 "values": int(g["parameter"].nunique()),
                 "rank_counts": " ".join(str(int(c)) for c in counts),
                 "pooled_sbc_p": float(sps.chisquare(counts).pvalue),
-                "coverage_50": float(np.mean((g["q25"] <= t) & (t <= g["q75"]))),
-                "coverage_90": float(np.mean((g["q05"] <= t) & (t <= g["q95"]))),
+                "coverage_50": _covered(g, "q25", "q75"),
+                "coverage_90": _covered(g, "q05", "q95"),
                 "values_sbc_p_over_005": int((one["sbc_p"] > 0.05).sum()),
                 "values_coverage_90_in_85_95": int(one["coverage_90"].between(0.85, 0.95).sum()),
             }
