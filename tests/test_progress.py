@@ -59,13 +59,14 @@ def test_bars_are_hidden_when_quiet_or_when_the_stream_is_no_terminal():
 FIXED = [
     "best.yaml", "candidates.csv", "episodes.csv", "hawkes.csv", "phases.csv", "posterior.csv",
     "refinement.csv", "strikes.csv", "targets.csv", "targets_posterior_predictive.csv",
-    "trust.csv", "abc/population_0.csv", "abc_null/population_0.csv",
+    "trust.csv", "will.csv", "abc/population_0.csv", "abc_null/population_0.csv",
 ]  # fmt: skip
 
 
 @pytest.mark.slow
 def test_a_calibration_writes_the_same_with_bars_or_without(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "STRIKE_REPLICATES", 3)
+    monkeypatch.setattr(pipeline, "WILL_REPLICATES", 3)
     cal = load_calibration(write_small_calibration(tmp_path))
     buffer = io.StringIO()
     shown = Bars(always=True, file=buffer)

@@ -38,6 +38,7 @@ from escalation.calibration.spec import budget_values
 from escalation.calibration.trust import TrustSettings, trust_polish
 from escalation.experiments.executors import make_executor
 from escalation.experiments.strikes import strike_effects, strike_events
+from escalation.experiments.will import will_table
 from escalation.files import folder_lock, read_json, write_json, write_table, write_text
 from escalation.progress import QUIET, Bars, end_early
 from escalation.record.overlap import TEMPO_PANELS
@@ -101,14 +102,16 @@ class Ensembles(NamedTuple):
 
 class Tables(NamedTuple):
     """The per-target, per-incident and per-phase tables of the calibrated ensemble, the
-    per-target table of the posterior predictive one, and what each timeline strike did at the
-    best set (:func:`escalation.experiments.strikes.strike_effects`)."""
+    per-target table of the posterior predictive one, what each timeline strike did at the
+    best set (:func:`escalation.experiments.strikes.strike_effects`), and how freely the
+    militias attack there (:func:`escalation.experiments.will.will_table`)."""
 
     targets: pd.DataFrame
     targets_posterior: pd.DataFrame
     episodes: pd.DataFrame
     phases: pd.DataFrame
     strikes: pd.DataFrame | None = None
+    will: pd.DataFrame | None = None
 
 
 class CalibrationResult(NamedTuple):
@@ -317,14 +320,16 @@ def make_tables(cal: Calibration, rs: ReportSet, ens: Ensembles) -> Tables:
 
 
 def write_tables(tables: Tables, out: Path) -> None:
-    """targets.csv, targets_posterior_predictive.csv, episodes.csv, phases.csv and
-    strikes.csv."""
+    """targets.csv, targets_posterior_predictive.csv, episodes.csv, phases.csv, strikes.csv and
+    will.csv."""
     write_table(out / "targets.csv", tables.targets)
     write_table(out / "targets_posterior_predictive.csv", tables.targets_posterior)
     write_table(out / "episodes.csv", tables.episodes)
     write_table(out / "phases.csv", tables.phases)
     if tables.strikes is not None:
         write_table(out / "strikes.csv", tables.strikes)
+    if tables.will is not None:
+        write_table(out / "will.csv", tables.will)
 
 
 #: runs with and without each timeline strike at the best set
@@ -342,6 +347,19 @@ def strike_table(cal: Calibration, best: Sequence[float], ctx: _Context) -> pd.D
     total = (1 + strikes) * STRIKE_REPLICATES
     with ctx.bars.counting(ctx.executor, "what the timeline's strikes did", total) as executor:
         return strike_effects(scenario, STRIKE_REPLICATES, seed, executor=executor)
+
+
+#: runs at the best set whose militias' odds of attacking are sampled
+WILL_REPLICATES = 40
+
+
+def will_of(cal: Calibration, best: Sequence[float], ctx: _Context) -> pd.DataFrame:
+    """How freely the militias attack at the best set: their odds of attacking each target
+    class when one is within reach, by half-year (the report's saturation table)."""
+    scenario = cal.simulator.configure(best).scenario
+    seed = ctx.streams.child("will").seed()
+    with ctx.bars.counting(ctx.executor, "how freely the militias attack", WILL_REPLICATES) as ex:
+        return will_table(scenario, WILL_REPLICATES, seed, executor=ex)
 
 
 class NullScores(NamedTuple):
@@ -439,7 +457,9 @@ def run_calibration(
             write_fit(cal, fit, posterior, out)
             rs = report_set(cal)
             ens = run_ensembles(cal, rs, fit, ctx)
-            tables = make_tables(cal, rs, ens)._replace(strikes=strike_table(cal, fit.best, ctx))
+            tables = make_tables(cal, rs, ens)._replace(
+                strikes=strike_table(cal, fit.best, ctx), will=will_of(cal, fit.best, ctx)
+            )
             write_tables(tables, out)
             roles, nt = Roles.of(cal), rs.n_tempo
             scores: dict[str, Any] = {
@@ -461,6 +481,7 @@ def run_calibration(
                 phases=tables.phases,
                 episodes=tables.episodes,
                 strikes=tables.strikes,
+                will=tables.will,
                 candidates=fit.candidates,
                 budget=budget,
                 refine_state=read_json(out / FIT.refine),
@@ -551,6 +572,7 @@ def rewrite_report(cal: Calibration, out: Path) -> None:
         phases=table("phases"),
         episodes=table("episodes"),
         strikes=table("strikes"),
+        will=table("will"),
         candidates=table("candidates"),
         budget=scores["budget"],
         refine_state=read_json(out / FIT.refine),

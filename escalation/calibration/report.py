@@ -41,6 +41,7 @@ class ReportInputs:
     trust_state: dict[str, Any] | None
     full_fit: str | None  # an out-of-sample fit: the full fit's score on its held-out targets
     rolling: str | None = None  # the table of the rolling origins' fits, when they exist
+    will: pd.DataFrame | None = None  # how freely the militias attack at the best set
 
 
 def report_text(r: ReportInputs) -> str:
@@ -247,6 +248,7 @@ def _phases_and_targets(r: ReportInputs) -> list[str]:
         "",
         *_replayed(r),
         *_strikes(r),
+        *_will(r),
     ]
 
 
@@ -298,6 +300,66 @@ def _strikes(r: ReportInputs) -> list[str]:
     ]
 
 
+#: the target classes the saturation table shows: those of the record's tempo against US forces
+WILL_TARGETS = ("us_base", "us_convoy", "us_base_syria")
+
+
+def _will(r: ReportInputs) -> list[str]:
+    """Where the militias attack US targets whenever they can, at the best set."""
+    if r.will is None or r.will.empty:
+        return []
+    table = r.will[r.will["target"].isin(WILL_TARGETS)]
+    if table.empty:
+        return []
+    periods = sorted(table["period"].unique())
+    rows = []
+    for (mid, tid), group in table.groupby(["militia", "target"], sort=True):
+        by_period = group.set_index("period")
+        row = {"militia": mid, "target": tid}
+        for p in periods:
+            if p not in by_period.index:
+                row[p] = ""
+                continue
+            row[p] = _will_cell(by_period.loc[p])
+        rows.append(row)
+    saturated = table[table["saturated_share"] >= 0.5]
+    where = "; ".join(
+        f"{mid} on {tid} in {', '.join(sorted(g['period']))}"
+        for (mid, tid), g in saturated.groupby(["militia", "target"], sort=True)
+    )
+    return [
+        "## How freely the militias attack",
+        "",
+        "A militia's odds of attacking a US target class on a day one is within its reach (w / (1 "
+        "+ w), w the summed weights of its options on the class), on the days it can attack it "
+        "(it has not dropped the class and has a weapon for it in stock), at the best set: mean "
+        f"over days sampled every 5 days in {int(r.will['runs'].iloc[0])} runs, by half-year. "
+        "**Bold**: odds of at least 0.9 on at least half of those days, where the militia "
+        "attacks whenever a target is within reach, so the tempo follows the US footprint and "
+        "the convoys' opportunity and a change of will (a strike's deterrent, a truce, Iran's "
+        "line) moves it little. (dropped): it had dropped the class on at least half of the "
+        "days; (unarmed): it had no weapon for it in stock on at least half. Every class, with "
+        "the attacks made, is in will.csv.",
+        "",
+        markdown_table(pd.DataFrame(rows)),
+        "",
+        f"Saturated: {where}." if where else "Saturated: none.",
+        "",
+    ]
+
+
+def _will_cell(x: pd.Series) -> str:
+    """Mean odds, bold when saturated, and why the militia could not attack most days."""
+    cell = "" if pd.isna(x["odds"]) else f"{x['odds']:.2f}"
+    if cell and x["saturated_share"] >= 0.5:
+        cell = f"**{cell}**"
+    if x["dropped_share"] >= 0.5:
+        cell += " (dropped)"
+    elif x["unarmed_share"] >= 0.5:
+        cell += " (unarmed)"
+    return cell.strip()
+
+
 def _replayed(r: ReportInputs) -> list[str]:
     """The record's targets the timeline replays: inputs, listed so none goes unremarked."""
     if not r.cal.replayed:
@@ -343,7 +405,7 @@ def _fit(r: ReportInputs) -> list[str]:
         "",
         "Files: `posterior.csv` (weighted sample), `best.yaml` (scenario overlay), `targets.csv`,"
         " `targets_posterior_predictive.csv`, `phases.csv`, `episodes.csv`, `hawkes.csv` (the "
-        "Hawkes null's values), `scores.json`, `tempo_posterior.png`, `marginals.png`, "
+        "Hawkes null's values), `strikes.csv`, `will.csv`, `scores.json`, `tempo_posterior.png`, `marginals.png`, "
         "`pairs.png`, `abc/` (every simulation, every generation; resumable).",
         "",
     ]

@@ -66,6 +66,7 @@ STREAMS: dict[str, str] = {
     "nulls": "the phase-blind null model's fit (phase_blind: abc, candidates, refine, trust)",
     "hawkes": "the Hawkes null model's fit: the seeds of the common runs of its coordinate search",
     "strikes": "the runs with and without each timeline strike, at the best set",
+    "will": "the runs at the best set whose militias' odds of attacking are sampled",
     "screen": "Morris screening of the fitted values (escalation screen): its design, run "
     "seeds and bootstrap",
 }

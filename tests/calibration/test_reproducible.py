@@ -63,14 +63,14 @@ def _comparable(scores: dict) -> dict:
 @pytest.mark.slow
 def test_the_same_seed_gives_the_same_fit_on_one_process_or_two(tmp_path, monkeypatch):
     monkeypatch.setattr(pipeline, "STRIKE_REPLICATES", 3)
+    monkeypatch.setattr(pipeline, "WILL_REPLICATES", 3)
     write_small_calibration(tmp_path)
     one = _fit(tmp_path, "one", jobs=1)
     two = _fit(tmp_path, "two", jobs=2)
     assert one.best == two.best
     assert one.posterior.equals(two.posterior)
     assert _comparable(one.scores) == _comparable(two.scores)
-    assert (tmp_path / "one" / "best.yaml").read_text() == (
-        tmp_path / "two" / "best.yaml"
-    ).read_text()
+    for name in ("best.yaml", "will.csv"):
+        assert (tmp_path / "one" / name).read_text() == (tmp_path / "two" / name).read_text()
     assert one.scores["abc"]["simulations"] == BUDGET["simulations"]
     assert "null_hawkes" in one.scores and "null_phase_blind" in one.scores
