@@ -405,8 +405,8 @@ def _fit(r: ReportInputs) -> list[str]:
         "",
         "Files: `posterior.csv` (weighted sample), `best.yaml` (scenario overlay), `targets.csv`,"
         " `targets_posterior_predictive.csv`, `phases.csv`, `episodes.csv`, `hawkes.csv` (the "
-        "Hawkes null's values), `strikes.csv`, `will.csv`, `scores.json`, `tempo_posterior.png`, `marginals.png`, "
-        "`pairs.png`, `abc/` (every simulation, every generation; resumable).",
+        "Hawkes null's values), `strikes.csv`, `will.csv`, `scores.json`, `tempo_posterior.png`, "
+        "`marginals.png`, `pairs.png`, `abc/` (every simulation, every generation; resumable).",
         "",
     ]
 
