@@ -3,12 +3,12 @@ within reach, by half-year.
 
 A militia attacks a target class on a day one is within its reach (a US site it can hit, a
 convoy passing a route its cells cover) with odds w / (1 + w), w being the summed logit weights
-of its options on that class (:func:`attack_odds`). Where those
-odds are near 1 the militia attacks whenever it can: its tempo is then set by how often targets
-come within reach (the US footprint, the convoys' opportunity), and whatever changes its will --
-a strike's deterrent, a truce, Iran's line -- moves the tempo little until the odds come down.
-This table says where a scenario's militias are in that state, which the tempo alone cannot
-show: a deterrence sweep over a period where they are will find strikes that barely deter.
+of its options on that class (:func:`attack_odds`). Where those odds are near 1 the militia
+attacks whenever it can: its tempo is then set by how often targets come within reach (the US
+footprint, the convoys' opportunity), and whatever changes its will -- a strike's deterrent, a
+truce, Iran's line -- moves the tempo little until the odds come down. This table says where a
+scenario's militias are in that state, which the tempo alone cannot show: a deterrence sweep
+over a period where they are will find strikes that barely deter.
 """
 
 from __future__ import annotations
