@@ -14,11 +14,9 @@ over a period where they are will find strikes that barely deter.
 from __future__ import annotations
 
 import datetime as dt
-import math
-from collections import defaultdict
+from collections import Counter, defaultdict
 from typing import NamedTuple
 
-import numpy as np
 import pandas as pd
 
 from escalation.experiments.executors import Executor, Shared, make_executor
@@ -133,50 +131,44 @@ def will_table(
     pool = make_executor(1) if executor is None else executor
     shared = Shared(scenario)
     try:
-        tasks = [_Task(shared, s, every_days) for s in seeds]
-        runs = [out for _, out in pool.imap(_one_run, tasks)]
+        runs: list[_RunWill] = [_RunWill([], {})] * len(seeds)
+        for i, out in pool.imap(_one_run, [_Task(shared, s, every_days) for s in seeds]):
+            runs[i] = out  # in seed order, whatever order they finish in
     finally:
         if own:
             pool.close()
-    dropped: dict[tuple[str, str, str], list[bool]] = defaultdict(list)
-    armed: dict[tuple[str, str, str], list[bool]] = defaultdict(list)
-    odds: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    reach: dict[tuple[str, str, str], list[float]] = defaultdict(list)
-    attacks: dict[tuple[str, str, str], float] = defaultdict(float)
+    return _summarise(runs)
+
+
+def _summarise(runs: list[_RunWill]) -> pd.DataFrame:
+    """The table of :func:`will_table` from its runs' samples and attack counts."""
+    keys = ["period", "militia", "target"]
+    samples = pd.DataFrame([s for out in runs for s in out.samples], columns=WillSample._fields)
+    made: Counter[tuple[str, str, str]] = Counter()
     for out in runs:
-        for s in out.samples:
-            key = (s.period, s.militia, s.target)
-            dropped[key].append(s.dropped)
-            armed[key].append(s.armed)
-            reach[key].append(s.reach)
-            if s.armed and not s.dropped:
-                odds[key].append(s.odds)
-        for key, n in out.attacks.items():
-            attacks[key] += n / len(runs)
-    rows = []
-    for key in sorted(set(dropped) | set(attacks)):
-        period, mid, tid = key
-        values = np.array(odds.get(key, []))
-        mean = float(values.mean()) if values.size else math.nan  # nan: never able to
-        made = attacks.get(key, 0.0)
-        gone = float(np.mean(dropped[key])) if dropped.get(key) else math.nan
-        unarmed = 1.0 - float(np.mean(armed[key])) if armed.get(key) else math.nan
-        if not (mean >= 0.01 or made >= 0.5 or gone >= 0.5 or unarmed >= 0.5):
-            continue  # a class it neither attacks nor wants to, nor is kept from
-        rows.append(
-            {
-                "militia": mid,
-                "target": tid,
-                "period": period,
-                "dropped_share": round(gone, 3),
-                "unarmed_share": round(unarmed, 3),
-                "odds": round(mean, 3),
-                "saturated_share": round(float((values >= SATURATED).mean()), 3)
-                if values.size
-                else math.nan,
-                "reach": round(float(np.mean(reach.get(key) or [math.nan])), 3),
-                "attacks": round(made, 1),
-                "runs": len(runs),
-            }
-        )
-    return pd.DataFrame(rows, columns=COLUMNS)
+        made.update(out.attacks)
+    if samples.empty and not made:
+        return pd.DataFrame(columns=COLUMNS)
+    by_key = samples.groupby(keys)
+    odds = samples[samples["armed"] & ~samples["dropped"]].groupby(keys)["odds"]
+    index = by_key.size().index
+    if made:
+        index = index.union(pd.MultiIndex.from_tuples(list(made), names=keys))
+    table = pd.DataFrame(
+        {
+            "dropped_share": by_key["dropped"].mean(),
+            "unarmed_share": 1.0 - by_key["armed"].mean(),
+            "odds": odds.mean(),  # nan: never able to attack the class
+            "saturated_share": odds.agg(lambda x: (x >= SATURATED).mean()),
+            "reach": by_key["reach"].mean(),
+        }
+    ).reindex(index)
+    table["attacks"] = [made[key] / len(runs) for key in table.index]  # a run's mean
+    kept = (
+        (table["odds"] >= 0.01)
+        | (table["attacks"] >= 0.5)
+        | (table["dropped_share"] >= 0.5)
+        | (table["unarmed_share"] >= 0.5)
+    )  # a class it neither attacks nor wants to, nor is kept from, is left out
+    table = table[kept].round(3).assign(attacks=lambda t: t["attacks"].round(1), runs=len(runs))
+    return table.reset_index()[COLUMNS]
