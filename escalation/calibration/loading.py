@@ -125,19 +125,24 @@ def _check_priors(
     for name, prior in spec.parameters.items():
         line = _line_of(text, ["parameters", name])
         where = f"{path}, line {line}" if line else str(path)
-        for value in (prior.from_unit(0.0), prior.from_unit(1.0)):
-            try:
-                if name.startswith("series."):
-                    apply_series_params(series, {name: value})
-                else:
-                    with_overrides(scenario, {name: value}, hold_doctrine=False)
-            except (ScenarioError, ValueError, ValidationError) as exc:
-                msg = exc.message if isinstance(exc, ScenarioError) else str(exc).splitlines()[0]
-                raise ScenarioError(
-                    where,
-                    f"parameters.{name}",
-                    f"value {value!r} (an end of the prior) is not valid: {msg}",
-                ) from None
+        for key in (name, *prior.also):
+            label = f"parameters.{name}" + (".also" if key != name else "")
+            what = "" if key == name else f"its also path {key!r}: "
+            for value in (prior.from_unit(0.0), prior.from_unit(1.0)):
+                try:
+                    if key.startswith("series."):
+                        apply_series_params(series, {key: value})
+                    else:
+                        with_overrides(scenario, {key: value}, hold_doctrine=False)
+                except (ScenarioError, ValueError, ValidationError) as exc:
+                    msg = (
+                        exc.message if isinstance(exc, ScenarioError) else str(exc).splitlines()[0]
+                    )
+                    raise ScenarioError(
+                        where,
+                        label,
+                        f"{what}value {value!r} (an end of the prior) is not valid: {msg}",
+                    ) from None
 
 
 def _check_misses(spec: CalibrationSpec, record: Record, path: Path, text: str) -> None:

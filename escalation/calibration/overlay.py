@@ -25,7 +25,8 @@ def best_overlay(
     calibrated scenario."""
     scenario_path = (cal.path.parent / cal.spec.scenario).resolve()
     rel = Path(os.path.relpath(scenario_path, folder.resolve()))
-    over, series_values = split_values(cal.names, values)
+    also = {n: p.also for n, p in cal.spec.parameters.items() if p.also}
+    over, series_values = split_values(cal.names, values, also)
     data: dict[str, Any] = {
         "extends": str(rel),
         "name": name or f"{cal.scenario.name}_fitted",

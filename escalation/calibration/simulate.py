@@ -32,12 +32,18 @@ class SplitValues(NamedTuple):
     series: dict[str, float]
 
 
-def split_values(names: Sequence[str], values: Sequence[float]) -> SplitValues:
-    """Fitted values split into scenario values and observation parameters of series."""
+def split_values(
+    names: Sequence[str],
+    values: Sequence[float],
+    also: Mapping[str, Sequence[str]] | None = None,
+) -> SplitValues:
+    """Fitted values split into scenario values and observation parameters of series; a name's
+    ``also`` paths take its value too."""
     scenario: dict[str, float] = {}
     series: dict[str, float] = {}
     for name, value in zip(names, values, strict=True):
-        (series if name.startswith("series.") else scenario)[name] = value
+        for path in (name, *(also or {}).get(name, ())):
+            (series if path.startswith("series.") else scenario)[path] = value
     return SplitValues(scenario, series)
 
 
@@ -87,7 +93,8 @@ class Simulator:
 
     def configure(self, values: Sequence[float]) -> Configured:
         """The scenario and series with ``values`` applied."""
-        over, series_values = split_values(self.names, values)
+        also = {n: p.also for n, p in zip(self.names, self.priors, strict=True) if p.also}
+        over, series_values = split_values(self.names, values, also)
         # fitted values mean what they will in the scenario file --write-scenario writes
         scenario = (
             with_overrides(self.scenario, over, hold_doctrine=False) if over else self.scenario

@@ -91,6 +91,11 @@ class Prior(C.Frozen):
         None, description="Standard deviation (normal)."
     )
     type: Literal["float", "int"] = Field("float", description="Number type.")
+    also: list[str] = Field(
+        default_factory=list,
+        description="Other key paths (scenario paths, or series.<id>.<field>) that take the "
+        "same value: one fitted value for a quantity the model uses in several places.",
+    )
 
     @model_validator(mode="after")
     def _complete(self) -> Prior:

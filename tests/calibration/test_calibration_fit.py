@@ -155,6 +155,47 @@ def test_series_parameters_accept_globs():
         apply_series_params(specs, {"series.nope_*.coverage": 0.1})
 
 
+def test_one_fitted_value_can_set_several_key_paths(tmp_path):
+    import yaml
+
+    from escalation.calibration.overlay import best_overlay
+
+    tied = "militia_defaults.motives.us.context.militias_in_government"
+    spec = {
+        "name": "t",
+        "scenario": str(ROOT / "scenarios" / "historical.yaml"),
+        "parameters": {
+            "militia_defaults.motives.us.context.withdrawal_announced": {
+                "low": -5.0,
+                "high": 0.0,
+                "also": [tied],
+            },
+            "militias.KH.resolve": {"low": -7.0, "high": -3.0},
+        },
+    }
+    f = tmp_path / "cal.yaml"
+    f.write_text(yaml.safe_dump(spec))
+    cal = load_calibration(f)
+    assert cal.names == [
+        "militia_defaults.motives.us.context.withdrawal_announced",
+        "militias.KH.resolve",
+    ]  # the tied path is not a second fitted value
+    scenario = cal.simulator.configure([-2.5, -4.0]).scenario
+    for militia in scenario.militias.values():  # the defaults reach every militia
+        context = militia.motives["us"].context
+        assert context["withdrawal_announced"] == context["militias_in_government"] == -2.5
+    overlay = yaml.safe_load(best_overlay(cal, [-2.5, -4.0], tmp_path))
+    written = overlay["militia_defaults"]["motives"]["us"]["context"]
+    assert written == {"withdrawal_announced": -2.5, "militias_in_government": -2.5}
+    # a tied path that is no key of the scenario is named, with the fitted value it follows
+    spec["parameters"]["militias.KH.resolve"]["also"] = ["militias.KH.resolv"]
+    f.write_text(yaml.safe_dump(spec))
+    with pytest.raises(ScenarioError) as info:
+        load_calibration(f)
+    assert info.value.path.startswith("parameters.militias.KH.resolve")
+    assert "resolv" in info.value.message
+
+
 def test_shipped_calibration_file_loads():
     cal = load_calibration(ROOT / "calibrations" / "baseline.yaml")
     assert cal.identity()["seeds"] == SEED_SCHEME  # a fit under another scheme is not resumed
