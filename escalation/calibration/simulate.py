@@ -93,7 +93,8 @@ class Simulator:
 
     def configure(self, values: Sequence[float]) -> Configured:
         """The scenario and series with ``values`` applied."""
-        also = {n: p.also for n, p in zip(self.names, self.priors, strict=True) if p.also}
+        # priors may be left out (values set directly, not fitted): then nothing is tied
+        also = {n: p.also for n, p in zip(self.names, self.priors, strict=False) if p.also}
         over, series_values = split_values(self.names, values, also)
         # fitted values mean what they will in the scenario file --write-scenario writes
         scenario = (
