@@ -25,8 +25,7 @@ def best_overlay(
     calibrated scenario."""
     scenario_path = (cal.path.parent / cal.spec.scenario).resolve()
     rel = Path(os.path.relpath(scenario_path, folder.resolve()))
-    also = {n: p.also for n, p in cal.spec.parameters.items() if p.also}
-    over, series_values = split_values(cal.names, values, also)
+    over, series_values = split_values(cal.names, values, cal.simulator.also)
     data: dict[str, Any] = {
         "extends": str(rel),
         "name": name or f"{cal.scenario.name}_fitted",

@@ -12,6 +12,7 @@ from __future__ import annotations
 import fnmatch
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -91,11 +92,15 @@ class Simulator:
         """The values at prior quantiles ``u``."""
         return [p.from_unit(float(x)) for p, x in zip(self.priors, u, strict=True)]
 
+    @cached_property
+    def also(self) -> dict[str, list[str]]:
+        """The other key paths each fitted name sets (priors may be left out when values are
+        set directly, not fitted: then nothing is tied)."""
+        return {n: p.also for n, p in zip(self.names, self.priors, strict=False) if p.also}
+
     def configure(self, values: Sequence[float]) -> Configured:
         """The scenario and series with ``values`` applied."""
-        # priors may be left out (values set directly, not fitted): then nothing is tied
-        also = {n: p.also for n, p in zip(self.names, self.priors, strict=False) if p.also}
-        over, series_values = split_values(self.names, values, also)
+        over, series_values = split_values(self.names, values, self.also)
         # fitted values mean what they will in the scenario file --write-scenario writes
         scenario = (
             with_overrides(self.scenario, over, hold_doctrine=False) if over else self.scenario
