@@ -219,6 +219,20 @@ class CalibrationSpec(C.Frozen):
             raise ValueError(
                 f"score_until {self.score_until} needs a fit_until before it (got {self.fit_until})"
             )
+        owner: dict[str, str] = {}  # each tied path: the fitted name that sets it
+        for name, prior in self.parameters.items():
+            for path in prior.also:
+                if path in self.parameters or path in owner:
+                    setter = (
+                        "a fitted value itself"
+                        if path in self.parameters
+                        else (f"tied to {owner[path]!r} too")
+                    )
+                    raise ValueError(
+                        f"parameters.{name}.also: {path!r} is {setter}; expected a key path "
+                        "that no other fitted value sets"
+                    )
+                owner[path] = name
         return self
 
 

@@ -194,6 +194,13 @@ def test_one_fitted_value_can_set_several_key_paths(tmp_path):
         load_calibration(f)
     assert info.value.path.startswith("parameters.militias.KH.resolve")
     assert "resolv" in info.value.message
+    # a path one value ties that another value fits, or ties too, would be set twice
+    for other in ("militias.KH.resolve", tied):
+        spec["parameters"]["militias.KH.resolve"]["also"] = [other]
+        f.write_text(yaml.safe_dump(spec))
+        with pytest.raises(ScenarioError) as info:
+            load_calibration(f)
+        assert "no other fitted value sets" in str(info.value)
 
 
 def test_shipped_calibration_file_loads():
