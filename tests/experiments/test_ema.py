@@ -58,7 +58,9 @@ def test_replications_take_their_seeds_from_the_seed_scheme(short):
     model.replications = [{"seed": s} for s in spawn_seeds(0, 2)]
     model.uncertainties = [RealParameter("us__doctrine__severity", 1.0, 2.0)]
     model.outcomes = [ScalarOutcome("attacks", function=np.std)]
-    _, outcomes = perform_experiments(model, 1)
+    # the sampled severity is pinned: at a few severities the two seeds' runs differ but happen
+    # to count the same attacks (3 of 101 in [1, 2]), and an unseeded draw made that a coin toss
+    _, outcomes = perform_experiments(model, 1, uncertainty_sampling_kwargs={"rng": 0})
     assert outcomes["attacks"][0] > 0  # two seeds, two different runs
 
 
