@@ -8,22 +8,27 @@ calibrations/baseline.yaml) compares the methods on the historical fit. ``--esti
 a few simulations of the calibration at prior draws and prints what the design would cost.
 With ``--out``, each dataset's ABC-SMC result is kept in ``DIR/state/`` as it finishes, and the
 same command run again takes the finished ones up: a run of hours can be stopped and resumed.
+``--earlier DIR`` takes ABC-SMC's rows for the datasets in an earlier run's
+``DIR/per_dataset.csv`` (same calibration, seed and design) instead of fitting them again, for
+when that run's state is gone; the tables then cover both runs' datasets, and the cost only
+this run's.
 
     .venv/bin/python benchmarks/inference.py [--calibration small|FILE] [--simulations 3000]
         [--datasets 200] [--gap-datasets 40] [--abc-datasets 20] [--tables 4] [--particles 100]
-        [--jobs 1] [--seed 0] [--out DIR] [--estimate] [--no-progress]
+        [--jobs 1] [--seed 0] [--out DIR] [--earlier DIR] [--estimate] [--no-progress]
 """
 
 from __future__ import annotations
 
 import argparse
 import importlib.util
+import sys
 import time
 from pathlib import Path
 
 import pandas as pd
 
-from escalation.calibration.recovery import Design, compare, pooled
+from escalation.calibration.recovery import Design, EarlierRowsError, compare, pooled
 from escalation.calibration.simulate import Simulator
 from escalation.experiments.executors import make_executor
 from escalation.progress import Bars
@@ -92,6 +97,9 @@ def main() -> None:
     parser.add_argument("--jobs", type=int, default=1)
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--out", type=Path, default=None, help="folder for the CSV files")
+    parser.add_argument(
+        "--earlier", type=Path, default=None, help="an earlier run's folder to take rows from"
+    )
     parser.add_argument("--estimate", action="store_true", help="only time and project")
     parser.add_argument("--no-progress", action="store_true", help="hide the progress bars")
     args = parser.parse_args()
@@ -108,12 +116,25 @@ def main() -> None:
     if args.estimate:
         estimate(sim, design)
         return
+    earlier = None
+    if args.earlier is not None:
+        if not (args.earlier / "per_dataset.csv").is_file():
+            print(
+                f"benchmarks/inference.py: --earlier {args.earlier}: no per_dataset.csv there",
+                file=sys.stderr,
+            )
+            sys.exit(2)
+        earlier = pd.read_csv(args.earlier / "per_dataset.csv")
+        earlier = earlier[earlier["method"].str.startswith("ABC-SMC")]
     executor = make_executor(args.jobs)
     t0 = time.monotonic()
     try:
         bars = Bars(enabled=not args.no_progress)
         state = args.out / "state" if args.out is not None else None
-        result = compare(sim, design, Streams(args.seed), executor, bars, state)
+        result = compare(sim, design, Streams(args.seed), executor, bars, state, earlier)
+    except EarlierRowsError as err:
+        print(f"benchmarks/inference.py: {args.earlier}/per_dataset.csv: {err}", file=sys.stderr)
+        sys.exit(2)
     finally:
         executor.close()
     print(f"{design}\nwall time {time.monotonic() - t0:.0f} s\n")

@@ -1,10 +1,9 @@
 """Which inference method to trust: parameter recovery and coverage on model-made records.
 
 Each dataset draws true parameters from the prior, runs the model once at them and writes a
-record from that run with the forms of the real targets (:func:`synthetic_record`): a point stays
-a point at the run's value with the real target's tolerance, a range keeps its relative width
-around the run's value, a bound keeps its direction with the run's value inside it. Each method
-then infers the parameters from that record on the same number of simulations:
+record from that run with the forms of the real targets
+(:mod:`escalation.calibration.synthetic`). Each method then infers the parameters from that
+record on the same number of simulations:
 
 * ``ABC-SMC``: :func:`~escalation.calibration.abc.abc_smc` as the calibration runs it, on the
   RMS distance to the record, until its budget is spent;
@@ -54,112 +53,13 @@ from escalation.calibration.forest import (
 )
 from escalation.calibration.simulate import Proposal, Simulator, simulate
 from escalation.calibration.spec import Prior
+from escalation.calibration.synthetic import Dataset, datasets
 from escalation.files import write_arrays
 from escalation.progress import QUIET, Bars, Counting
-from escalation.record.summary import RATIO_EPS, TargetSet, rms
-from escalation.record.types import APPROXIMATE_TOLERANCE, ZERO, Target, Value
+from escalation.record.summary import rms
 from escalation.seeds import Streams
 
-#: A model-made bound lies this far at most from the run's value, on the distances' scale (log
-#: counts, log ratios); how far is drawn uniformly, so bounds are tight or loose as in the record.
-GAP_SCALE = 0.5
-
 METHODS = ("ABC-SMC", "ABC-SMC + regression", "ABC-RF", "ABC-RF gap")
-
-
-# --------------------------------------------------------------------------- model-made records
-
-
-class SyntheticRecord(NamedTuple):
-    """A record made from one run: its targets, and which of the source's targets they are (a
-    target whose statistic the run leaves undefined, a ratio of nothing or the peak month of an
-    empty window, has no figure to state and is left out)."""
-
-    targets: TargetSet
-    columns: np.ndarray
-
-
-def _scale(statistic: str, x: float) -> float:
-    return math.log(x + RATIO_EPS) if statistic in ("ratio", "share") else math.log1p(max(x, 0))
-
-
-def _unscale(statistic: str, y: float) -> float:
-    return math.exp(y) - RATIO_EPS if statistic in ("ratio", "share") else math.expm1(y)
-
-
-def synthetic_value(target: Target, x: float, gap: float, month: str = "") -> Value | None:
-    """The figure a source of ``target``'s form would give for the statistic ``x``: ``gap``
-    (on the distances' scale) places a bound, ``month`` names a peak month. None when ``x`` is
-    undefined. A "nothing happened" figure stays one when the run has nothing; otherwise the
-    source would have counted, so it becomes an exact count."""
-    v, stat = target.value, target.statistic
-    if stat == "peak_month":
-        return Value(form="month", month=month) if x >= 0 and month else None
-    if not math.isfinite(x):
-        return None
-    if v.form == "zero":
-        return ZERO if x == 0 else Value(form="point", low=x, high=x, point=x)
-    if v.form == "point":
-        if v.approximate:
-            half = abs(x) * APPROXIMATE_TOLERANCE
-            return Value(form="point", low=x - half, high=x + half, point=x, approximate=True)
-        if v.tolerance:
-            t = v.tolerance
-            return Value(form="point", low=x - t, high=x + t, point=x, tolerance=t)
-        return Value(form="point", low=x, high=x, point=x)
-    if v.form == "range":
-        centre, half = (v.low + v.high) / 2, (v.high - v.low) / 2
-        h = half / abs(centre) * abs(x) if centre else half
-        return Value(form="range", low=x - h, high=x + h)
-    if v.form == "lower":
-        low = _unscale(stat, _scale(stat, x) - gap)
-        return Value(form="lower", low=low, low_strict=v.low_strict)
-    high = _unscale(stat, _scale(stat, x) + gap)
-    return Value(form="upper", high=high, high_strict=v.high_strict)
-
-
-def synthetic_record(
-    source: TargetSet, stats: np.ndarray, rng: np.random.Generator
-) -> SyntheticRecord:
-    """A record with ``source``'s targets and forms, made from one run's statistics; bounds lie
-    a gap drawn uniformly in (0, GAP_SCALE] from ``rng`` beyond the run's value."""
-    gaps = GAP_SCALE * (1.0 - rng.random(len(source.targets)))
-    kept, columns = [], []
-    for i, (t, x) in enumerate(zip(source.targets, stats, strict=True)):
-        labels = source.month_labels[i]
-        month = labels[int(x)] if t.statistic == "peak_month" and x >= 0 else ""
-        value = synthetic_value(t, float(x), float(gaps[i]), month)
-        if value is not None:
-            kept.append(replace(t, value=value))
-            columns.append(i)
-    targets = TargetSet(kept, source.series, source.start, source.n_days)
-    return SyntheticRecord(targets, np.array(columns, dtype=int))
-
-
-@dataclass(frozen=True)  # not a named tuple: its ``index`` would shadow tuple.index
-class Dataset:
-    """True prior quantiles, the run at them (the source targets' statistics), its record."""
-
-    index: int
-    u: np.ndarray
-    stats: np.ndarray
-    record: SyntheticRecord
-
-
-def datasets(
-    sim: Simulator, n: int, streams: Streams, executor: Any, bars: Bars = QUIET
-) -> list[Dataset]:
-    """``n`` model-made datasets: truths from stream ``u``, their runs' seeds from ``run``,
-    dataset i's bounds from ``record``/i (``bars`` shows the runs)."""
-    u = streams.child("u").rng().random((n, len(sim.priors)))
-    seeds = streams.child("run").seeds(n)
-    with bars.counting(executor, "model-made datasets", n) as counted:
-        stats = simulate(sim, [sim.values(x) for x in u], seeds, counted).stats
-    out = []
-    for i in range(n):
-        record = synthetic_record(sim.targets, stats[i], streams.child("record").child(i).rng())
-        out.append(Dataset(i, u[i], stats[i], record))
-    return out
 
 
 # --------------------------------------------------------------------------- the methods
@@ -347,13 +247,14 @@ def run_abc(
     executor: Any,
     bars: Bars = QUIET,
     state: Path | None = None,
+    skip: frozenset[int] = frozenset(),
 ) -> Inferred:
-    """ABC-SMC (and its regression adjustment) on the first ``design.abc_datasets`` datasets,
-    each until ``design.simulations`` simulations are spent (stream ``abc``/i); ``bars`` shows
-    their runs. With a ``state`` folder each dataset's result is saved there as it finishes
-    and a later call with the same design, seed and datasets takes it up instead of running
-    it again, so a run of hours can be stopped and resumed; its figures are the same either
-    way (the CPU cost is the one measured when the dataset ran)."""
+    """ABC-SMC (and its regression adjustment) on the first ``design.abc_datasets`` datasets
+    but those in ``skip``, each until ``design.simulations`` simulations are spent (stream
+    ``abc``/i); ``bars`` shows their runs. With a ``state`` folder each dataset's result is saved
+    there as it finishes and a later call with the same design, seed and datasets takes it up
+    instead of running it again, so a run of hours can be stopped and resumed; its figures are
+    the same either way (the CPU cost is the one measured when the dataset ran)."""
     settings = Settings(
         particles=design.particles,
         max_generations=1000,
@@ -363,7 +264,7 @@ def run_abc(
         batch=32,
     )
     results: dict[int, _AbcResult] = {}
-    chosen = data[: design.abc_datasets]
+    chosen = [ds for ds in data[: design.abc_datasets] if ds.index not in skip]
     if state is not None:
         state.mkdir(parents=True, exist_ok=True)
     with bars.bar("ABC-SMC on each dataset", len(chosen) * design.simulations) as bar:
@@ -536,6 +437,43 @@ def pooled(
     return pd.DataFrame(rows)
 
 
+class EarlierRowsError(ValueError):
+    """Rows given as an earlier run's that this run did not make."""
+
+
+def taken_up(sim: Simulator, data: list[Dataset], earlier: pd.DataFrame | None) -> frozenset[int]:
+    """The datasets whose ABC-SMC rows ``earlier`` holds, after checking they belong to this run:
+    both ABC-SMC methods on the same datasets among ``data``, with ``sim``'s parameters, and each
+    row's truth the one this run drew for its dataset (so the calibration and the seed are the
+    same; the budget is not in the rows, and keeping it is the caller's part). Raises
+    EarlierRowsError naming what differs."""
+    if earlier is None:
+        return frozenset()
+    methods = {"ABC-SMC", "ABC-SMC + regression"}
+    if set(earlier["method"]) != methods:
+        raise EarlierRowsError(
+            f"expected rows of {sorted(methods)}, got {sorted(set(earlier['method']))}"
+        )
+    if set(earlier["parameter"]) != set(sim.names):
+        odd = sorted(set(earlier["parameter"]) ^ set(sim.names))
+        raise EarlierRowsError(f"the earlier rows fit other values than this calibration: {odd}")
+    byname = {n: k for k, n in enumerate(sim.names)}
+    known = {ds.index: sim.values(ds.u) for ds in data}
+    for row in earlier.itertuples():
+        truth = known.get(int(row.dataset))
+        if truth is None or not np.isclose(truth[byname[row.parameter]], row.truth, rtol=1e-9):
+            raise EarlierRowsError(
+                f"dataset {row.dataset}'s true {row.parameter} is not this run's: the earlier "
+                "rows come from another seed, calibration or number of datasets"
+            )
+    sets = [frozenset(g) for _, g in earlier.groupby("method")["dataset"]]
+    if sets[0] != sets[1]:
+        raise EarlierRowsError(
+            "the earlier rows fit different datasets with the two ABC-SMC methods"
+        )
+    return sets[0]
+
+
 class Comparison(NamedTuple):
     """The comparison's results: every posterior's figures (per_dataset), their summary over
     each method's datasets (table) and over the datasets every method ran (paired), and each
@@ -554,17 +492,27 @@ def compare(
     executor: Any,
     bars: Bars = QUIET,
     state: Path | None = None,
+    earlier: pd.DataFrame | None = None,
 ) -> Comparison:
     """Every method on model-made datasets of ``sim`` at ``design``'s budget (streams: ``truth``
     for the datasets, ``table``/``gap`` for the forests, ``abc`` for ABC-SMC, ``sbc``);
     ``bars`` shows each stage's runs; ABC-SMC keeps and resumes its results in ``state``
-    (:func:`run_abc`)."""
+    (:func:`run_abc`). ``earlier`` holds ABC-SMC's ``per_dataset`` rows from an earlier run of
+    the same design and seed whose state is gone: their datasets are not fitted again and their
+    rows join this run's, once their truths are found to be this run's (:func:`taken_up`)."""
     data = datasets(sim, design.datasets, streams.child("truth"), executor, bars)
     forests = run_forests(sim, data, design, streams, executor, bars)
-    abc = run_abc(sim, data, design, streams, executor, bars, state)
+    done = taken_up(sim, data[: design.abc_datasets], earlier)
+    abc = run_abc(sim, data, design, streams, executor, bars, state, done)
     inferred = {**abc.posteriors, **forests.posteriors}
     per = score(sim, data, inferred, design.draws, streams)
-    common = set.intersection(*(set(p) for p in inferred.values() if p))
+    if earlier is not None:
+        order = {m: k for k, m in enumerate(inferred)}
+        per = pd.concat([earlier, per], ignore_index=True)
+        per = per.sort_values("dataset", kind="stable")
+        per = per.sort_values("method", key=lambda m: m.map(order), kind="stable")
+        per = per.reset_index(drop=True)
+    common = set.intersection(*(set(g) for _, g in per.groupby("method")["dataset"]))
     paired = per[per["dataset"].isin(common)]
     return Comparison(
         per,

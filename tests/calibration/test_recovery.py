@@ -14,12 +14,13 @@ import pytest
 from escalation.calibration.forest import ForestSettings, Posterior
 from escalation.calibration.recovery import (
     Design,
+    EarlierRowsError,
     compare,
     pooled,
     sbc_bins,
     sbc_pvalue,
-    synthetic_record,
 )
+from escalation.calibration.synthetic import synthetic_record
 from escalation.experiments.executors import SerialExecutor
 from escalation.record.summary import TargetSet
 from escalation.record.types import ZERO, Value, Window
@@ -214,3 +215,27 @@ def test_abc_smc_results_are_kept_and_taken_up_again(recovery, tmp_path):
     more = replace(design, simulations=50)
     compare(sim, more, Streams(3), SerialExecutor(), state=tmp_path)
     assert len(list(tmp_path.glob("abc-*.npz"))) == 4
+
+
+def test_an_earlier_runs_rows_are_taken_up_instead_of_fitting_their_datasets_again(recovery):
+    """`--earlier`: ABC-SMC's rows for dataset 0 from a finished run stand in for fitting it
+    again; the tables are those of a run that fitted both, and rows from another seed are
+    refused."""
+    sim, _ = recovery._recovery_simulator()
+    full = compare(sim, ABC_ONLY, Streams(3), SerialExecutor())
+    earlier = full.per_dataset[full.per_dataset["dataset"] == 0]
+
+    class Counting(SerialExecutor):
+        runs = 0
+
+        def imap(self, fn, tasks):
+            for i, task in enumerate(tasks):
+                Counting.runs += 1
+                yield i, fn(task)
+
+    again = compare(sim, ABC_ONLY, Streams(3), Counting(), earlier=earlier)
+    assert Counting.runs < ABC_ONLY.datasets + 2 * ABC_ONLY.simulations  # one dataset fitted
+    assert again.per_dataset.equals(full.per_dataset)
+    assert again.table.equals(full.table)
+    with pytest.raises(EarlierRowsError, match="not this run's"):
+        compare(sim, ABC_ONLY, Streams(4), SerialExecutor(), earlier=earlier)
