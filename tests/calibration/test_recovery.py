@@ -161,6 +161,18 @@ def test_the_comparison_scores_every_method_on_the_same_model_made_datasets(reco
     assert set(result.cost["simulations_per_dataset"]) <= {100.0, *range(100, 132)}
 
 
+class CountingExecutor(SerialExecutor):
+    """A serial executor that counts the runs it is given."""
+
+    def __init__(self) -> None:
+        self.runs = 0
+
+    def imap(self, fn, tasks):
+        for i, task in enumerate(tasks):
+            self.runs += 1
+            yield i, fn(task)
+
+
 #: ABC-SMC alone on two small model-made datasets (`--tables 0 --gap-datasets 0`)
 ABC_ONLY = Design(
     simulations=40,
@@ -198,16 +210,9 @@ def test_abc_smc_results_are_kept_and_taken_up_again(recovery, tmp_path):
     saved = sorted(p.name for p in tmp_path.glob("abc-*.npz"))
     assert len(saved) == 2
 
-    class Counting(SerialExecutor):
-        runs = 0
-
-        def imap(self, fn, tasks):
-            for i, task in enumerate(tasks):
-                Counting.runs += 1
-                yield i, fn(task)
-
-    again = compare(sim, design, Streams(3), Counting(), state=tmp_path)
-    assert Counting.runs == design.datasets  # the model-made records' runs only
+    counted = CountingExecutor()
+    again = compare(sim, design, Streams(3), counted, state=tmp_path)
+    assert counted.runs == design.datasets  # the model-made records' runs only
     cols = ["method", "parameter", "dataset", "rank", "mean"]
     assert again.per_dataset[cols].equals(first.per_dataset[cols])
     assert again.cost.equals(first.cost)
@@ -225,16 +230,9 @@ def test_an_earlier_runs_rows_are_taken_up_instead_of_fitting_their_datasets_aga
     full = compare(sim, ABC_ONLY, Streams(3), SerialExecutor())
     earlier = full.per_dataset[full.per_dataset["dataset"] == 0]
 
-    class Counting(SerialExecutor):
-        runs = 0
-
-        def imap(self, fn, tasks):
-            for i, task in enumerate(tasks):
-                Counting.runs += 1
-                yield i, fn(task)
-
-    again = compare(sim, ABC_ONLY, Streams(3), Counting(), earlier=earlier)
-    assert Counting.runs < ABC_ONLY.datasets + 2 * ABC_ONLY.simulations  # one dataset fitted
+    counted = CountingExecutor()
+    again = compare(sim, ABC_ONLY, Streams(3), counted, earlier=earlier)
+    assert counted.runs < ABC_ONLY.datasets + 2 * ABC_ONLY.simulations  # one dataset fitted
     assert again.per_dataset.equals(full.per_dataset)
     assert again.table.equals(full.table)
     with pytest.raises(EarlierRowsError, match="not this run's"):
