@@ -22,7 +22,13 @@ from escalation.calibration.nulls import constant_rate_statistics, constant_rate
 from escalation.calibration.overlay import best_overlay, tidy
 from escalation.calibration.polish import refine
 from escalation.calibration.report import ReportInputs, read_report_table, report_text
-from escalation.calibration.rolling import rolling_markdown, rolling_table, stale_origins
+from escalation.calibration.rolling import (
+    misses_summary,
+    rolling_markdown,
+    rolling_misses,
+    rolling_table,
+    stale_origins,
+)
 from escalation.calibration.scoring import (
     ReportSet,
     Roles,
@@ -552,7 +558,10 @@ def rolling_text(cal: Calibration, out: Path) -> str | None:
             f"calibrate ... --rolling --restart`.\n"
         )
     table = rolling_table(out.parent, cal.spec.name)
-    return None if table.empty else rolling_markdown(table)
+    if table.empty:
+        return None
+    misses = misses_summary(rolling_misses(out.parent, cal.spec.name))
+    return rolling_markdown(table) + ("\n" + "\n".join(misses) + "\n" if misses else "")
 
 
 def rewrite_report(cal: Calibration, out: Path) -> None:

@@ -5,13 +5,14 @@ An origin fits only the targets whose windows end by its date and scores, out of
 ending after it and by its horizon. Each origin is an ordinary calibration
 (:func:`escalation.calibration.pipeline.run_calibration` with ``fit_until`` and
 ``score_until``) in its own folder, so an interrupted validation resumes origin by origin; this
-module names the origins and reads their scores into one table.
+module names the origins, reads their scores into one table and sets each later target an
+origin misses beside what the fit to the whole record does with it.
 """
 
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 from typing import NamedTuple
 
@@ -84,6 +85,98 @@ def rolling_table(fitted: Path, name: str, origins: Sequence[Origin] = ORIGINS) 
         if (fitted / folder_name(name, o) / "scores.json").exists()
     ]
     return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+#: the per-target table of a fit's posterior predictive ensemble
+PREDICTIVE_TARGETS = "targets_posterior_predictive.csv"
+
+
+def rolling_misses(fitted: Path, name: str, origins: Sequence[Origin] = ORIGINS) -> pd.DataFrame:
+    """Every later target a finished origin's posterior predictive misses, beside what the fit
+    to the whole record (``fitted/name``) predicts for it: a miss the whole-record fit shares is
+    one the model does not fit even when it sees the target; one it meets is what the record
+    before the origin did not teach. Columns: fit_until, id, observed, median, p05, p95,
+    whole_median and whole_hit (empty where the whole record has not been fitted)."""
+    whole_path = fitted / name / PREDICTIVE_TARGETS
+    whole = pd.read_csv(whole_path).set_index("id") if whole_path.exists() else None
+    frames = []
+    for o in origins:
+        path = fitted / folder_name(name, o) / PREDICTIVE_TARGETS
+        if not path.exists():
+            continue
+        t = pd.read_csv(path)
+        t = t[(t["role"] == "out of sample") & ~t["hit"].astype(bool)]
+        t = t[["id", "observed", "median", "p05", "p95"]].copy()
+        t.insert(0, "fit_until", str(o.fit_until))
+        t["whole_median"] = t["id"].map(whole["median"]) if whole is not None else None
+        t["whole_hit"] = t["id"].map(whole["hit"]) if whole is not None else None
+        frames.append(t)
+    return pd.concat(frames, ignore_index=True) if frames else pd.DataFrame()
+
+
+def misses_summary(misses: pd.DataFrame) -> list[str]:
+    """Per origin, one line: how many later targets it misses and how many of those the fit to
+    the whole record misses too."""
+    lines = []
+    for fit, rows in misses.groupby("fit_until", sort=False):
+        line = f"- fitted to {fit}: {len(rows)} later targets missed"
+        known = rows["whole_hit"].notna()
+        if known.any():
+            shared = int((~rows.loc[known, "whole_hit"].astype(bool)).sum())
+            line += (
+                f"; the fit to the whole record misses {shared} of them too (the model does "
+                f"not fit them even when it sees them), and meets {int(known.sum()) - shared} "
+                "(what the record before the origin did not teach)"
+            )
+        lines.append(line)
+    return lines
+
+
+def misses_markdown(misses: pd.DataFrame, reasons: Mapping[str, str]) -> str:
+    """The section of the rolling report on the later targets each origin misses: the summary
+    lines, one table per origin, and the calibration file's reason for each miss that has one
+    (its ``misses``, written for the fit to the whole record)."""
+    if misses.empty:
+        return "No fitted origin misses a later target.\n"
+    parts = ["\n".join(misses_summary(misses)), ""]
+    for fit, rows in misses.groupby("fit_until", sort=False):
+        parts += [
+            f"### Fitted to {fit}",
+            "",
+            "| target | observed | median (5-95%) | fitted to the whole record: median, met |",
+            "|---|---|---|---|",
+        ]
+        for r in rows.itertuples():
+            whole = "-"
+            if not pd.isna(r.whole_hit):
+                whole = f"{_num(r.whole_median)}, {_yes(r.whole_hit)}"
+            band = "" if pd.isna(r.p05) else f" ({_num(r.p05)} to {_num(r.p95)})"
+            parts.append(f"| {r.id} | {r.observed} | {_num(r.median)}{band} | {whole} |")
+        parts.append("")
+    given = [i for i in dict.fromkeys(misses["id"]) if i in reasons]
+    if given:
+        parts += [
+            "Why (the calibration file's `misses`, written for the best set fitted to the whole "
+            "record):",
+            "",
+        ]
+        parts += [f"- **{i}**: {reasons[i]}" for i in given]
+    return "\n".join(parts).rstrip() + "\n"
+
+
+def _yes(hit: object) -> str:
+    return "met" if bool(hit) else "missed"
+
+
+def _num(x: object) -> str:
+    """A table's figure as read back from CSV: numbers to three significant digits, a month or
+    other text as it is, a missing one as '-'."""
+    if x is None or (isinstance(x, float) and pd.isna(x)):
+        return "-"
+    try:
+        return f"{float(str(x)):.3g}"
+    except ValueError:
+        return str(x)
 
 
 def stale_origins(

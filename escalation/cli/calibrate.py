@@ -210,7 +210,14 @@ def _rolling(args: argparse.Namespace) -> int:
 
     from escalation.calibration.loading import load_calibration
     from escalation.calibration.pipeline import rewrite_report
-    from escalation.calibration.rolling import ORIGINS, folder_name, rolling_markdown, rolling_table
+    from escalation.calibration.rolling import (
+        ORIGINS,
+        folder_name,
+        misses_markdown,
+        rolling_markdown,
+        rolling_misses,
+        rolling_table,
+    )
     from escalation.files import output_folder, write_table, write_text
 
     if args.fit_until or args.score_until or args.write_scenario or args.start:
@@ -231,7 +238,12 @@ def _rolling(args: argparse.Namespace) -> int:
             return 130
     table = rolling_table(fitted, name)
     write_table(fitted / f"{name}-rolling.csv", table)
-    text = f"# Rolling-origin validation of '{name}'\n\n" + rolling_markdown(table)
+    reasons = load_calibration(args.spec).spec.misses
+    text = (
+        f"# Rolling-origin validation of '{name}'\n\n{rolling_markdown(table)}\n"
+        f"## The later targets each origin misses\n\n"
+        f"{misses_markdown(rolling_misses(fitted, name), reasons)}"
+    )
     write_text(fitted / f"{name}-rolling.md", text)
     print(text)
     full = fitted / name

@@ -14,7 +14,9 @@ from escalation.calibration.rolling import (
     ORIGINS,
     Origin,
     folder_name,
+    misses_markdown,
     rolling_markdown,
+    rolling_misses,
     rolling_table,
     stale_origins,
 )
@@ -99,3 +101,45 @@ def test_an_origin_fitted_with_other_values_is_stale(tmp_path):
         (folder / "scores.json").write_text(json.dumps({"best": dict.fromkeys(names, 1.0)}))
     assert stale_origins(tmp_path, "base", {"a", "b"}) == [str(ORIGINS[1].fit_until)]
     assert stale_origins(tmp_path, "base", {"a"}) == [str(ORIGINS[0].fit_until)]
+
+
+def _targets(folder: Path, rows: list[tuple[str, str, float, bool]]) -> None:
+    """A fit's targets_posterior_predictive.csv with rows (id, role, median, hit)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    lines = ["id,role,observed,median,p05,p95,hit"]
+    lines += [f"{i},{role},>= 1,{m},0,{2 * m},{hit}" for i, role, m, hit in rows]
+    (folder / "targets_posterior_predictive.csv").write_text("\n".join(lines) + "\n")
+
+
+def test_each_later_miss_is_set_beside_the_fit_to_the_whole_record(tmp_path):
+    """An origin's out-of-sample misses, and only those, are listed; each says whether the fit
+    to the whole record misses it too (the model cannot fit it) or meets it (the earlier record
+    did not teach it), with the calibration file's reason where it gives one."""
+    origin = ORIGINS[1]
+    _targets(
+        tmp_path / folder_name("base", origin),
+        [
+            ("early", "fit", 3.0, False),
+            ("late_met", "out of sample", 4.0, True),
+            ("late_shared", "out of sample", 5.0, False),
+            ("late_learnt", "out of sample", 6.0, False),
+        ],
+    )
+    no_whole = rolling_misses(tmp_path, "base")
+    assert list(no_whole["id"]) == ["late_shared", "late_learnt"]
+    assert "misses 1 of them too" not in misses_markdown(no_whole, {})
+    _targets(
+        tmp_path / "base",
+        [("late_met", "fit", 4.0, True), ("late_shared", "fit", 9.0, False),
+         ("late_learnt", "fit", 7.0, True)],
+    )  # fmt: skip
+    misses = rolling_misses(tmp_path, "base")
+    assert list(misses["whole_hit"]) == [False, True]
+    text = misses_markdown(misses, {"late_shared": "no mechanism for it"})
+    assert f"fitted to {origin.fit_until}: 2 later targets missed; the fit to the whole" in text
+    assert "misses 1 of them too" in text and "meets 1" in text
+    assert "| late_shared | >= 1 | 5 (0 to 10) | 9, missed |" in text
+    assert "| late_learnt | >= 1 | 6 (0 to 12) | 7, met |" in text
+    assert "- **late_shared**: no mechanism for it" in text
+    none = misses_markdown(rolling_misses(tmp_path / "none", "base"), {})
+    assert none.startswith("No fitted origin")
