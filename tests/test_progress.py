@@ -59,7 +59,7 @@ def test_bars_are_hidden_when_quiet_or_when_the_stream_is_no_terminal():
 FIXED = [
     "best.yaml", "candidates.csv", "episodes.csv", "hawkes.csv", "phases.csv", "posterior.csv",
     "refinement.csv", "strikes.csv", "targets.csv", "targets_posterior_predictive.csv",
-    "trust.csv", "will.csv", "abc/population_0.csv", "abc_null/population_0.csv",
+    "trust.csv", "will.csv", "tension.csv", "abc/population_0.csv", "abc_null/population_0.csv",
 ]  # fmt: skip
 
 

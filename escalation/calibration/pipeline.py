@@ -41,6 +41,7 @@ from escalation.calibration.scoring import (
 from escalation.calibration.select import choose_best, posterior_frame
 from escalation.calibration.simulate import Simulator, distance_runner, repeated, simulate
 from escalation.calibration.spec import budget_values
+from escalation.calibration.tension import tension_table
 from escalation.calibration.trust import TrustSettings, trust_polish
 from escalation.experiments.executors import make_executor
 from escalation.experiments.strikes import strike_effects, strike_events
@@ -118,6 +119,7 @@ class Tables(NamedTuple):
     phases: pd.DataFrame
     strikes: pd.DataFrame | None = None
     will: pd.DataFrame | None = None
+    tension: pd.DataFrame | None = None  # targets the posterior predictive meets apart
 
 
 class CalibrationResult(NamedTuple):
@@ -322,6 +324,7 @@ def make_tables(cal: Calibration, rs: ReportSet, ens: Ensembles) -> Tables:
         targets_posterior=target_table(rs.tempo, ens.posterior[:, :nt], roles),
         episodes=episode_table(rs.incidents, ens.calibrated[:, nt : nt + ne]),
         phases=phase_table(rs.changes, ens.calibrated, nt + ne),
+        tension=tension_table(rs.tempo, ens.posterior[:, :nt]),
     )
 
 
@@ -334,8 +337,9 @@ def write_tables(tables: Tables, out: Path) -> None:
     write_table(out / "phases.csv", tables.phases)
     if tables.strikes is not None:
         write_table(out / "strikes.csv", tables.strikes)
-    if tables.will is not None:
-        write_table(out / "will.csv", tables.will)
+    for name, frame in (("will", tables.will), ("tension", tables.tension)):
+        if frame is not None:
+            write_table(out / f"{name}.csv", frame)
 
 
 #: runs with and without each timeline strike at the best set
@@ -488,6 +492,7 @@ def run_calibration(
                 episodes=tables.episodes,
                 strikes=tables.strikes,
                 will=tables.will,
+                tension=tables.tension,
                 candidates=fit.candidates,
                 budget=budget,
                 refine_state=read_json(out / FIT.refine),
@@ -582,6 +587,7 @@ def rewrite_report(cal: Calibration, out: Path) -> None:
         episodes=table("episodes"),
         strikes=table("strikes"),
         will=table("will"),
+        tension=table("tension"),
         candidates=table("candidates"),
         budget=scores["budget"],
         refine_state=read_json(out / FIT.refine),

@@ -13,6 +13,7 @@ import pandas as pd
 from escalation.calibration.loading import Calibration
 from escalation.calibration.scoring import PHASE_COLUMNS
 from escalation.calibration.spec import STREAMS
+from escalation.calibration.tension import tension_lines
 
 #: The report's names of the scored models, in the order of its tables.
 MODEL_LABELS = {
@@ -42,6 +43,7 @@ class ReportInputs:
     full_fit: str | None  # an out-of-sample fit: the full fit's score on its held-out targets
     rolling: str | None = None  # the table of the rolling origins' fits, when they exist
     will: pd.DataFrame | None = None  # how freely the militias attack at the best set
+    tension: pd.DataFrame | None = None  # targets the posterior predictive meets apart
 
 
 def report_text(r: ReportInputs) -> str:
@@ -52,6 +54,7 @@ def report_text(r: ReportInputs) -> str:
         *_summary(r),
         *_null_models(r),
         *_phases_and_targets(r),
+        *tension_lines(r.tension, r.cal.spec.report_replicates),
         *_fit(r),
     ]
     return "\n".join(lines)

@@ -70,7 +70,7 @@ def test_the_same_seed_gives_the_same_fit_on_one_process_or_two(tmp_path, monkey
     assert one.best == two.best
     assert one.posterior.equals(two.posterior)
     assert _comparable(one.scores) == _comparable(two.scores)
-    for name in ("best.yaml", "will.csv"):
+    for name in ("best.yaml", "will.csv", "tension.csv"):
         assert (tmp_path / "one" / name).read_text() == (tmp_path / "two" / name).read_text()
     assert one.scores["abc"]["simulations"] == BUDGET["simulations"]
     assert "null_hawkes" in one.scores and "null_phase_blind" in one.scores
