@@ -464,7 +464,7 @@ def taken_up(sim: Simulator, data: list[Dataset], earlier: pd.DataFrame | None) 
         if truth is None or not np.isclose(truth[byname[row.parameter]], row.truth, rtol=1e-9):
             raise EarlierRowsError(
                 f"dataset {row.dataset}'s true {row.parameter} is not this run's: the earlier "
-                "rows come from another seed, calibration or number of datasets"
+                "rows come from another seed or calibration"
             )
     sets = [frozenset(g) for _, g in earlier.groupby("method")["dataset"]]
     if sets[0] != sets[1]:
