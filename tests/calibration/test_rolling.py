@@ -143,3 +143,23 @@ def test_each_later_miss_is_set_beside_the_fit_to_the_whole_record(tmp_path):
     assert "- **late_shared**: no mechanism for it" in text
     none = misses_markdown(rolling_misses(tmp_path / "none", "base"), {})
     assert none.startswith("No fitted origin")
+
+
+def test_the_rolling_command_writes_the_table_and_each_origins_misses(tmp_path, monkeypatch):
+    """`--rolling` once every origin has its fit (the fits themselves stubbed): the table and
+    the section on each origin's later misses, beside the whole-record fit, go to
+    <name>-rolling.md."""
+    import escalation.cli.calibrate as cli
+
+    monkeypatch.setattr(cli, "_fit", lambda args, cal, out, bars: {})
+    for origin in ORIGINS:
+        folder = tmp_path / folder_name("baseline", origin)
+        _targets(folder, [("late", "out of sample", 5.0, False)])
+        crps = {"posterior_predictive": 0.3, "null_hawkes": 0.5}
+        (folder / "scores.json").write_text(json.dumps(_scores(crps, 7)))
+    _targets(tmp_path / "baseline", [("late", "fit", 9.0, True)])
+    assert main(["calibrate", str(SPEC), "--rolling", "--out", str(tmp_path)]) == 0
+    text = (tmp_path / "baseline-rolling.md").read_text()
+    assert "| 2020-12-31 | 2021-12-31 | posterior predictive | 7 of 10 (70%) | 0.300 |" in text
+    assert "## The later targets each origin misses" in text
+    assert text.count("| late | >= 1 | 5 (0 to 10) | 9, met |") == len(ORIGINS)
