@@ -52,17 +52,17 @@ def tension_table(
     rate = hits.mean(axis=0) if len(stats) else np.zeros(len(ts.targets))
     judged = [i for i in range(len(ts.targets)) if least <= rate[i] <= most]
     rows = []
+    runs = len(hits)
+    met = hits.sum(axis=0)
     for i, j in itertools.combinations(judged, 2):
-        both = float(np.mean(hits[:, i] & hits[:, j]))
+        joint = int(np.sum(hits[:, i] & hits[:, j]))
+        both = joint / runs
         r = both / (rate[i] * rate[j])
         if r > ratio:
             continue
-        a, b = hits[:, i], hits[:, j]
-        table = [
-            [int(np.sum(a & b)), int(np.sum(a & ~b))],
-            [int(np.sum(~a & b)), int(np.sum(~a & ~b))],
-        ]
-        p = float(sps.fisher_exact(table, alternative="less").pvalue)
+        a_only, b_only = int(met[i]) - joint, int(met[j]) - joint
+        counts = [[joint, a_only], [b_only, runs - joint - a_only - b_only]]
+        p = float(sps.fisher_exact(counts, alternative="less").pvalue)
         if p < alpha:
             rows.append(
                 {

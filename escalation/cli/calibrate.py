@@ -238,7 +238,8 @@ def _rolling(args: argparse.Namespace) -> int:
             return 130
     table = rolling_table(fitted, name)
     write_table(fitted / f"{name}-rolling.csv", table)
-    reasons = load_calibration(args.spec).spec.misses
+    whole = load_calibration(args.spec)
+    reasons = whole.spec.misses
     text = (
         f"# Rolling-origin validation of '{name}'\n\n{rolling_markdown(table)}\n"
         f"## The later targets each origin misses\n\n"
@@ -248,7 +249,7 @@ def _rolling(args: argparse.Namespace) -> int:
     print(text)
     full = fitted / name
     if (full / "scores.json").exists():  # the full fit's report leads with this table
-        rewrite_report(load_calibration(args.spec), full)
+        rewrite_report(whole, full)
         print(f"updated {full}/report.md", file=sys.stderr)
     return 0
 
