@@ -563,6 +563,17 @@ def test_every_miss_of_the_shipped_fit_has_its_reason_and_no_reason_is_stale():
     assert missed and set(spec["misses"]) == missed
 
 
+def test_every_shipped_best_set_loads_as_a_scenario():
+    """Each shipped fit's best.yaml extends the scenario by a path relative to its own folder,
+    so a user can run it as it is."""
+    from escalation import load_scenario
+
+    paths = sorted((ROOT / "calibrations" / "fitted").glob("*/best.yaml"))
+    assert len(paths) >= 4
+    for path in paths:
+        assert load_scenario(path).name == "historical_fitted"
+
+
 class _Interrupted(Exception):
     pass
 
