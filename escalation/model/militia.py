@@ -142,6 +142,9 @@ class Militia(Agent):
             if self.reach
             else None
         )
+        if m.shared_reach:  # the network's draw, as the militias before this one left it
+            shared = m.shared_reach
+            reach = [shared[k] | (reach[k] if reach else {}) for k in range(m.step_days)]
         # Most days the draw clears even an upper bound on the odds of attacking: no need for
         # the exact utilities (the decision, and the random stream, are the same either way).
         clear = bound / (1.0 + bound) * (1.0 + 1e-9) + 1e-12
@@ -163,11 +166,12 @@ class Militia(Agent):
         else:
             days = [(r, weights) for r in draws]
         if not m.several_fronts:
-            for r, day_weights in days:
+            for k, (r, day_weights) in enumerate(days):
                 total = sum(day_weights)
                 if r < total / (1.0 + total):
                     option = options[choose(m.random.random, day_weights)]
                     self.attack(option.target, option.weapon, self.claims[option.target])
+                    m.take_shared(k, option.target)
             return
         self._attack_on_fronts(options, days)
 
@@ -180,7 +184,7 @@ class Militia(Agent):
         m = self.model
         fronts: FrontOdds | None = None
         last: list[float] | None = None
-        for r, weights in days:
+        for day, (r, weights) in enumerate(days):
             if weights is not last:
                 fronts, last = FrontOdds.of(options, weights), weights
             if fronts is None or r >= 1.0 - fronts.quiet:
@@ -196,6 +200,7 @@ class Militia(Agent):
             for k in hit:
                 option = options[fronts.members[k][choose(m.random.random, fronts.weights[k])]]
                 self.attack(option.target, option.weapon, self.claims[option.target])
+                m.take_shared(day, option.target)
 
     def attack_odds_bound(self) -> float | None:
         """An upper bound on the odds that the militia attacks today (None if it has no
@@ -334,7 +339,7 @@ class Militia(Agent):
             exposure = m.exposure(t)
             if exposure <= 0.0:
                 continue
-            if exposure * t.opportunity < 1.0:
+            if exposure * t.opportunity < 1.0 and not t.shared:
                 reach[tid] = exposure * t.opportunity
             owner = t.owner
             u = (

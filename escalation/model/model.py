@@ -187,6 +187,8 @@ class EscalationModel(Model):
         self.targets = scenario.targets
         # one front (the default) keeps the single daily decision of every militia
         self.several_fronts = len({t.front for t in scenario.targets.values()}) > 1
+        self._shared_classes = {tid: t for tid, t in scenario.targets.items() if t.shared}
+        self.shared_reach: list[dict[str, bool]] = []
         self.context: dict[str, float] = {k: float(v) for k, v in scenario.context.items()}
         self.context_version = 0
         self._motives: dict[tuple[str, str], float] = {}  # (militia, owner): motive
@@ -249,6 +251,7 @@ class EscalationModel(Model):
             self.end_truce("scheduled end")
         self.iran.step()
         self.iraq.step()
+        self.shared_reach = self.draw_shared_reach()
         self.agents_by_type[Militia].shuffle_do("step")
         self.us.step()
         self.end_of_step()
@@ -256,6 +259,22 @@ class EscalationModel(Model):
             self.datacollector.collect(self)
         if self.steps >= self.n_steps:
             self.running = False
+
+    def draw_shared_reach(self) -> list[dict[str, bool]]:
+        """Per day of the step, which shared target classes have a target within reach: one
+        draw for the whole network, so the militias compete for it (``take_shared``)."""
+        probs = {tid: self.exposure(t) * t.opportunity for tid, t in self._shared_classes.items()}
+        if not probs:
+            return []
+        return [
+            {tid: p >= 1.0 or (p > 0.0 and self.random.random() < p) for tid, p in probs.items()}
+            for _ in range(self.step_days)
+        ]
+
+    def take_shared(self, day: int, tid: str) -> None:
+        """An attack on a shared class takes that day's target from the other militias."""
+        if self.shared_reach and tid in self.shared_reach[day]:
+            self.shared_reach[day][tid] = False
 
     def apply_due_events(self) -> None:
         horizon = self.day + self.step_days

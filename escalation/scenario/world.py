@@ -132,6 +132,13 @@ class TargetClass(Frozen):
         "bounds the daily rate of attacks on the class however strong the will to attack: at 1 "
         "the will alone decides.",
     )
+    shared: bool = Field(
+        False,
+        description="Whether the militias compete for the same targets of this class: a target "
+        "within reach on a day is within reach of every militia that attacks the class, and the "
+        "first attack takes it (convoys on routes several militias' cells cover). The class's "
+        "opportunity then bounds the network's daily rate of attacks on it, not each militia's.",
+    )
     pressure: NonNeg = Field(description="Pressure one attack puts on the owner.")
     legitimacy: float = Field(
         description="Domestic-audience value of an attack (negative if it costs standing)."

@@ -382,10 +382,14 @@ def test_the_opportunity_bounds_the_daily_rate_and_the_footprint_scales_it(small
     assert drawn_down == pytest.approx(0.2, abs=0.03)
 
 
-def test_attack_odds_bound_holds_with_targets_out_of_reach(small, monkeypatch):
+@pytest.mark.parametrize("shared", [False, True])
+def test_attack_odds_bound_holds_with_targets_out_of_reach(small, monkeypatch, shared):
     """The classes within reach are drawn every day whether or not the shortcut is taken, so
-    exact odds every day give the same runs."""
-    small["targets"] = {"us_convoy": {"opportunity": 0.3}, "domestic": {"front": "home"}}
+    exact odds every day give the same runs (for the network's shared draw too)."""
+    small["targets"] = {
+        "us_convoy": {"opportunity": 0.3, "shared": shared},
+        "domestic": {"front": "home"},
+    }
     scenario = scenario_from_dict(small)
     fast = [run(scenario, seed) for seed in (1, 2)]
     _exact_odds_every_day(monkeypatch)
@@ -421,3 +425,30 @@ def test_a_timeline_strike_on_an_unknown_militia_names_the_key(small):
     }
     with pytest.raises(ScenarioError, match=r"events\.s\.militia"):
         scenario_from_dict(small)
+
+
+def _network_convoy_days(small: dict, shared: bool) -> tuple[float, dict[str, int]]:
+    """Two militias bent on attacking convoys at opportunity 0.5: the share of days with any
+    convoy attack, the most on one day, and the attacks by militia."""
+    for mid in ("A", "B"):
+        small["militias"][mid]["resolve"] = 6.0
+        small["militias"][mid]["repertoire"] = {"us_convoy": None}
+        small["militias"][mid]["rivals"] = []
+    small["militia_defaults"]["stocks"] = {"ied": 1e5}
+    small["targets"] = {"us_convoy": {"opportunity": 0.5, "shared": shared}}
+    result = run(scenario_from_dict(small), 3)
+    ev = result.events.query("action == 'attack' and target == 'us_convoy'")
+    per_day = ev.groupby("day").size()
+    return len(per_day) / 366, int(per_day.max()), ev["actor"].value_counts().to_dict()
+
+
+def test_a_shared_class_bounds_the_network_not_each_militia(small):
+    """Convoys the militias compete for: the day's target goes to the first that attacks it, so
+    the opportunity bounds the network's daily rate; unshared, each militia has its own."""
+    days_shared, most_shared, by_militia = _network_convoy_days(copy.deepcopy(small), True)
+    days_own, most_own, _ = _network_convoy_days(copy.deepcopy(small), False)
+    assert most_shared == 1 and most_own == 2
+    assert days_shared == pytest.approx(0.5, abs=0.06)
+    assert days_own == pytest.approx(0.75, abs=0.06)  # either militia's convoy: 1 - 0.5^2
+    # both attack, in the order the step shuffles them
+    assert min(by_militia.values()) > 0.3 * max(by_militia.values())
