@@ -122,10 +122,10 @@ def will_table(
     ``replicates`` runs: the shares of days it has dropped the class and has no weapon for it in
     stock; on the other days, its mean odds of attacking the class when one is within reach
     and the share of them with odds of at least ``SATURATED`` (nan if there were none); the mean
-    daily chance that one is within reach; and the attacks a run makes on it (mean). A class is
-    left out for a half-year in which the militia made no attack on it, had odds under 1% and
-    was neither kept from it by dropping it nor by empty stocks most days; ``runs`` is
-    ``replicates``."""
+    daily chance that one is within reach (for a shared class, before another militia takes
+    it); and the attacks a run makes on it (mean). A class is left out for a half-year in which
+    the militia made no attack on it, had odds under 1% and was neither kept from it by
+    dropping it nor by empty stocks most days; ``runs`` is ``replicates``."""
     seeds = spawn_seeds(seed, replicates)
     own = executor is None
     pool = make_executor(1) if executor is None else executor
