@@ -142,9 +142,6 @@ class Militia(Agent):
             if self.reach
             else None
         )
-        if m.shared_reach:  # the network's draw, as the militias before this one left it
-            shared = m.shared_reach
-            reach = [shared[k] | (reach[k] if reach else {}) for k in range(m.step_days)]
         # Most days the draw clears even an upper bound on the odds of attacking: no need for
         # the exact utilities (the decision, and the random stream, are the same either way).
         clear = bound / (1.0 + bound) * (1.0 + 1e-9) + 1e-12
@@ -157,6 +154,9 @@ class Militia(Agent):
             draws = [m.random.random() for _ in range(m.step_days)]
             if min(draws) >= clear:
                 return
+        if m.shared_reach:  # the network's draw, as the militias before this one left it
+            shared = m.shared_reach
+            reach = [shared[k] | (reach[k] if reach else {}) for k in range(m.step_days)]
         options, weights = self.options()
         if reach is not None:  # each draw meets that day's classes within reach
             targets = [o.target for o in options]
