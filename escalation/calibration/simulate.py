@@ -22,6 +22,7 @@ from escalation.calibration.spec import Prior
 from escalation.experiments.executors import Shared
 from escalation.experiments.runner import run
 from escalation.record.summary import TargetSet, rms
+from escalation.record.types import TARGET_CLASSES
 from escalation.scenario import schema as C
 from escalation.scenario.loading import with_overrides
 
@@ -52,7 +53,12 @@ def apply_series_params(
     specs: Mapping[str, C.SeriesSpec], values: Mapping[str, float]
 ) -> dict[str, C.SeriesSpec]:
     """Series specs with ``series.<id>.<field>[.<key>]`` values applied (``<id>`` may be a glob
-    such as ``ctc_*``, for a parameter shared by every series of one source)."""
+    such as ``ctc_*``, for a parameter shared by every series of one source).
+
+    ``coverage.<class>`` sets one target class's coverage: a series that counts one number for
+    all its classes keeps that number for the others, and a series that does not count the class
+    is left as it is (a glob over one source reaches series of every class).
+    """
     out = dict(specs)
     for path, value in values.items():
         _, pattern, *rest = path.split(".")
@@ -61,14 +67,32 @@ def apply_series_params(
             raise ValueError(f"{path}: no series matches {pattern!r}")
         for sid in matched:
             data = out[sid].model_dump()
-            node = data
-            for key in rest[:-1]:
-                if not isinstance(node.get(key), dict):
-                    node[key] = {}
-                node = node[key]
-            node[rest[-1]] = value
+            if rest[0] == "coverage" and len(rest) == 2:
+                if not _set_class_coverage(data, rest[1], value):
+                    continue
+            else:
+                node = data
+                for key in rest[:-1]:
+                    if not isinstance(node.get(key), dict):
+                        node[key] = {}
+                    node = node[key]
+                node[rest[-1]] = value
             out[sid] = C.SeriesSpec.model_validate(data)
     return out
+
+
+def _set_class_coverage(data: dict[str, Any], target_class: str, value: float) -> bool:
+    """Set one class's coverage in a dumped series spec; False if the series does not count
+    that class."""
+    targets = data["targets"]
+    if targets != "any" and target_class not in targets:
+        return False
+    coverage = data["coverage"]
+    if not isinstance(coverage, dict):
+        classes = TARGET_CLASSES if targets == "any" else targets
+        coverage = {c: float(coverage) for c in classes}
+    data["coverage"] = {**coverage, target_class: value}
+    return True
 
 
 class Configured(NamedTuple):

@@ -155,6 +155,20 @@ def test_series_parameters_accept_globs():
         apply_series_params(specs, {"series.nope_*.coverage": 0.1})
 
 
+def test_a_class_coverage_keeps_the_series_other_classes_and_skips_series_without_it():
+    record = load_record()
+    specs = {k: s.to_spec() for k, s in record.series.items()}
+    base = dict(specs["acled_us_base_convoy"].model_dump(), coverage=0.8)
+    specs["acled_us_base_convoy"] = type(specs["acled_us_base_convoy"]).model_validate(base)
+    out = apply_series_params(specs, {"series.acled_*.coverage.us_base": 0.5})
+    assert out["acled_us_base_convoy"].coverage == {"us_base": 0.5, "us_convoy": 0.8}
+    assert out["acled_us_base"].coverage == {"us_base": 0.5}
+    everything = out["acled_militia_all"].coverage
+    assert everything["us_base"] == 0.5 and everything["domestic"] == 1.0
+    assert out["acled_us_convoy"] == specs["acled_us_convoy"]
+    assert out["acled_domestic"] == specs["acled_domestic"]
+
+
 def test_one_fitted_value_can_set_several_key_paths(tmp_path):
     import yaml
 
