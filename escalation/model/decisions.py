@@ -59,3 +59,44 @@ def within_reach(
     return [
         w if open_today.get(tid, True) else 0.0 for tid, w in zip(targets, weights, strict=True)
     ]
+
+
+class ContextMemory:
+    """The context drivers as one actor acts on them: each follows its current value with a
+    half-life, so a campaign builds up and winds down over weeks after an event rather than
+    on its day. With a half-life of 0 the memory is the model's context itself (``view``)."""
+
+    SETTLED = 1e-3
+    """A remembered driver this close to its current value takes that value."""
+
+    def __init__(self, context: dict[str, float], half_life_days: float) -> None:
+        self.context = context
+        self.half_life_days = half_life_days
+        self.values: dict[str, float] | None = None  # taken from the context on first use
+        self.version = 0  # bumped whenever a remembered driver moves
+
+    @property
+    def view(self) -> dict[str, float]:
+        """The drivers to act on today."""
+        if self.half_life_days <= 0.0:
+            return self.context
+        if self.values is None:
+            self.values = dict(self.context)
+        return self.values
+
+    def follow(self, days: int) -> None:
+        """Move every remembered driver towards its current value over ``days``."""
+        if self.half_life_days <= 0.0:
+            return
+        values = self.view
+        keep = decay(self.half_life_days, days)
+        moved = False
+        for key, now in self.context.items():
+            seen = values.setdefault(key, now)
+            if seen == now:
+                continue
+            seen = now + (seen - now) * keep
+            values[key] = now if abs(seen - now) < self.SETTLED else seen
+            moved = True
+        if moved:
+            self.version += 1

@@ -17,6 +17,7 @@ from mesa import Agent
 
 from escalation.model.decisions import (
     FOREIGN,
+    ContextMemory,
     choose,
     decay,
     draw_reach,
@@ -33,6 +34,7 @@ from escalation.model.militia_options import (
     FrontOdds,
     OptionGroup,
     TargetEntry,
+    attack_options,
 )
 from escalation.scenario import schema as C
 
@@ -64,6 +66,7 @@ class Militia(Agent):
         self.seen_strikes = 0.0
         self.seen_attacks = 0.0
         self.grievance = 0.0
+        self.seen = ContextMemory(model.context, cfg.context_half_life_days)  # drivers acted on
         self.activity = 0.0  # memory of own attacks on foreign forces (rivals outbid it)
         self.activity_level = 0.0  # log(1 + its monthly rate), kept with the memory
         self._rivals: list[Militia] | None = None  # rival agents, looked up on first use
@@ -74,7 +77,10 @@ class Militia(Agent):
             tid: model.day_of(d) if d is not None else -1 for tid, d in cfg.repertoire.items()
         }
         self.attack_options = {
-            tid: self._attack_options(model, tid, model.targets[tid]) for tid in self.repertoire
+            tid: attack_options(
+                tid, model.targets[tid], self.w.cost, model.min_size, model.weapon_cfg
+            )
+            for tid in self.repertoire
         }
         self.brands = [
             Brand(
@@ -104,21 +110,6 @@ class Militia(Agent):
         self.reach: dict[str, float] = {}  # classes within reach less than every day: the chance
         self.claims: dict[str, ClaimValues] = {}  # per target class, refreshed by options()
         self.attacks = 0
-
-    def _attack_options(
-        self, model: EscalationModel, tid: str, t: C.TargetClass
-    ) -> tuple[AttackOption, ...]:
-        cost = self.w.cost
-        return tuple(
-            AttackOption(
-                target=tid,
-                front=t.front,
-                weapon=weapon,
-                min_size=model.min_size[weapon],
-                cost=cost * model.weapon_cfg[weapon].cost,
-            )
-            for weapon in t.weapons
-        )
 
     # ---- the daily decision
 
@@ -308,6 +299,7 @@ class Militia(Agent):
         us = m.us
         key = (
             m.context_version,
+            self.seen.version,
             us.sites,
             us.troops,
             us.embassy,
@@ -400,7 +392,7 @@ class Militia(Agent):
         weights = self.cfg.tactics.get(tid)
         if not weights:
             return 1.0
-        ctx = self.model.context
+        ctx = self.seen.view
         return max(0.0, 1.0 + sum(w * ctx[k] for k, w in weights.items()))
 
     def options(self, include_withdrawn: bool = False) -> tuple[list[AttackOption], list[float]]:
@@ -587,6 +579,7 @@ class Militia(Agent):
         self.activity *= factors.rivalry
         self.activity_level = math.log1p(self.monthly_rate(self.activity))
         self.punish *= factors.rivalry
+        self.seen.follow(days)
 
     def resupply(self, amounts: dict[str, float], factor: float) -> None:
         cap = self.cfg.capacity

@@ -44,6 +44,23 @@ class AttackOption:
     cost: float
 
 
+def attack_options(
+    tid: str, t: C.TargetClass, cost: float, min_size: dict[str, int], weapons: dict[str, C.Weapon]
+) -> tuple[AttackOption, ...]:
+    """A militia's options on target class ``tid``: one per weapon the class can be attacked
+    with, costing the militia's weight on cost times the weapon's own."""
+    return tuple(
+        AttackOption(
+            target=tid,
+            front=t.front,
+            weapon=weapon,
+            min_size=min_size[weapon],
+            cost=cost * weapons[weapon].cost,
+        )
+        for weapon in t.weapons
+    )
+
+
 @dataclass(slots=True)  # not frozen: rebuilt during the run, and frozen ones build slower
 class TargetEntry:
     """An adopted target class and the parts of its attack utility that change only with

@@ -191,8 +191,9 @@ class EscalationModel(Model):
         self.shared_reach: list[dict[str, bool]] = []
         self.context: dict[str, float] = {k: float(v) for k, v in scenario.context.items()}
         self.context_version = 0
-        self._motives: dict[tuple[str, str], float] = {}  # (militia, owner): motive
-        self._motives_version = 0  # the context they were computed under
+        # per militia: the (context, memory) versions its motives were computed under, and
+        # owner -> motive
+        self._motives: dict[str, tuple[tuple[int, int], dict[str, float]]] = {}
 
         self.iran = Iran(self, scenario.iran)
         self.us = USForces(self, scenario.us)
@@ -299,20 +300,21 @@ class EscalationModel(Model):
         self.context_version += 1
 
     def motive(self, militia: Militia, owner: str) -> float:
-        """A militia's motive to pressure ``owner`` under the current context (cached)."""
-        if self._motives_version != self.context_version:
-            self._motives.clear()
-            self._motives_version = self.context_version
-        key = (militia.mid, owner)
-        value = self._motives.get(key)
+        """A militia's motive to pressure ``owner`` under the context drivers it acts on
+        (cached until the context, or the militia's memory of it, moves)."""
+        version = (self.context_version, militia.seen.version)
+        cached = self._motives.get(militia.mid)
+        if cached is None or cached[0] != version:
+            cached = self._motives[militia.mid] = (version, {})
+        value = cached[1].get(owner)
         if value is not None:
             return value
         spec = militia.cfg.motives.get(owner)
         value = 0.0
         if spec is not None:
-            ctx = self.context
+            ctx = militia.seen.view
             value = max(0.0, spec.base + sum(w * ctx[k] for k, w in spec.context.items()))
-        self._motives[key] = value
+        cached[1][owner] = value
         return value
 
     def exposure(self, t: C.TargetClass) -> float:

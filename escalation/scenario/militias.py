@@ -152,6 +152,13 @@ class Militia(Frozen):
     grievance_half_life_days: Annotated[float, Field(gt=0)] = Field(
         90.0, description="Half-life of electoral grievance."
     )
+    context_half_life_days: NonNeg = Field(
+        0.0,
+        description="How long the militia takes to act on a change in the context drivers: its "
+        "motives and tactics follow a memory of the drivers that moves towards their current "
+        "values with this half-life (0: on the day). A campaign then builds up and winds down "
+        "over weeks after the event that moves it.",
+    )
     withdraw_margin: float = Field(
         -6.0,
         description="A target class is dropped when its best option's utility falls this far "

@@ -10,6 +10,7 @@ import pandas as pd
 import pytest
 
 from escalation import EscalationModel, ScenarioError, load_scenario, run, scenario_from_dict
+from escalation.model.decisions import ContextMemory
 
 SCENARIOS = Path(__file__).resolve().parents[2] / "scenarios"
 
@@ -452,3 +453,69 @@ def test_a_shared_class_bounds_the_network_not_each_militia(small):
     assert days_own == pytest.approx(0.75, abs=0.06)  # either militia's convoy: 1 - 0.5^2
     # both attack, in the order the step shuffles them
     assert min(by_militia.values()) > 0.3 * max(by_militia.values())
+
+
+def test_context_memory_follows_the_context_with_its_half_life():
+    """With a half-life the remembered driver covers half the distance to its new value in
+    that many days and takes the value once within SETTLED; with none it is the context."""
+    context = {"tension": 0.0}
+    at_once = ContextMemory(context, 0.0)
+    assert at_once.view is context
+    memory = ContextMemory(context, 10.0)
+    assert memory.view == {"tension": 0.0}
+    memory.follow(10)
+    assert memory.version == 0  # nothing moved
+    context["tension"] = 1.0
+    assert memory.view["tension"] == 0.0  # the day of the change
+    memory.follow(10)
+    assert memory.view["tension"] == pytest.approx(0.5)
+    memory.follow(10)
+    assert memory.view["tension"] == pytest.approx(0.75)
+    memory.follow(200)
+    assert memory.view["tension"] == 1.0
+    settled = memory.version
+    memory.follow(10)
+    assert memory.version == settled
+
+
+def _us_motives(small: dict, half_life: float, days: list[int]) -> list[float]:
+    """Militia A's motive against US forces on the given days (from the start of 2020) when a
+    context event raises the tension from 1 to 5 on 1 June (day 152)."""
+    small["militia_defaults"]["context_half_life_days"] = half_life
+    small["events"]["crisis"] = {
+        "date": "2020-06-01",
+        "type": "context",
+        "label": "crisis",
+        "set": {"tension": 5.0},
+    }
+    model = EscalationModel(scenario_from_dict(small), seed=1)
+    out = []
+    for day in days:
+        while model.running and model.day < day:
+            model.step()
+        out.append(model.motive(model.militias["A"], "us"))
+    return out
+
+
+def test_a_context_half_life_spreads_an_events_effect_on_the_motives_over_weeks(small):
+    """The motive is 1 + 0.5 x tension: 1.5 before the event and 3.5 after. At once it jumps on
+    the event's day; with a 30-day half-life it has covered 1 - 0.5^(n / 30) of the way n days
+    later (1 at the end of the event's day, as each motive is read after that day's step), and
+    runs are the same as at once until the event."""
+    days = [151, 152, 182, 360]
+    assert _us_motives(small, 0.0, days) == pytest.approx([1.5, 3.5, 3.5, 3.5])
+    lagged = _us_motives(small, 30.0, days)
+    expected = [1.5] + [3.5 - 2.0 * 0.5 ** ((day - 151) / 30) for day in days[1:]]
+    assert lagged == pytest.approx(expected)
+    assert 2.45 < lagged[2] < 2.55
+    sc = {
+        h: scenario_from_dict(
+            {
+                **small,
+                "militia_defaults": {**small["militia_defaults"], "context_half_life_days": h},
+            }
+        )
+        for h in (0.0, 30.0)
+    }
+    before = [attacks(run(sc[h], 3), start="2020-01-01", end="2020-05-31") for h in sc]
+    assert before[0] == before[1]
