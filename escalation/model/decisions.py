@@ -7,7 +7,8 @@ its seed.
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections import ChainMap
+from collections.abc import Callable, Mapping
 
 FOREIGN = frozenset({"us", "turkey"})
 """Owners of target classes whose attack counts as one on foreign forces."""
@@ -64,37 +65,62 @@ def within_reach(
 class ContextMemory:
     """The context drivers as one actor acts on them: each follows its current value with a
     half-life, so a campaign builds up and winds down over weeks after an event rather than
-    on its day. With a half-life of 0 the memory is the model's context itself (``view``)."""
+    on its day. A driver may have a half-life of its own (``by_driver``); with every half-life
+    0 the memory is the model's context itself (``view``)."""
 
     SETTLED = 1e-3
     """A remembered driver this close to its current value takes that value."""
 
-    def __init__(self, context: dict[str, float], half_life_days: float) -> None:
+    def __init__(
+        self,
+        context: dict[str, float],
+        half_life_days: float,
+        by_driver: dict[str, float] | None = None,
+    ) -> None:
         self.context = context
         self.half_life_days = half_life_days
+        self.by_driver = dict(by_driver or {})
+        self.lagged = half_life_days > 0.0 or any(h > 0.0 for h in self.by_driver.values())
         self.values: dict[str, float] | None = None  # taken from the context on first use
+        self._view: Mapping[str, float] = context
         self.version = 0  # bumped whenever a remembered driver moves
 
+    def half_life(self, driver: str) -> float:
+        """The half-life with which the memory follows ``driver`` (0: not remembered)."""
+        return self.by_driver.get(driver, self.half_life_days)
+
     @property
-    def view(self) -> dict[str, float]:
-        """The drivers to act on today."""
-        if self.half_life_days <= 0.0:
+    def view(self) -> Mapping[str, float]:
+        """The drivers to act on today: the remembered ones, and the rest as they are."""
+        if not self.lagged:
             return self.context
+        self._remembered()
+        return self._view
+
+    def _remembered(self) -> dict[str, float]:
+        """The remembered drivers, taken from the context on first use."""
         if self.values is None:
-            self.values = dict(self.context)
+            self.values = {k: v for k, v in self.context.items() if self.half_life(k) > 0.0}
+            self._view = ChainMap(self.values, self.context)
         return self.values
 
     def follow(self, days: int) -> None:
         """Move every remembered driver towards its current value over ``days``."""
-        if self.half_life_days <= 0.0:
+        if not self.lagged:
             return
-        values = self.view
-        keep = decay(self.half_life_days, days)
+        values = self._remembered()
+        keeps: dict[float, float] = {}
         moved = False
         for key, now in self.context.items():
+            half_life = self.half_life(key)
+            if half_life <= 0.0:
+                continue
             seen = values.setdefault(key, now)
             if seen == now:
                 continue
+            keep = keeps.get(half_life)
+            if keep is None:
+                keep = keeps[half_life] = decay(half_life, days)
             seen = now + (seen - now) * keep
             values[key] = now if abs(seen - now) < self.SETTLED else seen
             moved = True

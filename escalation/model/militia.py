@@ -66,7 +66,9 @@ class Militia(Agent):
         self.seen_strikes = 0.0
         self.seen_attacks = 0.0
         self.grievance = 0.0
-        self.seen = ContextMemory(model.context, cfg.context_half_life_days)  # drivers acted on
+        self.seen = ContextMemory(  # the drivers acted on
+            model.context, cfg.context_half_life_days, cfg.driver_half_life_days
+        )
         self.activity = 0.0  # memory of own attacks on foreign forces (rivals outbid it)
         self.activity_level = 0.0  # log(1 + its monthly rate), kept with the memory
         self._rivals: list[Militia] | None = None  # rival agents, looked up on first use

@@ -159,6 +159,13 @@ class Militia(Frozen):
         "values with this half-life (0: on the day). A campaign then builds up and winds down "
         "over weeks after the event that moves it.",
     )
+    driver_half_life_days: dict[str, NonNeg] = Field(
+        default_factory=dict,
+        description="Per context driver, a half-life that replaces context_half_life_days for "
+        "that driver alone (0: on the day). Political drivers can then take effect over weeks "
+        "(a campaign that builds up after an election, an agreement acted on once it is seen "
+        "carried out) while the responses to a war or a strike stay immediate.",
+    )
     withdraw_margin: float = Field(
         -6.0,
         description="A target class is dropped when its best option's utility falls this far "

@@ -138,6 +138,7 @@ def _check_militia(mid: str, m: C.Militia, names: Names) -> Iterator[Problem]:
         if owner not in C.OWNERS:
             yield Problem([*base, "motives", owner], one_of("owner", owner, C.OWNERS))
         yield from _unknown_contexts([*base, "motives", owner, "context"], motive.context, names)
+    yield from _unknown_contexts([*base, "driver_half_life_days"], m.driver_half_life_days, names)
     for tid, weights in m.tactics.items():
         if tid not in targets:
             yield Problem([*base, "tactics", tid], one_of("target class", tid, targets))

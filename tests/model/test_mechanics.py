@@ -478,10 +478,34 @@ def test_context_memory_follows_the_context_with_its_half_life():
     assert memory.version == settled
 
 
-def _us_motives(small: dict, half_life: float, days: list[int]) -> list[float]:
+def test_a_driver_of_its_own_half_life_lags_alone():
+    """A half-life given for one driver applies to it alone: the others are read as they are
+    on the day they change, even when the militia's own half-life is 0, and one set to 0
+    is read at once under a lagged militia."""
+    context = {"tension": 0.0, "dispute": 0.0}
+    memory = ContextMemory(context, 0.0, {"dispute": 10.0})
+    assert memory.view == context  # remembered from the first use
+    context.update(tension=1.0, dispute=1.0)
+    assert memory.view["tension"] == 1.0 and memory.view["dispute"] == 0.0
+    memory.follow(10)
+    assert memory.view["dispute"] == pytest.approx(0.5)
+    assert memory.view["tension"] == 1.0
+    quick = ContextMemory(context, 10.0, {"tension": 0.0})
+    assert quick.view == context
+    context.update(tension=2.0, dispute=2.0)
+    assert quick.view["tension"] == 2.0 and quick.view["dispute"] == 1.0
+    version = quick.version
+    quick.follow(10)
+    assert quick.view["dispute"] == pytest.approx(1.5) and quick.version == version + 1
+
+
+def _us_motives(
+    small: dict, half_life: float, days: list[int], by_driver: dict | None = None
+) -> list[float]:
     """Militia A's motive against US forces on the given days (from the start of 2020) when a
     context event raises the tension from 1 to 5 on 1 June (day 152)."""
     small["militia_defaults"]["context_half_life_days"] = half_life
+    small["militia_defaults"]["driver_half_life_days"] = by_driver or {}
     small["events"]["crisis"] = {
         "date": "2020-06-01",
         "type": "context",
@@ -519,3 +543,13 @@ def test_a_context_half_life_spreads_an_events_effect_on_the_motives_over_weeks(
     }
     before = [attacks(run(sc[h], 3), start="2020-01-01", end="2020-05-31") for h in sc]
     assert before[0] == before[1]
+
+
+def test_a_drivers_half_life_in_a_scenario_lags_that_driver_alone(small):
+    """The tension's own half-life lags the motive as the militia's would; set to 0 under a
+    lagged militia, the motive moves on the event's day."""
+    days = [151, 152, 182]
+    lagged = _us_motives(copy.deepcopy(small), 30.0, days)
+    assert _us_motives(copy.deepcopy(small), 0.0, days, {"tension": 30.0}) == pytest.approx(lagged)
+    at_once = _us_motives(copy.deepcopy(small), 30.0, days, {"tension": 0.0})
+    assert at_once == pytest.approx([1.5, 3.5, 3.5])
