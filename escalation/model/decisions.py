@@ -109,7 +109,6 @@ class ContextMemory:
         if not self.lagged:
             return
         values = self._remembered()
-        keeps: dict[float, float] = {}
         moved = False
         for key, now in self.context.items():
             half_life = self.half_life(key)
@@ -118,10 +117,7 @@ class ContextMemory:
             seen = values.setdefault(key, now)
             if seen == now:
                 continue
-            keep = keeps.get(half_life)
-            if keep is None:
-                keep = keeps[half_life] = decay(half_life, days)
-            seen = now + (seen - now) * keep
+            seen = now + (seen - now) * decay(half_life, days)
             values[key] = now if abs(seen - now) < self.SETTLED else seen
             moved = True
         if moved:
