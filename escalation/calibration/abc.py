@@ -70,6 +70,10 @@ class Generation:
         """Effective sample size: distinct particles (weights are equal; copies add nothing)."""
         return float(len(np.unique(self.u, axis=0)))
 
+    def smoothed_draws(self, n: int, rng: np.random.Generator) -> np.ndarray:
+        """``n`` draws of the population's kernel density estimate (:func:`smoothed_draws`)."""
+        return smoothed_draws(self.u, self.weight, n, rng)
+
 
 @dataclass
 class Progress:
@@ -151,6 +155,48 @@ class Store:
     def save_state(self, state: dict[str, Any]) -> None:
         """Write state.json."""
         write_json(self.state_path, state)
+
+
+#: Prior quantiles are kept this far from 0 and 1 before their logit is taken.
+EDGE = 1e-6
+
+
+def logit(u: np.ndarray) -> np.ndarray:
+    """The logit of prior quantiles ``u``, kept ``EDGE`` away from 0 and 1."""
+    u = np.clip(u, EDGE, 1 - EDGE)
+    return np.log(u / (1 - u))
+
+
+def expit(y: np.ndarray) -> np.ndarray:
+    """The prior quantiles whose logit is ``y``."""
+    return 1.0 / (1.0 + np.exp(-y))
+
+
+def smoothed_draws(
+    u: np.ndarray, weight: np.ndarray, n: int, rng: np.random.Generator
+) -> np.ndarray:
+    """``n`` draws (n x parameters, in the unit cube) from the kernel density estimate of a
+    population of particles ``u`` (particles x parameters) with ``weight``: a particle picked by
+    weight and moved by Gaussian noise with the population's weighted covariance of logit prior
+    quantiles, scaled by Silverman's factor 1.06 m^(-1/5) for m distinct particles.
+
+    The particles are a finite sample of the posterior, and copies made by resampling are not
+    independent of their originals: quantiles read off them cut the tails short (their 90%
+    intervals covered the truth 84.5% of the time in simulation-based calibration,
+    docs/inference.md). The estimate they stand for is smooth, and on the logit scale its draws
+    stay inside the prior's support. The factor is the textbook rule, not one tuned to that
+    check."""
+    w = weight / weight.sum()
+    y = logit(u)
+    centred = y - w @ y
+    cov = (centred * w[:, None]).T @ centred
+    h = 1.06 * len(np.unique(u, axis=0)) ** -0.2
+    # eigh, not Cholesky: a parameter every particle shares has zero variance
+    vals, vecs = np.linalg.eigh(cov)
+    root = vecs * np.sqrt(np.clip(vals, 0.0, None))
+    picks = rng.choice(len(w), size=n, p=w)
+    noise = rng.standard_normal((n, y.shape[1])) @ root.T
+    return expit(y[picks] + h * noise)
 
 
 def _reflect(x: np.ndarray) -> np.ndarray:

@@ -15,16 +15,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from escalation.calibration.abc import Generation
+from escalation.calibration.abc import Generation, expit, logit
 from escalation.calibration.forest import Posterior
-
-#: Prior quantiles are kept this far from 0 and 1 before their logit is taken.
-EDGE = 1e-6
-
-
-def _logit(u: np.ndarray) -> np.ndarray:
-    u = np.clip(u, EDGE, 1 - EDGE)
-    return np.log(u / (1 - u))
 
 
 def regression_adjust(gen: Generation, gaps: np.ndarray) -> Posterior:
@@ -43,9 +35,9 @@ def regression_adjust(gen: Generation, gaps: np.ndarray) -> Posterior:
     x = gaps[:, usable]
     design = np.hstack([np.ones((len(x), 1)), x])
     root = np.sqrt(kernel)[:, None]
-    y = _logit(gen.u)
+    y = logit(gen.u)
     beta, *_ = np.linalg.lstsq(design * root, y * root, rcond=None)
     adjusted = y - x @ beta[1:]
-    u = 1.0 / (1.0 + np.exp(-adjusted))
+    u = expit(adjusted)
     w = kernel / kernel.sum()
     return Posterior(u, np.tile(w, (u.shape[1], 1)), gen.epsilon, int(np.sum(kernel > 0)))

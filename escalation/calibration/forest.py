@@ -40,7 +40,7 @@ from typing import Any, Literal, NamedTuple
 import numpy as np
 from sklearn.ensemble import RandomForestRegressor
 
-from escalation.calibration.abc import Generation
+from escalation.calibration.abc import Generation, smoothed_draws
 from escalation.calibration.simulate import Simulator, simulate
 from escalation.record.summary import RATIO_EPS, TargetSet
 from escalation.seeds import Streams
@@ -89,6 +89,15 @@ class Posterior:
         """An ABC-SMC population as marginals (every parameter weighted alike)."""
         w = gen.weight / gen.weight.sum()
         return cls(gen.u, np.tile(w, (gen.u.shape[1], 1)), gen.epsilon, len(w))
+
+    def smoothed(self, n: int, rng: np.random.Generator) -> Posterior:
+        """The posterior as ``n`` equally weighted draws of the kernel density estimate of its
+        samples (:func:`~escalation.calibration.abc.smoothed_draws`); for a population whose
+        parameters share their weights (an ABC-SMC generation), whose joint it smooths."""
+        if not np.allclose(self.weight, self.weight[0]):
+            raise ValueError("only a posterior whose parameters share their weights is smoothed")
+        u = smoothed_draws(self.u, self.weight[0], n, rng)
+        return Posterior(u, np.full((u.shape[1], n), 1.0 / n), self.epsilon, self.accepted)
 
     def mean(self) -> np.ndarray:
         """Posterior mean of each parameter's prior quantile."""

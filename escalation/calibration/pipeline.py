@@ -298,15 +298,14 @@ def write_fit(cal: Calibration, fit: Fit, posterior: pd.DataFrame, out: Path) ->
 
 def run_ensembles(cal: Calibration, rs: ReportSet, fit: Fit, ctx: _Context) -> Ensembles:
     """The calibrated ensemble (every run at the best set) and the posterior predictive one (a
-    posterior draw per run), on the report's targets and seeds."""
+    draw of the posterior's kernel density estimate per run), on the report's targets and
+    seeds."""
     rsim = Simulator(cal.scenario, cal.simulator.series, rs.ts, cal.names, cal.simulator.priors)
     seeds = ctx.report_seeds
     with ctx.bars.counting(ctx.executor, "calibrated ensemble", len(seeds)) as executor:
         calibrated = simulate(rsim, repeated(fit.best, seeds), seeds, executor).stats
-    post = fit.gens[-1]
-    w = post.weight / post.weight.sum()
-    picks = ctx.streams.child("posterior").rng().choice(len(w), size=len(seeds), p=w)
-    draws = [cal.simulator.values(post.u[i]) for i in picks]
+    smoothed = fit.gens[-1].smoothed_draws(len(seeds), ctx.streams.child("posterior").rng())
+    draws = [cal.simulator.values(u) for u in smoothed]
     panels = [p for p, _ in TEMPO_PANELS]
     label = "posterior predictive ensemble"
     with ctx.bars.counting(ctx.executor, label, len(seeds)) as executor:

@@ -126,7 +126,8 @@ def _summary(r: ReportInputs) -> list[str]:
             + (f"; null models: {', '.join(nulls)}." if nulls else ".")
         )
     lines += [
-        f"- **Posterior predictive** ensemble (one run per posterior draw): median inside the "
+        f"- **Posterior predictive** ensemble (one run per draw of the posterior's kernel density "
+        "estimate): median inside the "
         f"observed range for **{p['hits']} of {p['targets']} tempo targets "
         f"({p['hit_rate']:.0%})**; observed value in the 90% interval for "
         f"{p['observed_in_90pct_interval']}.",

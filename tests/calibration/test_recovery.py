@@ -152,6 +152,7 @@ def test_the_comparison_scores_every_method_on_the_same_model_made_datasets(reco
     counts = result.table.set_index(["method", "parameter"])["datasets"]
     assert counts.xs(sim.names[0], level="parameter").to_dict() == {
         "ABC-SMC": 1,
+        "ABC-SMC particles": 1,
         "ABC-SMC + regression": 1,
         "ABC-RF": 4,
         "ABC-RF gap": 2,
@@ -195,6 +196,7 @@ def test_with_no_reference_tables_only_abc_smc_runs(recovery):
     counts = result.table.set_index(["method", "parameter"])["datasets"]
     assert counts.xs(sim.names[0], level="parameter").to_dict() == {
         "ABC-SMC": 2,
+        "ABC-SMC particles": 2,
         "ABC-SMC + regression": 2,
     }
     assert result.per_dataset["rank"].between(0, 9).all()
