@@ -70,10 +70,6 @@ class Generation:
         """Effective sample size: distinct particles (weights are equal; copies add nothing)."""
         return float(len(np.unique(self.u, axis=0)))
 
-    def smoothed_draws(self, n: int, rng: np.random.Generator) -> np.ndarray:
-        """``n`` draws of the population's kernel density estimate (:func:`smoothed_draws`)."""
-        return smoothed_draws(self.u, self.weight, n, rng)
-
 
 @dataclass
 class Progress:

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import numpy as np
 import pandas as pd
 
-from escalation.calibration.abc import Generation, Progress, Settings, abc_smc
+from escalation.calibration.abc import Generation, Progress, Settings, abc_smc, smoothed_draws
 from escalation.calibration.hawkes import fit_hawkes, hawkes_statistics, strike_days
 from escalation.calibration.loading import Calibration
 from escalation.calibration.nulls import constant_rate_statistics, constant_rates, phase_blind
@@ -304,7 +304,8 @@ def run_ensembles(cal: Calibration, rs: ReportSet, fit: Fit, ctx: _Context) -> E
     seeds = ctx.report_seeds
     with ctx.bars.counting(ctx.executor, "calibrated ensemble", len(seeds)) as executor:
         calibrated = simulate(rsim, repeated(fit.best, seeds), seeds, executor).stats
-    smoothed = fit.gens[-1].smoothed_draws(len(seeds), ctx.streams.child("posterior").rng())
+    post = fit.gens[-1]
+    smoothed = smoothed_draws(post.u, post.weight, len(seeds), ctx.streams.child("posterior").rng())
     draws = [cal.simulator.values(u) for u in smoothed]
     panels = [p for p, _ in TEMPO_PANELS]
     label = "posterior predictive ensemble"

@@ -126,10 +126,9 @@ def _summary(r: ReportInputs) -> list[str]:
             + (f"; null models: {', '.join(nulls)}." if nulls else ".")
         )
     lines += [
-        f"- **Posterior predictive** ensemble (one run per draw of the posterior's kernel density "
-        "estimate): median inside the "
-        f"observed range for **{p['hits']} of {p['targets']} tempo targets "
-        f"({p['hit_rate']:.0%})**; observed value in the 90% interval for "
+        "- **Posterior predictive** ensemble (one run per draw of the posterior's kernel density "
+        f"estimate): median inside the observed range for **{p['hits']} of {p['targets']} tempo "
+        f"targets ({p['hit_rate']:.0%})**; observed value in the 90% interval for "
         f"{p['observed_in_90pct_interval']}.",
         f"- Best set ({r.cal.spec.report_replicates} runs at `best.yaml`): {c['hits']} of "
         f"{c['targets']} ({c['hit_rate']:.0%}); the observed value lies in the ensemble's 90% "
