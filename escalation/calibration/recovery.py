@@ -56,7 +56,7 @@ from escalation.calibration.forest import (
 )
 from escalation.calibration.simulate import Proposal, Simulator, simulate
 from escalation.calibration.spec import Prior
-from escalation.calibration.synthetic import Dataset, datasets
+from escalation.calibration.synthetic import Dataset, datasets, truths
 from escalation.files import write_arrays
 from escalation.progress import QUIET, Bars, Counting
 from escalation.record.summary import rms
@@ -454,12 +454,12 @@ class EarlierRowsError(ValueError):
     """Rows given as an earlier run's that this run did not make."""
 
 
-def taken_up(sim: Simulator, data: list[Dataset], earlier: pd.DataFrame | None) -> frozenset[int]:
+def taken_up(sim: Simulator, u: np.ndarray, earlier: pd.DataFrame | None) -> frozenset[int]:
     """The datasets whose ABC-SMC rows ``earlier`` holds, after checking they belong to this run:
-    every ABC-SMC method on the same datasets among ``data``, with ``sim``'s parameters, and each
-    row's truth the one this run drew for its dataset (so the calibration and the seed are the
-    same; the budget is not in the rows, and keeping it is the caller's part). Raises
-    EarlierRowsError naming what differs."""
+    every ABC-SMC method on the same datasets among the first ``len(u)``, with ``sim``'s
+    parameters, and each row's truth the one this run drew for its dataset (``u``, the truths on
+    the unit scale: so the calibration and the seed are the same; the budget is not in the rows,
+    and keeping it is the caller's part). Raises EarlierRowsError naming what differs."""
     if earlier is None:
         return frozenset()
     methods = set(ABC_METHODS)
@@ -471,7 +471,7 @@ def taken_up(sim: Simulator, data: list[Dataset], earlier: pd.DataFrame | None) 
         odd = sorted(set(earlier["parameter"]) ^ set(sim.names))
         raise EarlierRowsError(f"the earlier rows fit other values than this calibration: {odd}")
     byname = {n: k for k, n in enumerate(sim.names)}
-    known = {ds.index: sim.values(ds.u) for ds in data}
+    known = {i: sim.values(x) for i, x in enumerate(u)}
     for row in earlier.itertuples():
         truth = known.get(int(row.dataset))
         if truth is None or not np.isclose(truth[byname[row.parameter]], row.truth, rtol=1e-9):
@@ -511,9 +511,11 @@ def compare(
     (:func:`run_abc`). ``earlier`` holds ABC-SMC's ``per_dataset`` rows from an earlier run of
     the same design and seed whose state is gone: their datasets are not fitted again and their
     rows join this run's, once their truths are found to be this run's (:func:`taken_up`)."""
+    # earlier rows are checked against the truths before any run, so a mismatch fails at once
+    fitted = min(design.abc_datasets, design.datasets)
+    done = taken_up(sim, truths(sim, fitted, streams.child("truth")), earlier)
     data = datasets(sim, design.datasets, streams.child("truth"), executor, bars)
     forests = run_forests(sim, data, design, streams, executor, bars)
-    done = taken_up(sim, data[: design.abc_datasets], earlier)
     abc = run_abc(sim, data, design, streams, executor, bars, state, done)
     inferred = {**abc.posteriors, **forests.posteriors}
     per = score(sim, data, inferred, design.draws, streams)

@@ -101,12 +101,18 @@ class Dataset:
     record: SyntheticRecord
 
 
+def truths(sim: Simulator, n: int, streams: Streams) -> np.ndarray:
+    """The true values of :func:`datasets`' first ``n`` datasets on the unit scale, one row each,
+    drawn without running the model (so a check against them costs nothing)."""
+    return streams.child("u").rng().random((n, len(sim.priors)))
+
+
 def datasets(
     sim: Simulator, n: int, streams: Streams, executor: Any, bars: Bars = QUIET
 ) -> list[Dataset]:
-    """``n`` model-made datasets: truths from stream ``u``, their runs' seeds from ``run``,
-    dataset i's bounds from ``record``/i (``bars`` shows the runs)."""
-    u = streams.child("u").rng().random((n, len(sim.priors)))
+    """``n`` model-made datasets: truths from stream ``u`` (:func:`truths`), their runs' seeds
+    from ``run``, dataset i's bounds from ``record``/i (``bars`` shows the runs)."""
+    u = truths(sim, n, streams)
     seeds = streams.child("run").seeds(n)
     with bars.counting(executor, "model-made datasets", n) as counted:
         stats = simulate(sim, [sim.values(x) for x in u], seeds, counted).stats

@@ -237,5 +237,7 @@ def test_an_earlier_runs_rows_are_taken_up_instead_of_fitting_their_datasets_aga
     assert counted.runs < ABC_ONLY.datasets + 2 * ABC_ONLY.simulations  # one dataset fitted
     assert again.per_dataset.equals(full.per_dataset)
     assert again.table.equals(full.table)
+    refused = CountingExecutor()
     with pytest.raises(EarlierRowsError, match="not this run's"):
-        compare(sim, ABC_ONLY, Streams(4), SerialExecutor(), earlier=earlier)
+        compare(sim, ABC_ONLY, Streams(4), refused, earlier=earlier)
+    assert refused.runs == 0  # refused before the model-made records are run
