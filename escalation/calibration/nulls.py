@@ -5,6 +5,7 @@ that starts from them is in :mod:`escalation.calibration.hawkes`)."""
 from __future__ import annotations
 
 import copy
+import dataclasses
 import math
 from collections.abc import Mapping, Sequence
 
@@ -18,13 +19,20 @@ from escalation.scenario.loading import with_overrides
 
 def phase_blind(cal: Calibration) -> Calibration:
     """The same calibration on the scenario with its whole timeline removed (no phases); values
-    of timeline events are not fitted, since there are none."""
+    of timeline events are not fitted, since there are none, and a fitted value's ``also``
+    paths into the timeline are dropped (they would bring back an event with no type)."""
     scenario = with_overrides(cal.scenario, {"events": None})
-    sim = copy.copy(cal.simulator)
-    sim.scenario = scenario
-    keep = [i for i, n in enumerate(sim.names) if not n.startswith("events.")]
-    sim.names = [sim.names[i] for i in keep]
-    sim.priors = [sim.priors[i] for i in keep]
+    full = cal.simulator
+    keep = [i for i, n in enumerate(full.names) if not n.startswith("events.")]
+    sim = dataclasses.replace(  # a new simulator: nothing cached from the full one
+        full,
+        scenario=scenario,
+        names=[full.names[i] for i in keep],
+        priors=[
+            p.model_copy(update={"also": [a for a in p.also if not a.startswith("events.")]})
+            for p in (full.priors[i] for i in keep)
+        ],
+    )
     out = copy.copy(cal)
     out.scenario = scenario
     out.simulator = sim

@@ -548,6 +548,36 @@ def _leaves(node, prefix=""):
         yield prefix.rstrip("."), node
 
 
+def test_the_phase_blind_null_drops_a_fitted_values_paths_into_the_timeline(tmp_path):
+    """A value tied by `also` to a timeline event's path: the null without the timeline fits it
+    alone, rather than bringing the removed event back without its type."""
+    import yaml
+
+    from escalation.calibration.nulls import phase_blind
+
+    spec = {
+        "name": "t",
+        "scenario": str(ROOT / "scenarios" / "historical.yaml"),
+        "parameters": {
+            "iran.resupply.amounts.ied": {
+                "prior": "loguniform",
+                "low": 2.0,
+                "high": 40.0,
+                "also": ["events.drones_arrive.amounts.ied"],
+            },
+        },
+    }
+    f = tmp_path / "cal.yaml"
+    f.write_text(yaml.safe_dump(spec))
+    cal = load_calibration(f)
+    tied = cal.simulator.configure([7.0]).scenario
+    assert tied.events["drones_arrive"].amounts["ied"] == 7.0
+    null = phase_blind(cal)
+    assert null.simulator.names == cal.names and not null.simulator.also
+    blind = null.simulator.configure([7.0]).scenario  # raised before: the event had no type
+    assert not blind.events and blind.iran.resupply.amounts["ied"] == 7.0
+
+
 def test_shipped_baseline_carries_the_fitted_values():
     import yaml
 
