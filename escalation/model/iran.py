@@ -56,9 +56,7 @@ class Iran(Agent):
         self.consider_direct_action()
 
     def leverage(self) -> float:
-        lev = self.cfg.leverage
-        ctx = self.model.context
-        return max(0.0, lev.base + sum(w * ctx[k] for k, w in lev.context.items()))
+        return self.cfg.leverage.level(self.model.context)
 
     def review_line(self) -> None:
         """Choose the line (escalate, sustain, restrain, truce) by logit."""
@@ -103,6 +101,17 @@ class Iran(Agent):
         if m.truce is None:
             us_targets = [tid for tid, t in m.targets.items() if t.owner == "us"]
             m.declare_truce("iran", scope=us_targets, ends_day=None)
+
+    def line_pull(self, tid: str, t: C.TargetClass) -> float:
+        """What the current line adds to a militia's utility of attacking target class ``tid``
+        (before its compliance): the line's effect on the class's owner, which a line bound to
+        the truce's scope limits to the classes the truce covers."""
+        spec = self.line_spec
+        if spec.truce_scope:
+            truce = self.model.truce
+            if not (tid in truce.scope if truce is not None else t.covered_by_truce):
+                return 0.0
+        return spec.effect.get(t.owner, 0.0)
 
     def resupply(self) -> None:
         factor = self.line_spec.resupply

@@ -312,13 +312,13 @@ class Militia(Agent):
             self.compliance,
             self.political_stake,
             self.affinity_version,
+            m.truce,
         )
         day = m.day
         if key == self._static_key and day < self._static_until:
             return self._static
         w = self.w
         den = m.cfg.deniability
-        line_effect = m.iran.line_spec.effect
         # Iran's order to halt binds a militia as far as it complies
         halt_cost = m.cfg.iran.halt.obedience * self.compliance if m.iran.halting else 0.0
         affinity = self.affinity
@@ -344,7 +344,7 @@ class Militia(Agent):
                 * self.tactic(tid)
                 * m.motive(self, owner)
                 + w.legitimacy * t.legitimacy
-                + w.compliance * self.compliance * line_effect.get(owner, 0.0)
+                + w.compliance * self.compliance * m.iran.line_pull(tid, t)
                 - (halt_cost if owner == "us" else 0.0)
                 - w.political * self.political_stake * t.visibility
             )
@@ -504,9 +504,7 @@ class Militia(Agent):
         wcfg = m.weapon_cfg[weapon]
         fear = self.cfg.fear_prior + self.fear + self.w.deterrence * self.credibility()
         drive = self.w.size * (
-            self.revenge
-            + self.compliance * m.iran.line_spec.effect.get(t.owner, 0.0)
-            - fear * t.retaliation_risk
+            self.revenge + self.compliance * m.iran.line_pull(tid, t) - fear * t.retaliation_risk
         )
         sizes = list(wcfg.sizes.values())
         s = sizes[logit_choice(m.random.random, [sc.prior + sc.level * drive for sc in sizes], 1.0)]

@@ -312,8 +312,7 @@ class EscalationModel(Model):
         spec = militia.cfg.motives.get(owner)
         value = 0.0
         if spec is not None:
-            ctx = militia.seen.view
-            value = max(0.0, spec.base + sum(w * ctx[k] for k, w in spec.context.items()))
+            value = spec.level(militia.seen.view)
         cached[1][owner] = value
         return value
 

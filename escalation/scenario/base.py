@@ -6,6 +6,7 @@ block, and :class:`Motive`, which both militias and Iran use to weigh the contex
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
@@ -54,3 +55,14 @@ class Motive(Frozen):
         description="Context driver -> weight; the motive is base + sum(weight * driver), "
         "floored at 0.",
     )
+    scale: str | None = Field(
+        None,
+        description="Context driver the whole motive is multiplied by (us_mission: the pull to "
+        "expel a force shrinks with the force's mission); null: none.",
+    )
+
+    def level(self, context: Mapping[str, float]) -> float:
+        """The motive under the context drivers ``context``: base + sum(weight * driver),
+        floored at 0, times the scaling driver if any."""
+        value = max(0.0, self.base + sum(w * context[k] for k, w in self.context.items()))
+        return value * context[self.scale] if self.scale is not None else value

@@ -23,6 +23,11 @@ class LineSpec(Frozen):
         description="Owner -> effect on compliant militias' utility of attacking that owner.",
     )
     resupply: NonNeg = Field(1.0, description="Multiplier on resupply under this line.")
+    truce_scope: bool = Field(
+        False,
+        description="The effect binds only the target classes a truce covers (the active "
+        "truce's scope, or with none active the classes covered_by_truce).",
+    )
 
 
 def default_lines() -> dict[Line, Any]:

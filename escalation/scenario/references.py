@@ -71,6 +71,12 @@ def _unknown_contexts(
             )
 
 
+def _check_motive(path: Sequence[str | int], motive: C.Motive, names: Names) -> Iterator[Problem]:
+    yield from _unknown_contexts([*path, "context"], motive.context, names)
+    if motive.scale is not None and motive.scale not in names.contexts:
+        yield Problem([*path, "scale"], one_of("context driver", motive.scale, names.contexts))
+
+
 def _check_dates(sc: C.Scenario, names: Names) -> Iterator[Problem]:
     for key in ("start", "end"):
         day = getattr(sc, key)
@@ -137,7 +143,7 @@ def _check_militia(mid: str, m: C.Militia, names: Names) -> Iterator[Problem]:
     for owner, motive in m.motives.items():
         if owner not in C.OWNERS:
             yield Problem([*base, "motives", owner], one_of("owner", owner, C.OWNERS))
-        yield from _unknown_contexts([*base, "motives", owner, "context"], motive.context, names)
+        yield from _check_motive([*base, "motives", owner], motive, names)
     yield from _unknown_contexts([*base, "driver_half_life_days"], m.driver_half_life_days, names)
     for tid, weights in m.tactics.items():
         if tid not in targets:
@@ -155,7 +161,7 @@ def _check_brand_appeal(sc: C.Scenario, names: Names) -> Iterator[Problem]:
 
 
 def _check_iran(sc: C.Scenario, names: Names) -> Iterator[Problem]:
-    yield from _unknown_contexts(["iran", "leverage", "context"], sc.iran.leverage.context, names)
+    yield from _check_motive(["iran", "leverage"], sc.iran.leverage, names)
     for line, spec in sc.iran.lines.items():
         for owner in spec.effect:
             if owner not in C.OWNERS:

@@ -553,3 +553,51 @@ def test_a_drivers_half_life_in_a_scenario_lags_that_driver_alone(small):
     assert _us_motives(copy.deepcopy(small), 0.0, days, {"tension": 30.0}) == pytest.approx(lagged)
     at_once = _us_motives(copy.deepcopy(small), 30.0, days, {"tension": 0.0})
     assert at_once == pytest.approx([1.5, 3.5, 3.5])
+
+
+def test_a_truce_line_binds_only_what_the_truce_covers(small):
+    """Iran's truce line pulls a compliant militia off the classes the truce covers; with the
+    line bound to the truce's scope it leaves the convoys (not covered) alone, so the militia
+    attacks them more under the truce than when the line binds every US class."""
+    window = ("2020-04-01", "2020-09-30")
+    truce = {"date": "2020-04-01", "type": "truce", "label": "truce", "ends": "2020-09-30"}
+    small["events"]["truce"] = truce
+    convoys = {}
+    for scoped in (False, True):
+        lines = {"truce": {"intensity": 0.0, "bias": -2.0, "effect": {"us": -2.5}}}
+        lines["truce"]["truce_scope"] = scoped
+        sc = scenario_from_dict({**small, "iran": {**small["iran"], "lines": lines}})
+        convoys[scoped] = sum(attacks(run(sc, s), "A", ["us_convoy"], *window) for s in range(12))
+        bases = sum(attacks(run(sc, s), "A", ["us_base"], *window) for s in range(4))
+        assert bases < 10  # the truce holds on what it covers either way
+    assert convoys[True] > 1.5 * convoys[False]
+
+
+def test_a_motive_scaled_by_the_mission_follows_it(small):
+    """A motive scaled by us_mission is the same as unscaled during the combat mission, half as
+    large once the mission is advisory and nil once the US has left; Iran's need for leverage
+    scales the same way."""
+    small["militia_defaults"]["motives"]["us"]["scale"] = "us_mission"
+    small["iran"]["leverage"] = {"base": 0.8, "context": {}, "scale": "us_mission"}
+    for mission, level in (("advisory", 0.5), ("none", 0.0)):
+        sc = copy.deepcopy(small)
+        sc["events"]["posture"] = {
+            "date": "2020-06-01",
+            "type": "us_posture",
+            "label": "x",
+            "mission": mission,
+        }
+        model = EscalationModel(scenario_from_dict(sc), seed=1)
+        before = model.motive(model.militias["A"], "us")
+        assert before == pytest.approx(1.5)  # 1 + 0.5 x tension, at the full mission
+        assert model.iran.leverage() == pytest.approx(0.8)
+        while model.running and model.day < 200:
+            model.step()
+        assert model.motive(model.militias["A"], "us") == pytest.approx(1.5 * level)
+        assert model.iran.leverage() == pytest.approx(0.8 * level)
+
+
+def test_a_motive_scaled_by_an_unknown_driver_names_the_key(small):
+    small["militia_defaults"]["motives"]["us"]["scale"] = "us_missions"
+    with pytest.raises(ScenarioError, match=r"militia_defaults\.motives\.us\.scale"):
+        scenario_from_dict(small)
