@@ -213,8 +213,8 @@ def test_local_processes_give_the_serial_table(sweep_file, tmp_path):
 @pytest.mark.slow
 def test_killed_sweep_resumes_to_the_uninterrupted_table(sweep_file, tmp_path):
     path = sweep_file(
-        parameters={"us.doctrine.severity": {"low": 0.5, "high": 3.0, "levels": 12}}, replicates=10
-    )
+        parameters={"us.doctrine.severity": {"low": 0.5, "high": 3.0, "levels": 12}}, replicates=30
+    )  # 360 runs: room for the kill to land part-way on a loaded machine
     sweep = load_sweep(path)
     reference = run_sweep(sweep, tmp_path / "ref", jobs=2).runs
     out = tmp_path / "killed"
@@ -227,7 +227,7 @@ def test_killed_sweep_resumes_to_the_uninterrupted_table(sweep_file, tmp_path):
         "--out",
         str(out),
         "-j",
-        "2",
+        "1",
         "--no-progress",
     ]
     proc = subprocess.Popen(
@@ -236,7 +236,7 @@ def test_killed_sweep_resumes_to_the_uninterrupted_table(sweep_file, tmp_path):
     log = out / "runs.csv"
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
-        if log.exists() and log.read_text().count("\n") > 20:
+        if log.exists() and log.read_text().count("\n") > 5:
             break
         time.sleep(0.05)
     os.killpg(proc.pid, signal.SIGKILL)
