@@ -61,8 +61,8 @@ def apply_event(model: EscalationModel, eid: str, ev: C.Event) -> None:
             for militia in model.militias.values():
                 militia.political_stake = max(0.0, militia.political_stake + ev.stake_change)
         case C.ResupplyEvent():
-            if ev.amounts is not None:
-                model.iran.resupply_amounts = dict(ev.amounts)
+            if ev.amounts is not None:  # weapons it does not name keep their amounts
+                model.iran.resupply_amounts = {**model.iran.resupply_amounts, **ev.amounts}
             for mid, load in ev.deliver.items():
                 targets = model.militias.values() if mid == "all" else [model.militias[mid]]
                 for militia in targets:

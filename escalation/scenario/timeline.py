@@ -162,7 +162,9 @@ class ResupplyEvent(EventBase):
 
     type: Literal["resupply"]
     amounts: dict[str, NonNeg] | None = Field(
-        None, description="New per-delivery amounts by weapon (null: unchanged)."
+        None,
+        description="New per-delivery amounts of the weapons it names; the others keep theirs "
+        "(null: unchanged).",
     )
     deliver: dict[str, dict[str, NonNeg]] = Field(
         default_factory=dict, description="One-off delivery: militia (or 'all') -> weapon -> n."

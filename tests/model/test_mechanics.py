@@ -601,3 +601,19 @@ def test_a_motive_scaled_by_an_unknown_driver_names_the_key(small):
     small["militia_defaults"]["motives"]["us"]["scale"] = "us_missions"
     with pytest.raises(ScenarioError, match=r"militia_defaults\.motives\.us\.scale"):
         scenario_from_dict(small)
+
+
+def test_resupply_event_changes_only_the_weapons_it_names(small):
+    small["events"] = {
+        "drones": {
+            "date": "2020-03-01",
+            "type": "resupply",
+            "label": "drones arrive",
+            "source": "test",
+            "amounts": {"drone": 3},
+        }
+    }
+    model = EscalationModel(scenario_from_dict(small), seed=1)
+    assert model.iran.resupply_amounts == {"rocket": 10, "ied": 10}
+    model.run()
+    assert model.iran.resupply_amounts == {"rocket": 10, "ied": 10, "drone": 3}
