@@ -42,7 +42,7 @@ def register(subparsers: argparse._SubParsersAction) -> None:
         "discover.json and discover.png to the sweep's discover/ folder. The box shown is the "
         "last whose density reaches --threshold, or the one --box names.",
         epilog="examples:\n"
-        '  escalation discover results/sweeps/deterrence "attacks_on_us / 55 < 18"\n'
+        '  escalation discover results/sweeps/deterrence "attacks_on_us / 55 < 12.5"\n'
         "  escalation discover scenarios/sweeps/deterrence.yaml "
         '"us_wounded < 150 and spiral < 0.2" --box 9\n'
         '  escalation discover results/sweeps/d "spiral == 0" --per run --threshold 0.9',

@@ -34,7 +34,7 @@ examples:
   escalation run scenarios/baseline.yaml
   escalation run scenarios/baseline.yaml --replicates 20 --set us.doctrine.trigger=never
   escalation replot results/baseline
-  escalation discover results/sweeps/deterrence "attacks_on_us / 55 < 18"
+  escalation discover results/sweeps/deterrence "attacks_on_us / 55 < 12.5"
   escalation validate scenarios/*.yaml
   escalation schema us.doctrine
   escalation dashboard
